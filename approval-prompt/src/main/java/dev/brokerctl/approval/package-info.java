@@ -1,0 +1,2 @@
+/** brokerctl approval-prompt. */
+package dev.brokerctl.approval;

@@ -1,0 +1,2 @@
+/** brokerctl broker-daemon. */
+package dev.brokerctl.daemon;

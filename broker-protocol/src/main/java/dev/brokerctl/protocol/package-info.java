@@ -1,0 +1,2 @@
+/** brokerctl broker-protocol. */
+package dev.brokerctl.protocol;

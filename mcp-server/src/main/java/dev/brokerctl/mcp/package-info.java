@@ -1,0 +1,2 @@
+/** brokerctl mcp-server. */
+package dev.brokerctl.mcp;

@@ -1,0 +1,2 @@
+/** brokerctl vault-store. */
+package dev.brokerctl.vault;
