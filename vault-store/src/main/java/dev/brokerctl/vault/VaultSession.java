@@ -1,0 +1,580 @@
+package dev.brokerctl.vault;
+
+import dev.brokerctl.vault.crypto.AesGcm;
+import dev.brokerctl.vault.crypto.Hkdf;
+import dev.brokerctl.vault.crypto.HmacSha256;
+import dev.brokerctl.vault.crypto.KdfParams;
+import java.nio.ByteBuffer;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Path;
+import java.security.MessageDigest;
+import java.security.SecureRandom;
+import java.sql.Connection;
+import java.sql.PreparedStatement;
+import java.sql.ResultSet;
+import java.sql.SQLException;
+import java.time.Clock;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.Collection;
+import java.util.Comparator;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.TreeMap;
+import javax.crypto.AEADBadTagException;
+
+/**
+ * An unlocked vault: it holds the vault key and its subkeys until {@link #close()}, which zeroes
+ * them and closes the file. Listing returns metadata only; values leave only through
+ * {@link #resolve}, as a {@link ResolvedValues} for injection. Methods are synchronized, so one
+ * session may serve several threads.
+ */
+public final class VaultSession implements AutoCloseable {
+
+    private static final byte[] ENV_INDEX_TAG = "environment\0".getBytes(StandardCharsets.US_ASCII);
+    private static final byte[] VAR_INDEX_TAG = "variable\0".getBytes(StandardCharsets.US_ASCII);
+
+    private final Path path;
+    private final Connection connection;
+    private final byte[] vaultId;
+    private final byte[] dek;
+    private final byte[] valueKey;
+    private final byte[] metadataKey;
+    private final byte[] indexKey;
+    private final Clock clock;
+    private final SecureRandom random;
+    private boolean closed;
+
+    VaultSession(Path path, Connection connection, byte[] vaultId, byte[] dek, Clock clock,
+            SecureRandom random) {
+        this.path = path;
+        this.connection = connection;
+        this.vaultId = vaultId;
+        this.dek = dek;
+        this.valueKey = Hkdf.subkey(dek, vaultId, "brokerctl/v1/value");
+        this.metadataKey = Hkdf.subkey(dek, vaultId, "brokerctl/v1/metadata");
+        this.indexKey = Hkdf.subkey(dek, vaultId, "brokerctl/v1/name-index");
+        this.clock = clock;
+        this.random = random;
+    }
+
+    public Path path() {
+        return path;
+    }
+
+    // ---------------------------------------------------------------- environments
+
+    /** Every environment whose name and policy decrypt, in name order. */
+    public synchronized Listing<EnvironmentInfo> listEnvironments() throws VaultException {
+        checkOpen();
+        return Sqlite.inReadTransaction(connection, path, () -> {
+            List<EnvironmentInfo> items = new ArrayList<>();
+            List<String> damaged = new ArrayList<>();
+            try (PreparedStatement ps = connection.prepareStatement("SELECT e.id, e.name, e.policy,"
+                    + " (SELECT count(*) FROM variable v WHERE v.environment_id = e.id)"
+                    + " FROM environment e")) {
+                try (ResultSet rs = ps.executeQuery()) {
+                    while (rs.next()) {
+                        long id = rs.getLong(1);
+                        String name;
+                        try {
+                            name = text(metadataKey, rs.getBytes(2), id, 0, Aad.Field.ENVIRONMENT_NAME);
+                        } catch (AEADBadTagException e) {
+                            damaged.add("an environment (row " + id + ") failed its integrity check:"
+                                    + " its name does not decrypt");
+                            continue;
+                        }
+                        try {
+                            Policy policy = decodePolicy(rs.getBytes(3), id);
+                            items.add(new EnvironmentInfo(name, policy, rs.getInt(4)));
+                        } catch (AEADBadTagException | IllegalArgumentException e) {
+                            damaged.add("environment '" + name + "' failed its integrity check:"
+                                    + " its policy does not decrypt");
+                        }
+                    }
+                }
+            }
+            items.sort(Comparator.comparing(EnvironmentInfo::name));
+            return new Listing<>(items, damaged);
+        });
+    }
+
+    public synchronized EnvironmentInfo environment(String name) throws VaultException {
+        checkOpen();
+        Names.checkEnvironment(name);
+        return Sqlite.inReadTransaction(connection, path, () -> {
+            Env env = findEnvironment(name);
+            try (PreparedStatement ps = connection.prepareStatement(
+                    "SELECT count(*) FROM variable WHERE environment_id = ?")) {
+                ps.setLong(1, env.id);
+                try (ResultSet rs = ps.executeQuery()) {
+                    rs.next();
+                    return new EnvironmentInfo(name, env.policy, rs.getInt(1));
+                }
+            }
+        });
+    }
+
+    public synchronized void createEnvironment(String name, Policy policy) throws VaultException {
+        checkOpen();
+        Names.checkEnvironment(name);
+        Sqlite.inWriteTransaction(connection, path, () -> {
+            byte[] index = environmentIndex(name);
+            if (environmentRow(index) != null) {
+                throw new ConflictException("environment '" + name + "' already exists");
+            }
+            long id = newId();
+            try (PreparedStatement ps = connection.prepareStatement(
+                    "INSERT INTO environment(id, name_index, name, policy) VALUES (?, ?, ?, ?)")) {
+                ps.setLong(1, id);
+                ps.setBytes(2, index);
+                ps.setBytes(3, seal(metadataKey, name.getBytes(StandardCharsets.UTF_8), id, 0,
+                        Aad.Field.ENVIRONMENT_NAME));
+                ps.setBytes(4, encodePolicy(policy, id));
+                ps.executeUpdate();
+            }
+            return null;
+        });
+    }
+
+    public synchronized void setPolicy(String name, Policy policy) throws VaultException {
+        checkOpen();
+        Names.checkEnvironment(name);
+        Sqlite.inWriteTransaction(connection, path, () -> {
+            Env env = findEnvironment(name);
+            try (PreparedStatement ps = connection.prepareStatement(
+                    "UPDATE environment SET policy = ? WHERE id = ?")) {
+                ps.setBytes(1, encodePolicy(policy, env.id));
+                ps.setLong(2, env.id);
+                ps.executeUpdate();
+            }
+            return null;
+        });
+    }
+
+    /** Deletes an environment and all its variables; returns how many variables went with it. */
+    public synchronized int deleteEnvironment(String name) throws VaultException {
+        checkOpen();
+        Names.checkEnvironment(name);
+        return Sqlite.inWriteTransaction(connection, path, () -> {
+            byte[] index = environmentIndex(name);
+            Long id = environmentRow(index);
+            if (id == null) {
+                throw NotFoundException.environment(name);
+            }
+            int count;
+            try (PreparedStatement ps = connection.prepareStatement(
+                    "DELETE FROM variable WHERE environment_id = ?")) {
+                ps.setLong(1, id);
+                count = ps.executeUpdate();
+            }
+            try (PreparedStatement ps = connection.prepareStatement("DELETE FROM environment WHERE id = ?")) {
+                ps.setLong(1, id);
+                ps.executeUpdate();
+            }
+            return count;
+        });
+    }
+
+    // ---------------------------------------------------------------- variables
+
+    /** Names, descriptions and update times of an environment's variables, in name order. */
+    public synchronized Listing<VariableInfo> listVariables(String environment) throws VaultException {
+        checkOpen();
+        Names.checkEnvironment(environment);
+        return Sqlite.inReadTransaction(connection, path, () -> {
+            Env env = findEnvironment(environment);
+            List<VariableInfo> items = new ArrayList<>();
+            List<String> damaged = new ArrayList<>();
+            try (PreparedStatement ps = connection.prepareStatement(
+                    "SELECT id, name, meta FROM variable WHERE environment_id = ?")) {
+                ps.setLong(1, env.id);
+                try (ResultSet rs = ps.executeQuery()) {
+                    while (rs.next()) {
+                        long id = rs.getLong(1);
+                        String name;
+                        try {
+                            name = text(metadataKey, rs.getBytes(2), env.id, id, Aad.Field.VARIABLE_NAME);
+                        } catch (AEADBadTagException e) {
+                            damaged.add("a variable in environment '" + environment + "' (row " + id
+                                    + ") failed its integrity check: its name does not decrypt");
+                            continue;
+                        }
+                        try {
+                            items.add(decodeMeta(name, rs.getBytes(3), env.id, id));
+                        } catch (AEADBadTagException e) {
+                            damaged.add(integrity(environment, name, "description").getMessage());
+                        }
+                    }
+                }
+            }
+            items.sort(Comparator.comparing(VariableInfo::name));
+            return new Listing<>(items, damaged);
+        });
+    }
+
+    /**
+     * Stores a value, creating the variable or replacing its value. The session does not keep
+     * {@code value}; the caller destroys it.
+     *
+     * @param description the new description, or {@code null} to keep the current one
+     */
+    public synchronized void put(String environment, String name, SecretValue value, String description)
+            throws VaultException {
+        checkOpen();
+        Names.checkEnvironment(environment);
+        Names.checkVariable(name);
+        Sqlite.inWriteTransaction(connection, path, () -> {
+            Env env = findEnvironment(environment);
+            upsert(env, environment, name, value, description);
+            return null;
+        });
+    }
+
+    /** Stores several values in one transaction: all of them or, on failure, none. */
+    public synchronized void putAll(String environment, Map<String, SecretValue> values)
+            throws VaultException {
+        checkOpen();
+        Names.checkEnvironment(environment);
+        values.keySet().forEach(Names::checkVariable);
+        Sqlite.inWriteTransaction(connection, path, () -> {
+            Env env = findEnvironment(environment);
+            for (Map.Entry<String, SecretValue> e : values.entrySet()) {
+                upsert(env, environment, e.getKey(), e.getValue(), null);
+            }
+            return null;
+        });
+    }
+
+    public synchronized void delete(String environment, String name) throws VaultException {
+        checkOpen();
+        Names.checkEnvironment(environment);
+        Names.checkVariable(name);
+        Sqlite.inWriteTransaction(connection, path, () -> {
+            Env env = findEnvironment(environment);
+            try (PreparedStatement ps = connection.prepareStatement(
+                    "DELETE FROM variable WHERE environment_id = ? AND name_index = ?")) {
+                ps.setLong(1, env.id);
+                ps.setBytes(2, variableIndex(env.id, name));
+                if (ps.executeUpdate() == 0) {
+                    throw NotFoundException.variable(environment, name);
+                }
+            }
+            return null;
+        });
+    }
+
+    /**
+     * Decrypts the values to inject: the named variables, or every variable of the environment
+     * when {@code names} is null. Fails as a whole if one is missing or damaged.
+     */
+    public synchronized ResolvedValues resolve(String environment, Collection<String> names)
+            throws VaultException {
+        checkOpen();
+        Names.checkEnvironment(environment);
+        if (names != null) {
+            names.forEach(Names::checkVariable);
+        }
+        TreeMap<String, SecretValue> out = new TreeMap<>();
+        try {
+            Sqlite.inReadTransaction(connection, path, () -> {
+                Env env = findEnvironment(environment);
+                if (names == null) {
+                    resolveAll(env, environment, out);
+                } else {
+                    for (String name : names) {
+                        if (!out.containsKey(name)) {
+                            out.put(name, resolveOne(env, environment, name));
+                        }
+                    }
+                }
+                return null;
+            });
+        } catch (VaultException | RuntimeException e) {
+            out.values().forEach(SecretValue::destroy);
+            throw e;
+        }
+        return ResolvedValues.of(environment, new LinkedHashMap<>(out));
+    }
+
+    /** The row id of a variable, for tests that edit the file behind the vault's back. */
+    synchronized long rowIdOf(String environment, String name) throws VaultException {
+        return Sqlite.inReadTransaction(connection, path, () -> {
+            Env env = findEnvironment(environment);
+            try (PreparedStatement ps = connection.prepareStatement(
+                    "SELECT id FROM variable WHERE environment_id = ? AND name_index = ?")) {
+                ps.setLong(1, env.id);
+                ps.setBytes(2, variableIndex(env.id, name));
+                try (ResultSet rs = ps.executeQuery()) {
+                    if (!rs.next()) {
+                        throw NotFoundException.variable(environment, name);
+                    }
+                    return rs.getLong(1);
+                }
+            }
+        });
+    }
+
+    // ---------------------------------------------------------------- keyslot
+
+    /** Re-wraps the vault key under a new passphrase; the data is not re-encrypted. */
+    public synchronized void changePassphrase(char[] newPassphrase, KdfParams params) throws VaultException {
+        checkOpen();
+        Passphrases.checkNew(newPassphrase);
+        params.checkWithinCaps();
+        Vault.Keyslot slot = Vault.wrap(vaultId, 1, dek, newPassphrase, params, random);
+        Sqlite.inWriteTransaction(connection, path, () -> {
+            Vault.writeKeyslot(connection, slot);
+            return null;
+        });
+    }
+
+    /** Zeroes the keys and closes the file. Idempotent. */
+    @Override
+    public synchronized void close() {
+        if (closed) {
+            return;
+        }
+        closed = true;
+        Arrays.fill(dek, (byte) 0);
+        Arrays.fill(valueKey, (byte) 0);
+        Arrays.fill(metadataKey, (byte) 0);
+        Arrays.fill(indexKey, (byte) 0);
+        try {
+            connection.close();
+        } catch (SQLException ignored) {
+            // nothing is pending: every write committed in its own transaction
+        }
+    }
+
+    public synchronized boolean isClosed() {
+        return closed;
+    }
+
+    @Override
+    public String toString() {
+        return "VaultSession[" + path + (closed ? ", closed]" : ", unlocked]");
+    }
+
+    // ---------------------------------------------------------------- internals
+
+    private record Env(long id, Policy policy) {
+    }
+
+    private void checkOpen() {
+        if (closed) {
+            throw new IllegalStateException("the vault session is closed (locked)");
+        }
+    }
+
+    private Env findEnvironment(String name) throws SQLException, VaultException {
+        try (PreparedStatement ps = connection.prepareStatement(
+                "SELECT id, name, policy FROM environment WHERE name_index = ?")) {
+            ps.setBytes(1, environmentIndex(name));
+            try (ResultSet rs = ps.executeQuery()) {
+                if (!rs.next()) {
+                    throw NotFoundException.environment(name);
+                }
+                long id = rs.getLong(1);
+                try {
+                    byte[] stored = open(metadataKey, rs.getBytes(2), id, 0, Aad.Field.ENVIRONMENT_NAME);
+                    if (!MessageDigest.isEqual(stored, name.getBytes(StandardCharsets.UTF_8))) {
+                        throw new VaultIntegrityException("environment '" + name
+                                + "' failed its integrity check: its index points to another row;"
+                                + " the vault file was modified. Restore it from a backup");
+                    }
+                    return new Env(id, decodePolicy(rs.getBytes(3), id));
+                } catch (AEADBadTagException | IllegalArgumentException e) {
+                    throw new VaultIntegrityException("environment '" + name
+                            + "' failed its integrity check; the vault file was modified or is"
+                            + " corrupted. Restore it from a backup");
+                }
+            }
+        }
+    }
+
+    private Long environmentRow(byte[] index) throws SQLException {
+        try (PreparedStatement ps = connection.prepareStatement(
+                "SELECT id FROM environment WHERE name_index = ?")) {
+            ps.setBytes(1, index);
+            try (ResultSet rs = ps.executeQuery()) {
+                return rs.next() ? rs.getLong(1) : null;
+            }
+        }
+    }
+
+    private void upsert(Env env, String environment, String name, SecretValue value, String description)
+            throws SQLException, VaultException {
+        byte[] index = variableIndex(env.id, name);
+        Long existing = null;
+        String keptDescription = "";
+        try (PreparedStatement ps = connection.prepareStatement(
+                "SELECT id, meta FROM variable WHERE environment_id = ? AND name_index = ?")) {
+            ps.setLong(1, env.id);
+            ps.setBytes(2, index);
+            try (ResultSet rs = ps.executeQuery()) {
+                if (rs.next()) {
+                    existing = rs.getLong(1);
+                    if (description == null) {
+                        try {
+                            keptDescription = decodeMeta(name, rs.getBytes(2), env.id, existing).description();
+                        } catch (AEADBadTagException e) {
+                            throw integrity(environment, name, "description");
+                        }
+                    }
+                }
+            }
+        }
+        long id = existing != null ? existing : newId();
+        byte[] meta = encodeMeta(description != null ? description : keptDescription, env.id, id);
+        byte[] sealedValue = seal(valueKey, value.revealBytes(), env.id, id, Aad.Field.VARIABLE_VALUE);
+        if (existing != null) {
+            try (PreparedStatement ps = connection.prepareStatement(
+                    "UPDATE variable SET meta = ?, value = ? WHERE id = ?")) {
+                ps.setBytes(1, meta);
+                ps.setBytes(2, sealedValue);
+                ps.setLong(3, id);
+                ps.executeUpdate();
+            }
+        } else {
+            try (PreparedStatement ps = connection.prepareStatement("INSERT INTO variable"
+                    + "(id, environment_id, name_index, name, meta, value) VALUES (?, ?, ?, ?, ?, ?)")) {
+                ps.setLong(1, id);
+                ps.setLong(2, env.id);
+                ps.setBytes(3, index);
+                ps.setBytes(4, seal(metadataKey, name.getBytes(StandardCharsets.UTF_8), env.id, id,
+                        Aad.Field.VARIABLE_NAME));
+                ps.setBytes(5, meta);
+                ps.setBytes(6, sealedValue);
+                ps.executeUpdate();
+            }
+        }
+    }
+
+    private SecretValue resolveOne(Env env, String environment, String name)
+            throws SQLException, VaultException {
+        try (PreparedStatement ps = connection.prepareStatement(
+                "SELECT id, name, value FROM variable WHERE environment_id = ? AND name_index = ?")) {
+            ps.setLong(1, env.id);
+            ps.setBytes(2, variableIndex(env.id, name));
+            try (ResultSet rs = ps.executeQuery()) {
+                if (!rs.next()) {
+                    throw NotFoundException.variable(environment, name);
+                }
+                long id = rs.getLong(1);
+                byte[] stored;
+                try {
+                    stored = open(metadataKey, rs.getBytes(2), env.id, id, Aad.Field.VARIABLE_NAME);
+                } catch (AEADBadTagException e) {
+                    throw integrity(environment, name, "name");
+                }
+                if (!MessageDigest.isEqual(stored, name.getBytes(StandardCharsets.UTF_8))) {
+                    throw integrity(environment, name, "name index");
+                }
+                try {
+                    return SecretValue.adopt(open(valueKey, rs.getBytes(3), env.id, id,
+                            Aad.Field.VARIABLE_VALUE));
+                } catch (AEADBadTagException e) {
+                    throw integrity(environment, name, "value");
+                }
+            }
+        }
+    }
+
+    private void resolveAll(Env env, String environment, Map<String, SecretValue> out)
+            throws SQLException, VaultException {
+        try (PreparedStatement ps = connection.prepareStatement(
+                "SELECT id, name, value FROM variable WHERE environment_id = ?")) {
+            ps.setLong(1, env.id);
+            try (ResultSet rs = ps.executeQuery()) {
+                while (rs.next()) {
+                    long id = rs.getLong(1);
+                    String name;
+                    try {
+                        name = text(metadataKey, rs.getBytes(2), env.id, id, Aad.Field.VARIABLE_NAME);
+                    } catch (AEADBadTagException e) {
+                        throw new VaultIntegrityException("a variable in environment '" + environment
+                                + "' (row " + id + ") failed its integrity check: its name does not"
+                                + " decrypt; the vault file was modified or is corrupted");
+                    }
+                    try {
+                        out.put(name, SecretValue.adopt(open(valueKey, rs.getBytes(3), env.id, id,
+                                Aad.Field.VARIABLE_VALUE)));
+                    } catch (AEADBadTagException e) {
+                        throw integrity(environment, name, "value");
+                    }
+                }
+            }
+        }
+    }
+
+    private static VaultIntegrityException integrity(String environment, String name, String part) {
+        return new VaultIntegrityException("variable " + name + " in environment '" + environment
+                + "' failed its integrity check (" + part + "); the vault file was modified or is"
+                + " corrupted. Restore it from a backup, or set the variable again");
+    }
+
+    private byte[] environmentIndex(String name) {
+        return HmacSha256.mac(indexKey, ENV_INDEX_TAG, name.getBytes(StandardCharsets.UTF_8));
+    }
+
+    private byte[] variableIndex(long environmentId, String name) {
+        return HmacSha256.mac(indexKey, VAR_INDEX_TAG,
+                ByteBuffer.allocate(8).putLong(environmentId).array(),
+                name.getBytes(StandardCharsets.UTF_8));
+    }
+
+    private byte[] encodePolicy(Policy policy, long environmentId) {
+        return seal(metadataKey, policy.id().getBytes(StandardCharsets.US_ASCII), environmentId, 0,
+                Aad.Field.ENVIRONMENT_POLICY);
+    }
+
+    private Policy decodePolicy(byte[] sealed, long environmentId) throws AEADBadTagException {
+        return Policy.parse(text(metadataKey, sealed, environmentId, 0, Aad.Field.ENVIRONMENT_POLICY));
+    }
+
+    /** Variable metadata: 8 bytes updated-at (epoch ms) then the UTF-8 description. */
+    private byte[] encodeMeta(String description, long environmentId, long id) {
+        byte[] d = description.getBytes(StandardCharsets.UTF_8);
+        ByteBuffer buf = ByteBuffer.allocate(8 + d.length);
+        buf.putLong(clock.millis()).put(d);
+        return seal(metadataKey, buf.array(), environmentId, id, Aad.Field.VARIABLE_META);
+    }
+
+    private VariableInfo decodeMeta(String name, byte[] sealed, long environmentId, long id)
+            throws AEADBadTagException {
+        byte[] plain = open(metadataKey, sealed, environmentId, id, Aad.Field.VARIABLE_META);
+        if (plain.length < 8) {
+            throw new AEADBadTagException("short metadata");
+        }
+        ByteBuffer buf = ByteBuffer.wrap(plain);
+        Instant updated = Instant.ofEpochMilli(buf.getLong());
+        String description = new String(plain, 8, plain.length - 8, StandardCharsets.UTF_8);
+        return new VariableInfo(name, description, updated);
+    }
+
+    private byte[] seal(byte[] key, byte[] plain, long environmentId, long itemId, Aad.Field field) {
+        return AesGcm.seal(key, plain, Aad.of(vaultId, environmentId, itemId, field), random);
+    }
+
+    private byte[] open(byte[] key, byte[] sealed, long environmentId, long itemId, Aad.Field field)
+            throws AEADBadTagException {
+        return AesGcm.open(key, sealed, Aad.of(vaultId, environmentId, itemId, field));
+    }
+
+    private String text(byte[] key, byte[] sealed, long environmentId, long itemId, Aad.Field field)
+            throws AEADBadTagException {
+        return new String(open(key, sealed, environmentId, itemId, field), StandardCharsets.UTF_8);
+    }
+
+    /** Random row ids: never reused after a delete, so an old ciphertext has no row to fit. */
+    private long newId() {
+        long id;
+        do {
+            id = random.nextLong() & Long.MAX_VALUE;
+        } while (id == 0);
+        return id;
+    }
+}

@@ -1,2 +1,0 @@
-/** brokerctl vault-store. */
-package dev.brokerctl.vault;
