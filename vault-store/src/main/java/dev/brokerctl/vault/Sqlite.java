@@ -18,6 +18,7 @@ final class Sqlite {
     }
 
     static Connection open(Path file) throws VaultException {
+        SqliteNative.prepare(file.getParent());
         SQLiteConfig config = new SQLiteConfig();
         config.setJournalMode(SQLiteConfig.JournalMode.WAL);
         config.setSynchronous(SQLiteConfig.SynchronousMode.FULL);

@@ -1,2 +1,0 @@
-/** brokerctl broker-protocol. */
-package dev.brokerctl.protocol;

@@ -1,0 +1,102 @@
+package dev.brokerctl.cli;
+
+import dev.brokerctl.vault.EnvironmentInfo;
+import dev.brokerctl.vault.Listing;
+import dev.brokerctl.vault.Policy;
+import dev.brokerctl.vault.VaultSession;
+import picocli.CommandLine;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Parameters;
+
+@Command(name = "env", description = "Create, list and delete environments.",
+        subcommands = {EnvCommand.Create.class, EnvCommand.ListEnvironments.class, EnvCommand.Delete.class})
+final class EnvCommand implements Runnable {
+
+    @CommandLine.Spec
+    CommandLine.Model.CommandSpec spec;
+
+    @Override
+    public void run() {
+        throw new CommandLine.ParameterException(spec.commandLine(),
+                "env needs a subcommand: create, list or delete");
+    }
+
+    @Command(name = "create", description = "Create an environment.")
+    static final class Create extends VaultCommand {
+        @Parameters(paramLabel = "NAME", description = "Environment name: a-z, 0-9, '_' and '-'.")
+        String name;
+
+        @Option(names = "--policy", paramLabel = "prompt|auto", defaultValue = "prompt",
+                description = "prompt: every run waits for a human (default); auto: runs start at once.")
+        String policy;
+
+        @Override
+        public Integer call() throws Exception {
+            Policy p = Policy.parse(policy);
+            dev.brokerctl.vault.Names.checkEnvironment(name);
+            try (VaultSession s = unlock()) {
+                s.createEnvironment(name, p);
+            }
+            out().printf("created environment %s (policy %s)%n", name, p.id());
+            return ExitCodes.OK;
+        }
+    }
+
+    @Command(name = "list", description = "List environments with their policy and variable count.")
+    static final class ListEnvironments extends VaultCommand {
+        @Option(names = "--json", description = "Print JSON.")
+        boolean json;
+
+        @Override
+        public Integer call() throws Exception {
+            Listing<EnvironmentInfo> listing;
+            try (VaultSession s = unlock()) {
+                listing = s.listEnvironments();
+            }
+            if (json) {
+                Json.environments(out(), listing);
+            } else if (listing.items().isEmpty() && listing.damaged().isEmpty()) {
+                out().println("no environments; create one with: brokerctl env create dev");
+            } else {
+                Table t = new Table("NAME", "POLICY", "VARIABLES");
+                for (EnvironmentInfo e : listing.items()) {
+                    t.row(e.name(), e.policy().id(), Integer.toString(e.variableCount()));
+                }
+                t.print(out());
+            }
+            return Damage.report(err(), listing.damaged());
+        }
+    }
+
+    @Command(name = "delete", description = "Delete an environment and all its variables.")
+    static final class Delete extends VaultCommand {
+        @Parameters(paramLabel = "NAME")
+        String name;
+
+        @Option(names = "--yes", description = "Do not ask for confirmation.")
+        boolean yes;
+
+        @Override
+        public Integer call() throws Exception {
+            dev.brokerctl.vault.Names.checkEnvironment(name);
+            try (VaultSession s = unlock()) {
+                EnvironmentInfo info = s.environment(name);
+                if (!yes) {
+                    if (!terminal.stdinIsTerminal()) {
+                        throw new CliException("refusing to delete environment '" + name
+                                + "' without confirmation; pass --yes", ExitCodes.USAGE);
+                    }
+                    if (!terminal.confirm("Delete environment '" + name + "' and its "
+                            + info.variableCount() + " variables?")) {
+                        out().println("nothing deleted");
+                        return ExitCodes.FAILURE;
+                    }
+                }
+                int count = s.deleteEnvironment(name);
+                out().printf("deleted environment %s and %d variables%n", name, count);
+            }
+            return ExitCodes.OK;
+        }
+    }
+}

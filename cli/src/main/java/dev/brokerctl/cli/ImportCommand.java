@@ -1,0 +1,136 @@
+package dev.brokerctl.cli;
+
+import dev.brokerctl.vault.Names;
+import dev.brokerctl.vault.SecretValue;
+import dev.brokerctl.vault.VaultSession;
+import dev.brokerctl.vault.dotenv.DotenvEntry;
+import dev.brokerctl.vault.dotenv.DotenvException;
+import dev.brokerctl.vault.dotenv.DotenvParser;
+import java.io.IOException;
+import java.nio.channels.FileChannel;
+import java.nio.file.Files;
+import java.nio.file.NoSuchFileException;
+import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Parameters;
+
+@Command(name = "import", description = {
+    "Store every variable of a dotenv file in an environment, in one transaction.",
+    "Comments, 'export ', single and double quotes, escapes and multi-line double-quoted values",
+    "are understood; ${VAR} is not expanded."})
+final class ImportCommand extends VaultCommand {
+
+    /** A dotenv file larger than this is surely not one. */
+    static final int MAX_FILE_BYTES = 16 * 1024 * 1024;
+
+    @Parameters(index = "0", paramLabel = "ENV")
+    String environment;
+
+    @Parameters(index = "1", paramLabel = "FILE")
+    Path file;
+
+    @Option(names = "--shred", description = "After the import committed, overwrite the file with"
+            + " zeros and delete it (best effort on SSDs and copy-on-write file systems).")
+    boolean shred;
+
+    @Override
+    public Integer call() throws Exception {
+        Names.checkEnvironment(environment);
+        byte[] content = read(file);
+        DotenvParser.Result parsed;
+        try {
+            parsed = DotenvParser.parse(content);
+        } catch (DotenvException e) {
+            throw new CliException(file + ": " + e.getMessage() + "; nothing was imported");
+        } finally {
+            Arrays.fill(content, (byte) 0);
+        }
+        List<DotenvEntry> entries = parsed.entries();
+        Map<String, SecretValue> values = new LinkedHashMap<>();
+        try {
+            for (DotenvEntry e : entries) {
+                if (e.valueLength() > SecretValue.MAX_BYTES) {
+                    throw new CliException(file + ": line " + e.line() + ": the value of " + e.name()
+                            + " is longer than 64 KiB, the limit; nothing was imported");
+                }
+                values.put(e.name(), SecretValue.copyOf(e.valueBytes()));
+            }
+            if (values.isEmpty()) {
+                throw new CliException(file + " holds no variables; nothing was imported");
+            }
+            try (VaultSession s = unlock()) {
+                s.putAll(environment, values);
+            }
+        } finally {
+            entries.forEach(DotenvEntry::destroy);
+            values.values().forEach(SecretValue::destroy);
+        }
+        out().printf("imported %d variables into %s: %s%n", values.size(), environment,
+                String.join(", ", values.keySet()));
+        for (String dup : parsed.duplicateNames()) {
+            err().printf("brokerctl: warning: %s appears more than once in %s; the last one was"
+                    + " imported%n", dup, file);
+        }
+        List<String> shortOnes = new ArrayList<>();
+        for (DotenvEntry e : entries) {
+            if (e.valueLength() < 4) {
+                shortOnes.add(e.name());
+            }
+        }
+        if (!shortOnes.isEmpty()) {
+            err().printf("brokerctl: warning: values shorter than 4 bytes are not masked in command"
+                    + " output: %s%n", String.join(", ", shortOnes));
+        }
+        if (shred) {
+            shred(file);
+            out().printf("shredded %s%n", file);
+        }
+        return ExitCodes.OK;
+    }
+
+    private static byte[] read(Path file) throws CliException {
+        try {
+            long size = Files.size(file);
+            if (size > MAX_FILE_BYTES) {
+                throw new CliException(file + " is " + size + " bytes; a dotenv file over 16 MiB is"
+                        + " refused");
+            }
+            return Files.readAllBytes(file);
+        } catch (NoSuchFileException e) {
+            throw new CliException(file + " does not exist; nothing was imported");
+        } catch (IOException e) {
+            throw new CliException("cannot read " + file + ": " + e.getMessage());
+        }
+    }
+
+    /** Overwrites the file's bytes with zeros, forces them to disk, then deletes it. */
+    static void shred(Path file) throws CliException {
+        try (FileChannel ch = FileChannel.open(file, StandardOpenOption.WRITE)) {
+            long size = ch.size();
+            java.nio.ByteBuffer zeros = java.nio.ByteBuffer.allocate(8192);
+            long written = 0;
+            while (written < size) {
+                zeros.clear();
+                zeros.limit((int) Math.min(zeros.capacity(), size - written));
+                written += ch.write(zeros, written);
+            }
+            ch.force(true);
+        } catch (IOException e) {
+            throw new CliException("the import committed, but overwriting " + file + " failed: "
+                    + e.getMessage() + "; delete it yourself");
+        }
+        try {
+            Files.delete(file);
+        } catch (IOException e) {
+            throw new CliException("the import committed and " + file + " was overwritten, but"
+                    + " deleting it failed: " + e.getMessage());
+        }
+    }
+}

@@ -1,0 +1,91 @@
+package dev.brokerctl.cli;
+
+import dev.brokerctl.vault.EnvironmentInfo;
+import dev.brokerctl.vault.Listing;
+import dev.brokerctl.vault.VariableInfo;
+import java.io.PrintWriter;
+import java.util.List;
+import java.util.Map;
+import tools.jackson.core.JsonGenerator;
+import tools.jackson.core.json.JsonFactory;
+
+/** JSON output of the listing commands, written with jackson-core's streaming generator. */
+final class Json {
+
+    private static final JsonFactory FACTORY = JsonFactory.builder().build();
+
+    private Json() {
+    }
+
+    /** {@code {"environments":[{"name","policy","variable_count"}],"damaged":[...]}} */
+    static void environments(PrintWriter out, Listing<EnvironmentInfo> listing) {
+        try (JsonGenerator g = FACTORY.createGenerator(new NonClosing(out))) {
+            g.writeStartObject();
+            g.writeArrayPropertyStart("environments");
+            for (EnvironmentInfo e : listing.items()) {
+                g.writeStartObject();
+                g.writeStringProperty("name", e.name());
+                g.writeStringProperty("policy", e.policy().id());
+                g.writeNumberProperty("variable_count", e.variableCount());
+                g.writeEndObject();
+            }
+            g.writeEndArray();
+            damaged(g, listing.damaged());
+            g.writeEndObject();
+        }
+        out.println();
+        out.flush();
+    }
+
+    /**
+     * {@code {"environments":[{"name","policy","variables":[{"name","description","updated_at"}]}],
+     * "damaged":[...]}}
+     */
+    static void variables(PrintWriter out, Map<EnvironmentInfo, Listing<VariableInfo>> byEnvironment,
+            List<String> damaged) {
+        try (JsonGenerator g = FACTORY.createGenerator(new NonClosing(out))) {
+            g.writeStartObject();
+            g.writeArrayPropertyStart("environments");
+            for (Map.Entry<EnvironmentInfo, Listing<VariableInfo>> e : byEnvironment.entrySet()) {
+                g.writeStartObject();
+                g.writeStringProperty("name", e.getKey().name());
+                g.writeStringProperty("policy", e.getKey().policy().id());
+                g.writeArrayPropertyStart("variables");
+                for (VariableInfo v : e.getValue().items()) {
+                    g.writeStartObject();
+                    g.writeStringProperty("name", v.name());
+                    g.writeStringProperty("description", v.description());
+                    g.writeStringProperty("updated_at", v.updatedAt().toString());
+                    g.writeEndObject();
+                }
+                g.writeEndArray();
+                g.writeEndObject();
+            }
+            g.writeEndArray();
+            damaged(g, damaged);
+            g.writeEndObject();
+        }
+        out.println();
+        out.flush();
+    }
+
+    private static void damaged(JsonGenerator g, List<String> damaged) {
+        g.writeArrayPropertyStart("damaged");
+        for (String d : damaged) {
+            g.writeString(d);
+        }
+        g.writeEndArray();
+    }
+
+    /** The generator closes its target; stdout must stay open. */
+    private static final class NonClosing extends java.io.FilterWriter {
+        NonClosing(java.io.Writer w) {
+            super(w);
+        }
+
+        @Override
+        public void close() {
+            // leave the PrintWriter open
+        }
+    }
+}

@@ -1,0 +1,81 @@
+package dev.brokerctl.cli;
+
+import dev.brokerctl.vault.EnvironmentInfo;
+import dev.brokerctl.vault.Listing;
+import dev.brokerctl.vault.Names;
+import dev.brokerctl.vault.VariableInfo;
+import dev.brokerctl.vault.VaultSession;
+import java.time.ZoneOffset;
+import java.time.format.DateTimeFormatter;
+import java.time.temporal.ChronoUnit;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Parameters;
+
+@Command(name = "list", description = "List variable names, descriptions and update times; never values.")
+final class ListCommand extends VaultCommand {
+
+    private static final DateTimeFormatter TIME =
+            DateTimeFormatter.ofPattern("yyyy-MM-dd HH:mm'Z'").withZone(ZoneOffset.UTC);
+
+    @Parameters(arity = "0..1", paramLabel = "ENV", description = "Only this environment.")
+    String environment;
+
+    @Option(names = "--json", description = "Print JSON.")
+    boolean json;
+
+    @Override
+    public Integer call() throws Exception {
+        if (environment != null) {
+            Names.checkEnvironment(environment);
+        }
+        Map<EnvironmentInfo, Listing<VariableInfo>> result = new LinkedHashMap<>();
+        List<String> damaged = new ArrayList<>();
+        try (VaultSession s = unlock()) {
+            List<EnvironmentInfo> environments;
+            if (environment != null) {
+                environments = List.of(s.environment(environment));
+            } else {
+                Listing<EnvironmentInfo> all = s.listEnvironments();
+                environments = all.items();
+                damaged.addAll(all.damaged());
+            }
+            for (EnvironmentInfo e : environments) {
+                Listing<VariableInfo> vars = s.listVariables(e.name());
+                result.put(e, vars);
+                damaged.addAll(vars.damaged());
+            }
+        }
+        if (json) {
+            Json.variables(out(), result, damaged);
+        } else if (result.isEmpty() && damaged.isEmpty()) {
+            out().println("no environments; create one with: brokerctl env create dev");
+        } else {
+            boolean first = true;
+            for (Map.Entry<EnvironmentInfo, Listing<VariableInfo>> e : result.entrySet()) {
+                if (!first) {
+                    out().println();
+                }
+                first = false;
+                EnvironmentInfo env = e.getKey();
+                out().printf("%s (policy %s, %d variables)%n", env.name(), env.policy().id(),
+                        env.variableCount());
+                if (e.getValue().items().isEmpty()) {
+                    continue;
+                }
+                Table t = new Table("  NAME", "UPDATED", "DESCRIPTION");
+                for (VariableInfo v : e.getValue().items()) {
+                    t.row("  " + v.name(), TIME.format(v.updatedAt().truncatedTo(ChronoUnit.MINUTES)),
+                            v.description());
+                }
+                t.print(out());
+            }
+            out().flush();
+        }
+        return Damage.report(err(), damaged);
+    }
+}

@@ -1,0 +1,27 @@
+package dev.brokerctl.cli;
+
+import dev.brokerctl.vault.Names;
+import dev.brokerctl.vault.VaultSession;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Parameters;
+
+@Command(name = "unset", description = "Delete a variable.")
+final class UnsetCommand extends VaultCommand {
+
+    @Parameters(index = "0", paramLabel = "ENV")
+    String environment;
+
+    @Parameters(index = "1", paramLabel = "NAME")
+    String name;
+
+    @Override
+    public Integer call() throws Exception {
+        Names.checkEnvironment(environment);
+        Names.checkVariable(name);
+        try (VaultSession s = unlock()) {
+            s.delete(environment, name);
+        }
+        out().printf("unset %s in %s%n", name, environment);
+        return ExitCodes.OK;
+    }
+}

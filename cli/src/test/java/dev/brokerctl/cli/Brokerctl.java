@@ -1,0 +1,110 @@
+package dev.brokerctl.cli;
+
+import java.io.ByteArrayOutputStream;
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.OutputStream;
+import java.io.UncheckedIOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.TimeUnit;
+
+/**
+ * Runs the real {@code bin/brokerctl} launcher (and so the shaded jar built by {@code package})
+ * in a temporary home. Every byte a run printed is kept in {@link #transcript} so tests can
+ * check that no canary value ever reached the user's screen.
+ */
+final class Brokerctl {
+
+    record Result(int exit, String out, String err) {
+        @Override
+        public String toString() {
+            return "exit " + exit + "\n--- stdout\n" + out + "--- stderr\n" + err;
+        }
+    }
+
+    static final String PASSPHRASE = "correct horse battery staple";
+
+    final Path launcher = Path.of(System.getProperty("brokerctl.launcher", "../bin/brokerctl"))
+            .toAbsolutePath().normalize();
+    final Path home;
+    final Path passphraseFile;
+    final Map<String, String> env = new HashMap<>();
+    final StringBuilder transcript = new StringBuilder();
+
+    Brokerctl(Path tmp) throws IOException {
+        home = tmp.resolve("home");
+        passphraseFile = tmp.resolve("passphrase");
+        Files.writeString(passphraseFile, PASSPHRASE + "\n");
+        env.put("PATH", System.getenv("PATH"));
+        env.put("JAVA_HOME", System.getProperty("java.home"));
+        env.put("BROKERCTL_HOME", home.toString());
+        env.put("BROKERCTL_PASSPHRASE_FILE", passphraseFile.toString());
+        env.put("TMPDIR", tmp.toString());
+    }
+
+    /** A vault with light KDF parameters (the KDF cost is not what these tests are about). */
+    Brokerctl init() {
+        Result r = run("init", "--kdf-memory-mib", "1");
+        if (r.exit() != 0) {
+            throw new AssertionError("init failed: " + r);
+        }
+        return this;
+    }
+
+    Result run(String... args) {
+        return runWithInput(null, args);
+    }
+
+    Result runWithInput(byte[] stdin, String... args) {
+        return runIn(launcher.getParent(), launcher.toString(), stdin, args);
+    }
+
+    Result runIn(Path cwd, String program, byte[] stdin, String... args) {
+        List<String> cmd = new ArrayList<>();
+        cmd.add(program);
+        cmd.addAll(List.of(args));
+        ProcessBuilder pb = new ProcessBuilder(cmd).directory(cwd.toFile());
+        pb.environment().clear();
+        pb.environment().putAll(env);
+        try {
+            Process p = pb.start();
+            ByteArrayOutputStream err = new ByteArrayOutputStream();
+            Thread errPump = new Thread(() -> pump(p.getErrorStream(), err), "stderr-pump");
+            errPump.start();
+            try (OutputStream in = p.getOutputStream()) {
+                if (stdin != null) {
+                    in.write(stdin);
+                }
+            }
+            byte[] out = p.getInputStream().readAllBytes();
+            if (!p.waitFor(60, TimeUnit.SECONDS)) {
+                p.destroyForcibly();
+                throw new AssertionError("brokerctl " + String.join(" ", args) + " did not exit");
+            }
+            errPump.join();
+            Result r = new Result(p.exitValue(), new String(out, StandardCharsets.UTF_8),
+                    err.toString(StandardCharsets.UTF_8));
+            transcript.append(r.out()).append(r.err());
+            return r;
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new AssertionError(e);
+        }
+    }
+
+    private static void pump(InputStream in, ByteArrayOutputStream to) {
+        try {
+            in.transferTo(to);
+        } catch (IOException ignored) {
+            // the process ended
+        }
+    }
+}

@@ -1,0 +1,231 @@
+package dev.brokerctl.cli;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import dev.brokerctl.vault.ResolvedValues;
+import dev.brokerctl.vault.Vault;
+import dev.brokerctl.vault.VaultSession;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.attribute.PosixFilePermissions;
+import java.util.Map;
+import java.util.TreeMap;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/** The real launcher and jar, in a temporary home. */
+class CliIT {
+
+    static final String CANARY = "canary-cli-value-3f9d27";
+
+    @TempDir
+    Path tmp;
+    Brokerctl b;
+
+    @BeforeEach
+    void setUp() throws Exception {
+        b = new Brokerctl(tmp);
+    }
+
+    @AfterEach
+    void noValueEverPrinted() {
+        assertFalse(b.transcript.toString().contains(CANARY), "a secret value reached the output");
+        assertFalse(b.transcript.toString().contains(Brokerctl.PASSPHRASE), "the passphrase was printed");
+    }
+
+    private Map<String, String> values(String env, String passphrase) throws Exception {
+        try (VaultSession s = Vault.open(b.home.resolve("vault.db")).unlock(passphrase.toCharArray());
+                ResolvedValues r = s.resolve(env, null)) {
+            Map<String, String> out = new TreeMap<>();
+            for (String name : r.names()) {
+                out.put(name, new String(r.get(name).revealBytes(), StandardCharsets.UTF_8));
+            }
+            return out;
+        }
+    }
+
+    @Test
+    void initEnvSetList_walkthrough() throws Exception {
+        b.init();
+        assertEquals("rw-------", PosixFilePermissions.toString(
+                Files.getPosixFilePermissions(b.home.resolve("vault.db"))));
+        assertEquals(0, b.run("env", "create", "dev", "--policy", "auto").exit());
+        assertEquals(0, b.run("env", "create", "prod").exit());
+        Brokerctl.Result set = b.runWithInput(CANARY.getBytes(StandardCharsets.UTF_8),
+                "set", "dev", "TOKEN", "--description", "deploy token");
+        assertEquals(0, set.exit(), set.toString());
+        assertEquals("set TOKEN in dev (" + CANARY.length() + " bytes)\n", set.out());
+        // echo adds a newline; a single-line value loses it
+        assertEquals(0, b.runWithInput((CANARY + "-2\n").getBytes(StandardCharsets.UTF_8),
+                "set", "dev", "SECOND").exit());
+
+        Brokerctl.Result list = b.run("list");
+        assertEquals(0, list.exit(), list.toString());
+        assertTrue(list.out().contains("dev (policy auto, 2 variables)"), list.out());
+        assertTrue(list.out().contains("TOKEN") && list.out().contains("deploy token"), list.out());
+        assertTrue(list.out().contains("prod (policy prompt, 0 variables)"), list.out());
+
+        Brokerctl.Result json = b.run("list", "dev", "--json");
+        assertEquals(0, json.exit());
+        assertTrue(json.out().startsWith("{\"environments\":[{\"name\":\"dev\",\"policy\":\"auto\","
+                + "\"variables\":[{\"name\":\"SECOND\",\"description\":\"\",\"updated_at\":\""), json.out());
+        Brokerctl.Result envs = b.run("env", "list", "--json");
+        assertEquals("{\"environments\":[{\"name\":\"dev\",\"policy\":\"auto\",\"variable_count\":2},"
+                + "{\"name\":\"prod\",\"policy\":\"prompt\",\"variable_count\":0}],\"damaged\":[]}\n", envs.out());
+
+        assertEquals(Map.of("TOKEN", CANARY, "SECOND", CANARY + "-2"), values("dev", Brokerctl.PASSPHRASE));
+
+        assertEquals(0, b.run("unset", "dev", "SECOND").exit());
+        Brokerctl.Result again = b.run("unset", "dev", "SECOND");
+        assertEquals(1, again.exit());
+        assertEquals("brokerctl: variable SECOND does not exist in environment 'dev'; set it with:"
+                + " brokerctl set dev SECOND\n", again.err());
+    }
+
+    @Test
+    void import_understandsEveryDotenvForm_andShredsOnlyAfterCommit() throws Exception {
+        b.init();
+        b.run("env", "create", "dev");
+        Path dotenv = tmp.resolve("app.env");
+        Files.writeString(dotenv, String.join("\n",
+                "# a comment",
+                "",
+                "PLAIN=" + CANARY + "-plain   # trailing comment",
+                "export EXPORTED=exported-value",
+                "SINGLE='single $NOT_EXPANDED \\n stays'",
+                "DOUBLE=\"tab\\there \\\"quoted\\\" \\\\ done\"",
+                "MULTI=\"-----BEGIN KEY-----",
+                "line2",
+                "-----END KEY-----\"",
+                "  SPACED = spaced value  ",
+                "HASH=abc#def",
+                "EMPTY=",
+                ""));
+        Brokerctl.Result missingEnv = b.run("import", "nope", dotenv.toString(), "--shred");
+        assertEquals(1, missingEnv.exit());
+        assertTrue(Files.exists(dotenv), "a failed import must not shred");
+
+        Brokerctl.Result r = b.run("import", "dev", dotenv.toString(), "--shred");
+        assertEquals(0, r.exit(), r.toString());
+        assertTrue(r.out().startsWith("imported 8 variables into dev: PLAIN, EXPORTED, SINGLE, DOUBLE,"
+                + " MULTI, SPACED, HASH, EMPTY\n"), r.out());
+        assertFalse(Files.exists(dotenv), "--shred deletes the file");
+        Map<String, String> expected = new TreeMap<>();
+        expected.put("PLAIN", CANARY + "-plain");
+        expected.put("EXPORTED", "exported-value");
+        expected.put("SINGLE", "single $NOT_EXPANDED \\n stays");
+        expected.put("DOUBLE", "tab\there \"quoted\" \\ done");
+        expected.put("MULTI", "-----BEGIN KEY-----\nline2\n-----END KEY-----");
+        expected.put("SPACED", "spaced value");
+        expected.put("HASH", "abc#def");
+        expected.put("EMPTY", "");
+        assertEquals(expected, values("dev", Brokerctl.PASSPHRASE));
+    }
+
+    @Test
+    void import_badFile_namesTheLine_withoutEchoingValues() throws Exception {
+        b.init();
+        b.run("env", "create", "dev");
+        Path dotenv = tmp.resolve("bad.env");
+        Files.writeString(dotenv, "OK=fine\nBROKEN=\"" + CANARY + "\n");
+        Brokerctl.Result r = b.run("import", "dev", dotenv.toString());
+        assertEquals(1, r.exit());
+        assertTrue(r.err().contains("line 2") && r.err().contains("nothing was imported"), r.err());
+        assertTrue(Files.exists(dotenv));
+        assertEquals(Map.of(), values("dev", Brokerctl.PASSPHRASE));
+    }
+
+    @Test
+    void passwd_thenOnlyTheNewPassphraseUnlocks() throws Exception {
+        b.init();
+        b.run("env", "create", "dev");
+        b.runWithInput(CANARY.getBytes(StandardCharsets.UTF_8), "set", "dev", "TOKEN");
+        Path fresh = tmp.resolve("new-passphrase");
+        Files.writeString(fresh, "a completely new passphrase\n");
+        b.env.put("BROKERCTL_NEW_PASSPHRASE_FILE", fresh.toString());
+        assertEquals(0, b.run("passwd").exit());
+        b.env.remove("BROKERCTL_NEW_PASSPHRASE_FILE");
+
+        Brokerctl.Result old = b.run("list");
+        assertEquals(1, old.exit());
+        assertEquals("brokerctl: wrong passphrase\n", old.err());
+        b.env.put("BROKERCTL_PASSPHRASE_FILE", fresh.toString());
+        assertEquals(0, b.run("list").exit());
+        assertEquals(Map.of("TOKEN", CANARY), values("dev", "a completely new passphrase"));
+    }
+
+    @Test
+    void errors_areOneLineWithAFix_andExitCodesFollowTheRules() throws Exception {
+        Brokerctl.Result noVault = b.run("list");
+        assertEquals(1, noVault.exit());
+        assertEquals("brokerctl: no vault at " + b.home.resolve("vault.db")
+                + "; create one with: brokerctl init\n", noVault.err());
+
+        b.init();
+        Brokerctl.Result twice = b.run("init", "--kdf-memory-mib", "1");
+        assertEquals(1, twice.exit());
+        assertTrue(twice.err().contains("already exists"), twice.err());
+
+        Brokerctl.Result unknownEnv = b.run("list", "staging");
+        assertEquals(1, unknownEnv.exit());
+        assertEquals("brokerctl: environment 'staging' does not exist; create it with:"
+                + " brokerctl env create staging\n", unknownEnv.err());
+
+        assertEquals(2, b.run("env", "create", "Bad Name").exit());
+        assertEquals(2, b.run("env", "create", "ok", "--policy", "sometimes").exit());
+        assertEquals(2, b.run("set", "dev").exit());
+        assertEquals(2, b.run("no-such-command").exit());
+        assertEquals(2, b.run("init", "--kdf-memory-mib", "0").exit());
+
+        b.run("env", "create", "dev");
+        Brokerctl.Result noConfirm = b.run("env", "delete", "dev");
+        assertEquals(2, noConfirm.exit());
+        assertTrue(noConfirm.err().contains("pass --yes"), noConfirm.err());
+        assertEquals(0, b.run("env", "delete", "dev", "--yes").exit());
+
+        b.run("env", "create", "dev");
+        Brokerctl.Result big = b.runWithInput(new byte[64 * 1024 + 1], "set", "dev", "BIG");
+        assertEquals(1, big.exit());
+        assertTrue(big.err().contains("64 KiB"), big.err());
+
+        b.env.put("BROKERCTL_PASSPHRASE_FILE", tmp.resolve("missing").toString());
+        Brokerctl.Result noFile = b.run("list");
+        assertEquals(1, noFile.exit());
+        assertTrue(noFile.err().contains("does not exist"), noFile.err());
+
+        for (String line : (noVault.err() + twice.err() + unknownEnv.err()).split("\n")) {
+            assertFalse(line.contains("Exception") || line.startsWith("\tat "), line);
+        }
+    }
+
+    @Test
+    void launcher_worksFromAnyDirectory_andThroughASymlinkOnPath() throws Exception {
+        Path binDir = Files.createDirectories(tmp.resolve("somewhere/bin"));
+        Path link = binDir.resolve("brokerctl");
+        Files.createSymbolicLink(link, b.launcher);
+        Path chained = binDir.resolve("bctl");
+        Files.createSymbolicLink(chained, Path.of("brokerctl"));   // relative link to a link
+        b.env.put("PATH", binDir + ":" + System.getenv("PATH"));
+        // env(1) looks the name up in the child's PATH, as a user's shell would
+        Brokerctl.Result viaPath = b.runIn(tmp, "/usr/bin/env", null, "brokerctl", "--version");
+        assertEquals(0, viaPath.exit(), viaPath.toString());
+        assertTrue(viaPath.out().startsWith("brokerctl "), viaPath.out());
+        Brokerctl.Result viaChain = b.runIn(Path.of("/"), chained.toString(), null, "--help");
+        assertEquals(0, viaChain.exit(), viaChain.toString());
+        assertTrue(viaChain.out().contains("import"), viaChain.out());
+    }
+
+    @Test
+    void setFromStdin_keepsMultiLineValuesExactly() throws Exception {
+        b.init();
+        b.run("env", "create", "dev");
+        String pem = "-----BEGIN KEY-----\n" + CANARY + "\n-----END KEY-----\n";
+        assertEquals(0, b.runWithInput(pem.getBytes(StandardCharsets.UTF_8), "set", "dev", "PEM").exit());
+        assertEquals(Map.of("PEM", pem), values("dev", Brokerctl.PASSPHRASE));
+    }
+}
