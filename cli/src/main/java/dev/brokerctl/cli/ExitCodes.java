@@ -19,6 +19,9 @@ final class ExitCodes implements CommandLine.IExecutionExceptionHandler {
         if (e instanceof CliException ce) {
             code = ce.exitCode();
             message = ce.getMessage();
+        } else if (e instanceof dev.brokerctl.protocol.BrokerException) {
+            code = FAILURE;
+            message = e.getMessage();
         } else if (e instanceof VaultException) {
             code = FAILURE;
             message = e.getMessage();

@@ -17,6 +17,13 @@ import picocli.CommandLine.Command;
             ListCommand.class,
             ImportCommand.class,
             PasswdCommand.class,
+            DaemonCommand.class,
+            DaemonControlCommands.Status.class,
+            DaemonControlCommands.Unlock.class,
+            DaemonControlCommands.Lock.class,
+            DaemonControlCommands.Stop.class,
+            RunCommand.class,
+            DemoCommand.class,
             CommandLine.HelpCommand.class
         })
 public final class Main implements Runnable {

@@ -1,0 +1,384 @@
+package dev.brokerctl.daemon;
+
+import dev.brokerctl.protocol.BrokerClient;
+import dev.brokerctl.protocol.BrokerException;
+import dev.brokerctl.protocol.ChannelStreams;
+import dev.brokerctl.protocol.ErrorCode;
+import dev.brokerctl.protocol.Frame;
+import dev.brokerctl.protocol.Message;
+import dev.brokerctl.vault.EnvironmentInfo;
+import dev.brokerctl.vault.Listing;
+import dev.brokerctl.vault.VariableInfo;
+import dev.brokerctl.vault.VaultException;
+import dev.brokerctl.vault.VaultIntegrityException;
+import dev.brokerctl.vault.WrongPassphraseException;
+import java.io.BufferedInputStream;
+import java.io.BufferedOutputStream;
+import java.io.DataInputStream;
+import java.io.IOException;
+import java.io.OutputStream;
+import java.nio.ByteBuffer;
+import java.nio.CharBuffer;
+import java.nio.channels.SocketChannel;
+import java.nio.charset.CharacterCodingException;
+import java.nio.charset.CodingErrorAction;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+import java.util.Map;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * One client connection, served on its own thread. Every same-uid peer is a requester; a
+ * connection becomes an approver only by proving the passphrase ({@code unlock} or
+ * {@code authenticate}). One attached run at a time per connection: its stdin frames, signals
+ * and cancel arrive here, and its output goes back here.
+ */
+final class Connection implements Runnable, Runner.Sink {
+
+    private static final Logger LOG = LoggerFactory.getLogger(Connection.class);
+
+    private final Daemon daemon;
+    private final SocketChannel channel;
+    private final long id;
+    private final DataInputStream in;
+    private final OutputStream out;
+    private volatile boolean approver;
+    private Run.Requester requester = new Run.Requester("unknown", "", -1, "", "");
+    private volatile Run current;
+
+    Connection(Daemon daemon, SocketChannel channel, long id) {
+        this.daemon = daemon;
+        this.channel = channel;
+        this.id = id;
+        this.in = new DataInputStream(new BufferedInputStream(ChannelStreams.in(channel), 65536));
+        this.out = new BufferedOutputStream(ChannelStreams.out(channel), 65536);
+    }
+
+    @Override
+    public void run() {
+        try {
+            Frame f;
+            while ((f = Frame.read(in)) != null) {
+                switch (f.kind()) {
+                    case Frame.JSON -> handle(f.payload());
+                    case Frame.STDIN -> {
+                        Run r = current;
+                        if (r != null) {
+                            r.writeStdin(f.payload());
+                        }
+                    }
+                    case Frame.STDIN_EOF -> {
+                        Run r = current;
+                        if (r != null) {
+                            r.closeStdin();
+                        }
+                    }
+                    case Frame.SECRET -> {
+                        Arrays.fill(f.payload(), (byte) 0);
+                        sendError(ErrorCode.BAD_REQUEST, "a secret frame must follow 'unlock' or 'authenticate'");
+                    }
+                    default -> sendError(ErrorCode.BAD_REQUEST, "unexpected " + f + " from a client");
+                }
+            }
+        } catch (Frame.MalformedFrameException e) {
+            LOG.warn("connection {}: {}; closing it", id, e.getMessage());
+            trySendError(e.getMessage().contains("outside 1..") ? ErrorCode.FRAME_TOO_LARGE : ErrorCode.BAD_REQUEST,
+                    e.getMessage() + "; closing the connection");
+        } catch (IOException e) {
+            // the peer went away
+        } finally {
+            Run r = current;
+            if (r != null) {
+                r.cancel();
+            }
+            close();
+        }
+    }
+
+    private void handle(byte[] json) throws IOException {
+        Message m;
+        try {
+            m = Message.parse(json);
+        } catch (BrokerException e) {
+            sendError(e.code(), e.getMessage());
+            return;
+        }
+        try {
+            switch (m.type()) {
+                case "hello" -> hello(m);
+                case "status" -> send(daemon.status());
+                case "unlock" -> unlock();
+                case "authenticate" -> authenticate();
+                case "lock" -> {
+                    daemon.vault().lock("requested");
+                    send(Message.of("ok"));
+                }
+                case "stop" -> {
+                    send(Message.of("ok"));
+                    daemon.stopAsync();
+                }
+                case "list_environments" -> listEnvironments();
+                case "list_variables" -> listVariables(m.string("environment"));
+                case "run" -> startRun(m);
+                case "signal" -> signal(m);
+                case "cancel" -> {
+                    Run r = current;
+                    if (r != null) {
+                        r.cancel();
+                    }
+                }
+                case "pending_list" -> pendingList();
+                case "decide" -> decide(m);
+                default -> sendError(ErrorCode.BAD_REQUEST, "unknown message type '" + m.type() + "'");
+            }
+        } catch (BrokerException e) {
+            sendError(e.code(), e.getMessage());
+        } catch (WrongPassphraseException e) {
+            LOG.warn("connection {}: wrong passphrase", id);
+            sendError(ErrorCode.WRONG_PASSPHRASE, "wrong passphrase");
+        } catch (VaultIntegrityException e) {
+            sendError(ErrorCode.VAULT_DAMAGED, e.getMessage());
+        } catch (dev.brokerctl.vault.NotFoundException e) {
+            sendError(ErrorCode.NOT_FOUND, e.getMessage());
+        } catch (VaultException e) {
+            sendError(ErrorCode.INTERNAL, e.getMessage());
+        } catch (IllegalArgumentException e) {
+            sendError(ErrorCode.INVALID, e.getMessage());
+        }
+    }
+
+    private void hello(Message m) throws BrokerException, IOException {
+        long protocol = m.number("protocol", -1);
+        if (protocol != BrokerClient.PROTOCOL_VERSION) {
+            sendError(ErrorCode.UNSUPPORTED_PROTOCOL, "this daemon speaks protocol "
+                    + BrokerClient.PROTOCOL_VERSION + ", the client " + protocol
+                    + "; restart the daemon after upgrading brokerctl");
+            return;
+        }
+        Map<String, Object> client = m.asMap().get("client") instanceof Map<?, ?> c
+                ? castMap(c) : Map.of();
+        long pid = m.number("pid", -1);
+        requester = new Run.Requester(str(client.get("name")), str(client.get("version")), pid,
+                procLink(pid, "exe"), procLink(pid, "fd/0"));
+        send(Message.of("hello").with("protocol", BrokerClient.PROTOCOL_VERSION)
+                .with("pid", ProcessHandle.current().pid()).with("locked", daemon.vault().isLocked()));
+    }
+
+    private void unlock() throws IOException, VaultException, BrokerException {
+        char[] passphrase = readSecretPassphrase();
+        try {
+            daemon.vault().unlock(passphrase);
+        } finally {
+            Arrays.fill(passphrase, '\0');
+        }
+        approver = true;
+        send(Message.of("ok").with("approver", true));
+    }
+
+    private void authenticate() throws IOException, VaultException, BrokerException {
+        char[] passphrase = readSecretPassphrase();
+        try {
+            daemon.vault().verify(passphrase);
+        } finally {
+            Arrays.fill(passphrase, '\0');
+        }
+        approver = true;
+        LOG.info("connection {} authenticated as approver", id);
+        send(Message.of("ok").with("approver", true));
+    }
+
+    /** The frame after 'unlock'/'authenticate' is the passphrase, UTF-8, never a String. */
+    private char[] readSecretPassphrase() throws IOException, BrokerException {
+        Frame f = Frame.read(in);
+        if (f == null) {
+            throw new IOException("closed before the passphrase");
+        }
+        byte[] b = f.payload();
+        try {
+            if (f.kind() != Frame.SECRET) {
+                throw new BrokerException(ErrorCode.BAD_REQUEST, "expected the passphrase in a secret frame");
+            }
+            CharBuffer chars = StandardCharsets.UTF_8.newDecoder().onMalformedInput(CodingErrorAction.REPORT)
+                    .decode(ByteBuffer.wrap(b));
+            char[] out = Arrays.copyOf(chars.array(), chars.limit());
+            Arrays.fill(chars.array(), '\0');
+            return out;
+        } catch (CharacterCodingException e) {
+            throw new BrokerException(ErrorCode.BAD_REQUEST, "the passphrase is not UTF-8");
+        } finally {
+            Arrays.fill(b, (byte) 0);
+        }
+    }
+
+    private void listEnvironments() throws IOException, VaultException, BrokerException {
+        Listing<EnvironmentInfo> l = daemon.vault().with(s -> s.listEnvironments());
+        List<Object> items = new ArrayList<>();
+        for (EnvironmentInfo e : l.items()) {
+            items.add(Map.of("name", e.name(), "policy", e.policy().id(), "variable_count", e.variableCount()));
+        }
+        send(Message.of("environments").with("environments", items).with("damaged", l.damaged()));
+    }
+
+    private void listVariables(String environment) throws IOException, VaultException, BrokerException {
+        Listing<VariableInfo> l = daemon.vault().with(s -> s.listVariables(environment));
+        List<Object> items = new ArrayList<>();
+        for (VariableInfo v : l.items()) {
+            items.add(Map.of("name", v.name(), "description", v.description(),
+                    "updated_at", v.updatedAt().toString()));
+        }
+        send(Message.of("variables").with("environment", environment).with("variables", items)
+                .with("damaged", l.damaged()));
+    }
+
+    private void startRun(Message m) throws BrokerException, IOException {
+        if (current != null) {
+            throw new BrokerException(ErrorCode.BAD_REQUEST, "this connection already has a run");
+        }
+        RunRequest request = RunRequest.from(m);
+        Run run = daemon.newRun(request, requester);
+        current = run;
+        Thread t = new Thread(() -> {
+            try {
+                daemon.execute(run, this);
+            } finally {
+                current = null;
+            }
+        }, "run-" + run.id());
+        t.setDaemon(true);
+        t.start();
+    }
+
+    private void signal(Message m) throws BrokerException {
+        long sig = m.number("signal", 15);
+        if (sig < 1 || sig > 64) {
+            throw new BrokerException(ErrorCode.INVALID, "signal must be 1..64");
+        }
+        Run r = current;
+        if (r != null) {
+            r.signal((int) sig);
+        }
+    }
+
+    private void pendingList() throws BrokerException, IOException {
+        requireApprover();
+        List<Object> items = new ArrayList<>();
+        for (Run r : daemon.approvals().list()) {
+            items.add(describe(r));
+        }
+        send(Message.of("pending").with("runs", items));
+    }
+
+    private void decide(Message m) throws BrokerException, IOException {
+        requireApprover();
+        long runId = m.number("run_id", -1);
+        String decision = m.string("decision");
+        Decision d = switch (decision) {
+            case "approve" -> new Decision(Decision.Kind.APPROVED, "", "connection " + id);
+            case "deny" -> new Decision(Decision.Kind.DENIED, m.string("message", "denied by the human"),
+                    "connection " + id);
+            default -> throw new BrokerException(ErrorCode.INVALID, "decision must be approve or deny");
+        };
+        if (!daemon.approvals().decide(runId, d)) {
+            throw new BrokerException(ErrorCode.NOT_FOUND, "run " + runId + " is not pending (already"
+                    + " decided, timed out, or never existed)");
+        }
+        send(Message.of("ok"));
+    }
+
+    private void requireApprover() throws BrokerException {
+        if (!approver) {
+            throw new BrokerException(ErrorCode.NOT_APPROVER, "only an approver may do this; prove the"
+                    + " passphrase first (brokerctl approve)");
+        }
+    }
+
+    static Map<String, Object> describe(Run r) {
+        RunRequest q = r.request();
+        Map<String, Object> m = new java.util.LinkedHashMap<>();
+        m.put("run_id", r.id());
+        m.put("environment", q.environment());
+        m.put("argv", q.argv());
+        m.put("cwd", q.cwd());
+        m.put("variables", q.variables());
+        m.put("reason", q.reason());
+        m.put("client", r.requester().clientName());
+        m.put("pid", r.requester().pid());
+        m.put("executable", r.requester().executable());
+        m.put("requested_at", r.requestedAt().toString());
+        return m;
+    }
+
+    // ------------------------------------------------------------------ sending
+
+    void send(Message m) throws IOException {
+        byte[] json = m.toJson();
+        synchronized (out) {
+            Frame.write(out, Frame.JSON, json, 0, json.length);
+            out.flush();
+        }
+    }
+
+    @Override
+    public void message(Message m) throws IOException {
+        send(m);
+    }
+
+    @Override
+    public void data(byte kind, byte[] b, int off, int len) throws IOException {
+        synchronized (out) {
+            Frame.write(out, kind, b, off, len);
+            out.flush();
+        }
+    }
+
+    void sendError(ErrorCode code, String message) throws IOException {
+        send(Message.of("error").with("code", code.wire()).with("message", message));
+    }
+
+    private void trySendError(ErrorCode code, String message) {
+        try {
+            sendError(code, message);
+        } catch (IOException ignored) {
+            // the peer is gone already
+        }
+    }
+
+    void close() {
+        try {
+            channel.close();
+        } catch (IOException ignored) {
+            // closing
+        }
+        daemon.forget(this);
+    }
+
+    private static String procLink(long pid, String what) {
+        if (pid <= 0) {
+            return "";
+        }
+        try {
+            return Files.readSymbolicLink(Path.of("/proc", Long.toString(pid), what)).toString();
+        } catch (IOException | UnsupportedOperationException e) {
+            return "";
+        }
+    }
+
+    private static String str(Object o) {
+        return o == null ? "" : o.toString();
+    }
+
+    @SuppressWarnings("unchecked")
+    private static Map<String, Object> castMap(Map<?, ?> m) {
+        return (Map<String, Object>) m;
+    }
+
+    @Override
+    public String toString() {
+        return "Connection[" + id + (approver ? ", approver]" : ", requester]");
+    }
+}

@@ -1,0 +1,428 @@
+package dev.brokerctl.daemon;
+
+import dev.brokerctl.protocol.BrokerException;
+import dev.brokerctl.protocol.ErrorCode;
+import dev.brokerctl.protocol.Frame;
+import dev.brokerctl.protocol.Message;
+import dev.brokerctl.vault.Policy;
+import dev.brokerctl.vault.ResolvedValues;
+import dev.brokerctl.vault.SecretValue;
+import dev.brokerctl.vault.VaultException;
+import dev.brokerctl.vault.VaultIntegrityException;
+import java.io.IOException;
+import java.io.OutputStream;
+import java.net.ConnectException;
+import java.net.StandardProtocolFamily;
+import java.net.UnixDomainSocketAddress;
+import java.nio.channels.Channels;
+import java.nio.channels.ClosedChannelException;
+import java.nio.channels.FileChannel;
+import java.nio.channels.FileLock;
+import java.nio.channels.ServerSocketChannel;
+import java.nio.channels.SocketChannel;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.LinkOption;
+import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
+import java.nio.file.attribute.PosixFilePermission;
+import java.nio.file.attribute.PosixFilePermissions;
+import java.util.LinkedHashMap;
+import java.util.Map;
+import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.Executors;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicLong;
+import jdk.net.ExtendedSocketOptions;
+import jdk.net.UnixDomainPrincipal;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The broker daemon: a Unix socket server that holds the unlocked vault, queues runs for
+ * approval and runs approved commands with their values injected. {@link #start()} returns once
+ * the socket is bound (the daemon is ready); {@link #shutdown()} is idempotent and leaves no
+ * socket file, child process or thread behind.
+ */
+public final class Daemon implements AutoCloseable {
+
+    private static final Logger LOG = LoggerFactory.getLogger(Daemon.class);
+
+    /** Why the daemon could not start; the message says what to do. */
+    public static final class StartException extends Exception {
+        public StartException(String message) {
+            super(message);
+        }
+    }
+
+    private final DaemonConfig config;
+    private final VaultHolder vault;
+    private final Approvals approvals;
+    private final Runner runner;
+    private final long startedAt;
+    private final AtomicLong runIds = new AtomicLong();
+    private final AtomicLong connectionIds = new AtomicLong();
+    private final AtomicBoolean stopped = new AtomicBoolean();
+    private final CountDownLatch terminated = new CountDownLatch(1);
+    private final Set<Connection> connections = ConcurrentHashMap.newKeySet();
+    private final Map<Long, Run> active = new ConcurrentHashMap<>();
+    private final String owner = System.getProperty("user.name");
+    private ServerSocketChannel server;
+    private FileChannel lockChannel;
+    private FileLock lock;
+    private Thread acceptor;
+    private ScheduledExecutorService timers;
+
+    public Daemon(DaemonConfig config) {
+        this.config = config;
+        this.vault = new VaultHolder(config.vaultFile(), config.clock(), config.idleLock());
+        this.approvals = new Approvals(config.approvalTimeout());
+        this.runner = new Runner(config.clock());
+        this.startedAt = config.clock().millis();
+    }
+
+    /** Unlocks the vault before or after start (foreground daemon with a passphrase). */
+    public void unlock(char[] passphrase) throws VaultException {
+        vault.unlock(passphrase);
+    }
+
+    public boolean isLocked() {
+        return vault.isLocked();
+    }
+
+    /** Binds the socket and starts serving; the daemon is ready when this returns. */
+    public synchronized void start() throws StartException {
+        if (!Files.isRegularFile(config.vaultFile())) {
+            throw new StartException("no vault at " + config.vaultFile() + "; create one with: brokerctl init");
+        }
+        boolean hardened = Posix.setNonDumpable();
+        Path socket = config.socket();
+        prepareDirectory(socket.getParent());
+        if (socket.toString().getBytes(StandardCharsets.UTF_8).length > dev.brokerctl.protocol.BrokerPaths.MAX_SOCKET_PATH_BYTES) {
+            throw new StartException("the socket path " + socket + " is longer than 107 bytes, the Unix"
+                    + " limit; set BROKERCTL_SOCKET to a shorter path");
+        }
+        takeLock(socket);
+        try {
+            removeStaleSocket(socket);
+            server = ServerSocketChannel.open(StandardProtocolFamily.UNIX);
+            server.bind(UnixDomainSocketAddress.of(socket));
+            Files.setPosixFilePermissions(socket, PosixFilePermissions.fromString("rw-------"));
+        } catch (IOException e) {
+            releaseLock();
+            throw new StartException("cannot listen on " + socket + ": " + e.getMessage());
+        }
+        timers = Executors.newSingleThreadScheduledExecutor(r -> {
+            Thread t = new Thread(r, "idle-lock");
+            t.setDaemon(true);
+            return t;
+        });
+        timers.scheduleWithFixedDelay(vault::lockIfIdle, 1, 1, TimeUnit.SECONDS);
+        acceptor = new Thread(this::acceptLoop, "accept");
+        acceptor.start();
+        LOG.info("daemon {} listening on {} ({}; idle lock {}, approval timeout {})",
+                ProcessHandle.current().pid(), socket, hardened ? "non-dumpable" : "NOT non-dumpable: no libc",
+                dev.brokerctl.protocol.Durations.format(config.idleLock()),
+                dev.brokerctl.protocol.Durations.format(config.approvalTimeout()));
+        if (!ProcessTree.groupsAvailable()) {
+            LOG.warn("setsid or libc missing: runs do not get their own process group; orphans of a"
+                    + " run may survive it");
+        }
+    }
+
+    private static void prepareDirectory(Path dir) throws StartException {
+        try {
+            if (!Files.exists(dir, LinkOption.NOFOLLOW_LINKS)) {
+                Files.createDirectories(dir, PosixFilePermissions.asFileAttribute(
+                        PosixFilePermissions.fromString("rwx------")));
+            }
+            Set<PosixFilePermission> perms = Files.getPosixFilePermissions(dir, LinkOption.NOFOLLOW_LINKS);
+            String dirOwner = Files.getOwner(dir, LinkOption.NOFOLLOW_LINKS).getName();
+            if (!dirOwner.equals(System.getProperty("user.name"))) {
+                throw new StartException("the socket directory " + dir + " belongs to " + dirOwner
+                        + "; put the socket in a directory of your own (BROKERCTL_SOCKET)");
+            }
+            if (!perms.equals(PosixFilePermissions.fromString("rwx------"))) {
+                throw new StartException("the socket directory " + dir + " is "
+                        + PosixFilePermissions.toString(perms) + "; it must be private: chmod 700 " + dir);
+            }
+        } catch (IOException e) {
+            throw new StartException("cannot prepare the socket directory " + dir + ": " + e.getMessage());
+        }
+    }
+
+    /** One daemon per socket: an exclusive lock on SOCKET.lock held for the daemon's life. */
+    private void takeLock(Path socket) throws StartException {
+        Path lockFile = socket.resolveSibling(socket.getFileName() + ".lock");
+        try {
+            lockChannel = FileChannel.open(lockFile, Set.of(StandardOpenOption.CREATE, StandardOpenOption.WRITE),
+                    PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rw-------")));
+            lock = lockChannel.tryLock();
+        } catch (IOException e) {
+            throw new StartException("cannot lock " + lockFile + ": " + e.getMessage());
+        }
+        if (lock == null) {
+            try {
+                lockChannel.close();
+            } catch (IOException ignored) {
+                // giving up anyway
+            }
+            throw new StartException("a brokerctl daemon is already running on " + socket
+                    + "; check it with: brokerctl status, or stop it with: brokerctl stop");
+        }
+    }
+
+    private void releaseLock() {
+        try {
+            if (lock != null) {
+                lock.release();
+            }
+            if (lockChannel != null) {
+                lockChannel.close();
+            }
+        } catch (IOException ignored) {
+            // the lock dies with the process anyway
+        }
+    }
+
+    /** A socket file nobody listens on is left by a daemon that died; replace it. */
+    private static void removeStaleSocket(Path socket) throws IOException {
+        if (!Files.exists(socket, LinkOption.NOFOLLOW_LINKS)) {
+            return;
+        }
+        try (SocketChannel probe = SocketChannel.open(StandardProtocolFamily.UNIX)) {
+            probe.connect(UnixDomainSocketAddress.of(socket));
+            throw new IOException("another process is listening on it");
+        } catch (ConnectException e) {
+            LOG.info("replacing stale socket {}", socket);
+            Files.delete(socket);
+        }
+    }
+
+    private void acceptLoop() {
+        while (!stopped.get()) {
+            SocketChannel ch;
+            try {
+                ch = server.accept();
+            } catch (ClosedChannelException e) {
+                return;
+            } catch (IOException e) {
+                if (stopped.get()) {
+                    return;
+                }
+                LOG.warn("accept failed: {}", e.getMessage());
+                continue;
+            }
+            if (!peerAllowed(ch)) {
+                continue;
+            }
+            Connection c = new Connection(this, ch, connectionIds.incrementAndGet());
+            connections.add(c);
+            Thread t = new Thread(c, "connection-" + connectionIds.get());
+            t.setDaemon(true);
+            t.start();
+        }
+    }
+
+    /** SO_PEERCRED: only the daemon's own user may talk to it. */
+    private boolean peerAllowed(SocketChannel ch) {
+        String peer;
+        try {
+            UnixDomainPrincipal p = ch.getOption(ExtendedSocketOptions.SO_PEERCRED);
+            peer = p.user().getName();
+        } catch (IOException | UnsupportedOperationException e) {
+            peer = null;
+        }
+        if (owner.equals(peer)) {
+            return true;
+        }
+        LOG.warn("refused a connection from user {}", peer);
+        try (ch) {
+            OutputStream out = Channels.newOutputStream(ch);
+            byte[] json = Message.of("error").with("code", ErrorCode.NOT_APPROVER.wire())
+                    .with("message", "this brokerctl daemon belongs to user " + owner
+                            + "; connections from user " + peer + " are refused").toJson();
+            Frame.write(out, Frame.JSON, json, 0, json.length);
+            out.flush();
+        } catch (IOException ignored) {
+            // refusing anyway
+        }
+        return false;
+    }
+
+    // ------------------------------------------------------------------ runs
+
+    Run newRun(RunRequest request, Run.Requester requester) {
+        Run run = new Run(runIds.incrementAndGet(), request, requester,
+                java.time.Instant.ofEpochMilli(config.clock().millis()));
+        LOG.info("run {} requested by {} (pid {}): {}; reason: {}", run.id(), requester.clientName(),
+                requester.pid(), request, request.reason().isEmpty() ? "(none)" : "given");
+        return run;
+    }
+
+    /** Decides, resolves, runs; every outcome ends in a message to the requester. */
+    void execute(Run run, Connection c) {
+        active.put(run.id(), run);
+        try {
+            RunRequest q = run.request();
+            boolean auto = vault.with(s -> {
+                boolean all = true;
+                for (String env : q.environments()) {
+                    all &= s.environment(env).policy() == Policy.AUTO;
+                }
+                if (q.variables() != null) {
+                    s.resolve(q.environment(), q.variables()).close();   // fail early if one is missing
+                }
+                return all;
+            });
+            Decision d;
+            if (auto) {
+                d = new Decision(Decision.Kind.AUTO, "", "policy");
+            } else {
+                c.send(Message.of("pending").with("run_id", run.id())
+                        .with("timeout_ms", approvals.timeout().toMillis()));
+                d = run.awaitDecision(approvals.submit(run));
+            }
+            if (run.cancelled() && d.allowsRun()) {
+                d = new Decision(Decision.Kind.CANCELLED, "cancelled by the requester", "requester");
+            }
+            if (!d.allowsRun()) {
+                LOG.info("run {} not started: {} by {}", run.id(), d.kind(), d.decidedBy());
+                c.send(Message.of("denied").with("run_id", run.id())
+                        .with("reason", d.kind().name().toLowerCase(java.util.Locale.ROOT))
+                        .with("message", d.message()));
+                return;
+            }
+            Map<String, SecretValue> values = vault.with(s -> resolve(s, q));
+            runner.run(run, values, c);
+        } catch (BrokerException e) {
+            trySendError(c, e.code(), e.getMessage());
+        } catch (VaultIntegrityException e) {
+            trySendError(c, ErrorCode.VAULT_DAMAGED, e.getMessage());
+        } catch (dev.brokerctl.vault.NotFoundException e) {
+            trySendError(c, ErrorCode.NOT_FOUND, e.getMessage());
+        } catch (VaultException e) {
+            trySendError(c, ErrorCode.INTERNAL, e.getMessage());
+        } catch (IOException e) {
+            LOG.info("run {}: requester went away ({})", run.id(), e.getMessage());
+            run.cancel();
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            run.cancel();
+        } catch (ExecutionException e) {
+            trySendError(c, ErrorCode.INTERNAL, "approval failed: " + e.getCause());
+        } finally {
+            active.remove(run.id());
+        }
+    }
+
+    private static Map<String, SecretValue> resolve(dev.brokerctl.vault.VaultSession s, RunRequest q)
+            throws VaultException {
+        Map<String, SecretValue> values = new LinkedHashMap<>();
+        try {
+            ResolvedValues main = s.resolve(q.environment(), q.variables());
+            values.putAll(main.asMap());
+            for (RunRequest.Ref ref : q.refs()) {
+                ResolvedValues one = s.resolve(ref.environment(), java.util.List.of(ref.variable()));
+                SecretValue previous = values.put(ref.name(), one.get(ref.variable()));
+                if (previous != null) {
+                    previous.destroy();
+                }
+            }
+            return values;
+        } catch (VaultException | RuntimeException e) {
+            values.values().forEach(SecretValue::destroy);
+            throw e;
+        }
+    }
+
+    private static void trySendError(Connection c, ErrorCode code, String message) {
+        try {
+            c.sendError(code, message);
+        } catch (IOException ignored) {
+            // requester gone
+        }
+    }
+
+    VaultHolder vault() {
+        return vault;
+    }
+
+    Approvals approvals() {
+        return approvals;
+    }
+
+    Message status() {
+        return Message.of("status").with("pid", ProcessHandle.current().pid())
+                .with("locked", vault.isLocked()).with("socket", config.socket().toString())
+                .with("uptime_ms", config.clock().millis() - startedAt)
+                .with("pending", approvals.size()).with("running", active.size());
+    }
+
+    void forget(Connection c) {
+        connections.remove(c);
+    }
+
+    // ------------------------------------------------------------------ stopping
+
+    /** Stops from a connection thread without waiting on itself. */
+    void stopAsync() {
+        Thread t = new Thread(this::shutdown, "shutdown");
+        t.start();
+    }
+
+    /** Idempotent: closes the listener, kills runs, locks the vault, removes the socket file. */
+    public void shutdown() {
+        if (stopped.getAndSet(true)) {
+            return;
+        }
+        LOG.info("daemon stopping");
+        try {
+            if (server != null) {
+                server.close();
+            }
+        } catch (IOException ignored) {
+            // closing
+        }
+        // The socket file goes first: a client that sees its connection close (brokerctl stop)
+        // then also sees the socket gone.
+        try {
+            Files.deleteIfExists(config.socket());
+        } catch (IOException e) {
+            LOG.warn("could not remove {}: {}", config.socket(), e.getMessage());
+        }
+        approvals.cancelAll("the daemon stopped");
+        active.values().forEach(Run::cancel);
+        if (timers != null) {
+            timers.shutdownNow();
+        }
+        vault.lock("daemon stopping");
+        connections.forEach(Connection::close);
+        // The .lock file stays: deleting it would let a starting daemon lock an unlinked inode.
+        releaseLock();
+        if (acceptor != null && acceptor != Thread.currentThread()) {
+            try {
+                acceptor.join(5_000);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
+        }
+        LOG.info("daemon stopped");
+        terminated.countDown();
+    }
+
+    /** Blocks until {@link #shutdown()} completed. */
+    public void awaitTermination() throws InterruptedException {
+        terminated.await();
+    }
+
+    @Override
+    public void close() {
+        shutdown();
+    }
+}

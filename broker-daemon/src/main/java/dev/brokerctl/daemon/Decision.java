@@ -1,0 +1,22 @@
+package dev.brokerctl.daemon;
+
+/** The outcome of a pending request. */
+record Decision(Kind kind, String message, String decidedBy) {
+
+    enum Kind {
+        /** A human approved this one request. */
+        APPROVED,
+        /** The environment's policy is auto. */
+        AUTO,
+        /** A human denied it. */
+        DENIED,
+        /** Nobody decided within the approval timeout. */
+        TIMED_OUT,
+        /** The requester went away or cancelled before a decision. */
+        CANCELLED
+    }
+
+    boolean allowsRun() {
+        return kind == Kind.APPROVED || kind == Kind.AUTO;
+    }
+}

@@ -1,0 +1,56 @@
+package dev.brokerctl.daemon;
+
+import com.sun.jna.Library;
+import com.sun.jna.Native;
+
+/**
+ * The few libc calls the JDK lacks: {@code prctl(PR_SET_DUMPABLE)} to keep same-user processes
+ * from reading the daemon's memory, and {@code kill(-pgid)} to signal a run's whole process group.
+ * When libc cannot be loaded (not Linux), the daemon still works without these protections, and
+ * says so in its log.
+ */
+final class Posix {
+
+    static final int SIGKILL = 9;
+    static final int SIGTERM = 15;
+    private static final int PR_SET_DUMPABLE = 4;
+
+    interface LibC extends Library {
+        int prctl(int option, long arg2, long arg3, long arg4, long arg5);
+
+        int kill(int pid, int sig);
+
+        int getuid();
+    }
+
+    private static final LibC LIBC = load();
+
+    private Posix() {
+    }
+
+    private static LibC load() {
+        try {
+            return Native.load("c", LibC.class);
+        } catch (UnsatisfiedLinkError | RuntimeException e) {
+            return null;
+        }
+    }
+
+    static boolean available() {
+        return LIBC != null;
+    }
+
+    /** Makes this process non-dumpable: no core file, no ptrace or /proc/PID/mem by same-uid peers. */
+    static boolean setNonDumpable() {
+        return LIBC != null && LIBC.prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) == 0;
+    }
+
+    /** Signals a process group; false if libc is missing or the group is gone. */
+    static boolean killGroup(long pgid, int signal) {
+        return LIBC != null && pgid > 1 && LIBC.kill((int) -pgid, signal) == 0;
+    }
+
+    static long uid() {
+        return LIBC == null ? -1 : LIBC.getuid();
+    }
+}

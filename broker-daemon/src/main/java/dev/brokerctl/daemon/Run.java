@@ -1,0 +1,129 @@
+package dev.brokerctl.daemon;
+
+import java.io.IOException;
+import java.io.OutputStream;
+import java.time.Instant;
+
+/** One requested run, from request through decision to exit. */
+final class Run {
+
+    enum State { PENDING, RUNNING, FINISHED }
+
+    private final long id;
+    private final RunRequest request;
+    private final Requester requester;
+    private final Instant requestedAt;
+    private volatile State state = State.PENDING;
+    private volatile Process process;
+    private volatile OutputStream stdin;
+    private volatile boolean cancelled;
+    private volatile java.util.concurrent.CompletableFuture<Decision> decision;
+
+    /** Who asked: for the human deciding, and the log. Self-reported except the uid. */
+    record Requester(String clientName, String clientVersion, long pid, String executable, String tty) {
+    }
+
+    Run(long id, RunRequest request, Requester requester, Instant requestedAt) {
+        this.id = id;
+        this.request = request;
+        this.requester = requester;
+        this.requestedAt = requestedAt;
+    }
+
+    long id() {
+        return id;
+    }
+
+    RunRequest request() {
+        return request;
+    }
+
+    Requester requester() {
+        return requester;
+    }
+
+    Instant requestedAt() {
+        return requestedAt;
+    }
+
+    State state() {
+        return state;
+    }
+
+    void started(Process p) {
+        this.process = p;
+        this.stdin = p.getOutputStream();
+        this.state = State.RUNNING;
+    }
+
+    void finished() {
+        state = State.FINISHED;
+    }
+
+    Process process() {
+        return process;
+    }
+
+    boolean cancelled() {
+        return cancelled;
+    }
+
+    /** Waits for the human; {@link #cancel()} ends the wait. */
+    Decision awaitDecision(java.util.concurrent.CompletableFuture<Decision> pending)
+            throws InterruptedException, java.util.concurrent.ExecutionException {
+        decision = pending;
+        if (cancelled) {
+            pending.complete(new Decision(Decision.Kind.CANCELLED, "cancelled", "requester"));
+        }
+        return pending.get();
+    }
+
+    /** Kills the run's process group; a pending run stops waiting for its decision. */
+    void cancel() {
+        cancelled = true;
+        java.util.concurrent.CompletableFuture<Decision> d = decision;
+        if (d != null) {
+            d.complete(new Decision(Decision.Kind.CANCELLED, "cancelled", "requester"));
+        }
+        Process p = process;
+        if (p != null) {
+            ProcessTree.kill(p, Posix.SIGKILL);
+        }
+    }
+
+    void signal(int sig) {
+        Process p = process;
+        if (p != null) {
+            ProcessTree.kill(p, sig);
+        }
+    }
+
+    void writeStdin(byte[] b) {
+        OutputStream in = stdin;
+        if (in == null || !request.forwardStdin()) {
+            return;
+        }
+        try {
+            in.write(b);
+            in.flush();
+        } catch (IOException e) {
+            // the child closed its stdin or exited: like a pipe to a finished reader, drop the data
+        }
+    }
+
+    void closeStdin() {
+        OutputStream in = stdin;
+        if (in != null) {
+            try {
+                in.close();
+            } catch (IOException ignored) {
+                // already closed
+            }
+        }
+    }
+
+    @Override
+    public String toString() {
+        return "Run[" + id + " " + state + " " + request + "]";
+    }
+}

@@ -1,0 +1,268 @@
+package dev.brokerctl.daemon;
+
+import dev.brokerctl.daemon.mask.Masker;
+import dev.brokerctl.daemon.mask.MaskingOutputStream;
+import dev.brokerctl.protocol.BrokerException;
+import dev.brokerctl.protocol.ErrorCode;
+import dev.brokerctl.protocol.Frame;
+import dev.brokerctl.protocol.Message;
+import dev.brokerctl.vault.SecretValue;
+import java.io.File;
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.OutputStream;
+import java.nio.charset.CharacterCodingException;
+import java.nio.charset.CodingErrorAction;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Clock;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.TimeUnit;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Starts an approved run: resolves the executable from argv (no shell), builds the environment
+ * (the requester's + the injected values), starts the command in its own process group, streams
+ * stdout and stderr through the masker to the requester, and reports the exit.
+ */
+final class Runner {
+
+    private static final Logger LOG = LoggerFactory.getLogger(Runner.class);
+    private static final int BUFFER = 32 * 1024;
+
+    /** Where a run's output and final status go (the requester's connection). */
+    interface Sink {
+        void data(byte kind, byte[] b, int off, int len) throws IOException;
+
+        void message(Message m) throws IOException;
+    }
+
+    /** Outcome, for the caller's log and (later) the audit log. */
+    record Outcome(int exitCode, boolean timedOut, long durationMs, long maskedCount) {
+    }
+
+    private final Clock clock;
+
+    Runner(Clock clock) {
+        this.clock = clock;
+    }
+
+    /**
+     * Runs to completion on the calling thread. {@code values} are consumed: zeroed before this
+     * returns.
+     *
+     * @throws BrokerException when the command cannot be started (not found, not executable)
+     */
+    Outcome run(Run run, Map<String, SecretValue> values, Sink sink) throws BrokerException, IOException {
+        RunRequest req = run.request();
+        Masker masker = null;
+        Process process;
+        try {
+            Path exe = resolveExecutable(req.argv().get(0), req.baseEnvironment().get("PATH"), req.cwd());
+            List<String> argv = new ArrayList<>(req.argv());
+            argv.set(0, exe.toString());
+            ProcessBuilder pb = new ProcessBuilder(ProcessTree.wrap(argv));
+            File cwd = new File(req.cwd());
+            if (!cwd.isDirectory()) {
+                throw new BrokerException(ErrorCode.INVALID, "the working directory " + req.cwd()
+                        + " does not exist");
+            }
+            pb.directory(cwd);
+            Map<String, String> env = pb.environment();
+            env.clear();
+            env.putAll(req.baseEnvironment());
+            Map<String, byte[]> patterns = new LinkedHashMap<>();
+            for (Map.Entry<String, SecretValue> e : values.entrySet()) {
+                byte[] v = e.getValue().revealBytes();
+                // ProcessBuilder takes Strings: the one copy of the value we cannot zero (threat model).
+                env.put(e.getKey(), envString(e.getKey(), v));
+                patterns.put(e.getKey(), v);
+            }
+            if (req.masking()) {
+                masker = Masker.compile(patterns);
+            }
+            if (!req.forwardStdin()) {
+                pb.redirectInput(ProcessBuilder.Redirect.from(new File("/dev/null")));
+            }
+            process = pb.start();
+        } catch (IOException e) {
+            throw new BrokerException(ErrorCode.INTERNAL, "cannot start " + req.argv().get(0) + ": "
+                    + e.getMessage());
+        } finally {
+            values.values().forEach(SecretValue::destroy);
+        }
+        long started = clock.millis();
+        run.started(process);
+        LOG.info("run {} started: pid {}, {} variables injected", run.id(), process.pid(), values.size());
+        List<String> unmasked = masker == null ? List.of() : masker.unmaskedShortValueNames();
+        sink.message(Message.of("started").with("run_id", run.id()).with("pid", process.pid())
+                .with("unmasked", unmasked).with("masking", req.masking()));
+
+        OutputStream out = new FrameStream(sink, Frame.STDOUT);
+        OutputStream err = new FrameStream(sink, Frame.STDERR);
+        MaskingOutputStream maskedOut = masker == null ? null : masker.wrap(out);
+        MaskingOutputStream maskedErr = masker == null ? null : masker.wrap(err);
+        Thread outPump = pump("run-" + run.id() + "-stdout", process.getInputStream(),
+                maskedOut != null ? maskedOut : out);
+        Thread errPump = pump("run-" + run.id() + "-stderr", process.getErrorStream(),
+                maskedErr != null ? maskedErr : err);
+
+        boolean timedOut = false;
+        try {
+            if (req.timeoutMs() > 0) {
+                if (!process.waitFor(req.timeoutMs(), TimeUnit.MILLISECONDS)) {
+                    timedOut = true;
+                    ProcessTree.kill(process, Posix.SIGKILL);
+                }
+            }
+            int code = process.waitFor();
+            // Whatever the command left running in its group goes with it: no orphans holding
+            // the injected values, and no grandchild holding our pipes open.
+            ProcessTree.kill(process, Posix.SIGKILL);
+            join(outPump, process.getInputStream());
+            join(errPump, process.getErrorStream());
+            long masked = (maskedOut == null ? 0 : maskedOut.maskedCount())
+                    + (maskedErr == null ? 0 : maskedErr.maskedCount());
+            long duration = clock.millis() - started;
+            run.finished();
+            Message exit = Message.of("exit").with("run_id", run.id()).with("exit_code", code)
+                    .with("duration_ms", duration).with("masked_count", masked)
+                    .with("timed_out", timedOut).with("cancelled", run.cancelled());
+            if (code > 128 && code < 128 + 65) {
+                exit.with("signal", code - 128);
+            }
+            LOG.info("run {} exited: code {}, {} ms, {} values masked{}", run.id(), code, duration, masked,
+                    timedOut ? ", timed out" : "");
+            sink.message(exit);
+            return new Outcome(code, timedOut, duration, masked);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            ProcessTree.kill(process, Posix.SIGKILL);
+            throw new BrokerException(ErrorCode.INTERNAL, "the daemon is stopping; the run was killed");
+        } finally {
+            ProcessTree.kill(process, Posix.SIGKILL);
+            if (masker != null) {
+                masker.destroy();
+            }
+        }
+    }
+
+    /**
+     * PATH lookup as execvp does it, in the requester's PATH and cwd, so a missing or
+     * non-executable command gets exit 127 or 126 with a one-line reason.
+     */
+    static Path resolveExecutable(String command, String path, String cwd) throws BrokerException {
+        if (command.contains("/")) {
+            Path p = Path.of(cwd).resolve(command).normalize();
+            return checkExecutable(p, command);
+        }
+        boolean sawNonExecutable = false;
+        for (String dir : (path == null || path.isEmpty() ? "/usr/local/bin:/usr/bin:/bin" : path).split(":")) {
+            Path p = Path.of(dir.isEmpty() ? cwd : dir).resolve(command);
+            if (Files.isRegularFile(p)) {
+                if (Files.isExecutable(p)) {
+                    return p;
+                }
+                sawNonExecutable = true;
+            }
+        }
+        if (sawNonExecutable) {
+            throw new BrokerException(ErrorCode.COMMAND_NOT_EXECUTABLE, command
+                    + ": permission denied (found in PATH but not executable)");
+        }
+        throw new BrokerException(ErrorCode.COMMAND_NOT_FOUND, command + ": command not found in PATH");
+    }
+
+    private static Path checkExecutable(Path p, String command) throws BrokerException {
+        if (!Files.exists(p)) {
+            throw new BrokerException(ErrorCode.COMMAND_NOT_FOUND, command + ": no such file");
+        }
+        if (Files.isDirectory(p)) {
+            throw new BrokerException(ErrorCode.COMMAND_NOT_EXECUTABLE, command + ": is a directory");
+        }
+        if (!Files.isExecutable(p)) {
+            throw new BrokerException(ErrorCode.COMMAND_NOT_EXECUTABLE, command + ": permission denied");
+        }
+        return p;
+    }
+
+    /** Environment values must be text without NUL to pass through ProcessBuilder intact. */
+    private static String envString(String name, byte[] value) throws BrokerException {
+        for (byte b : value) {
+            if (b == 0) {
+                throw new BrokerException(ErrorCode.INVALID, "variable " + name
+                        + " contains a NUL byte and cannot be an environment variable");
+            }
+        }
+        try {
+            return StandardCharsets.UTF_8.newDecoder().onMalformedInput(CodingErrorAction.REPORT)
+                    .decode(java.nio.ByteBuffer.wrap(value)).toString();
+        } catch (CharacterCodingException e) {
+            throw new BrokerException(ErrorCode.INVALID, "variable " + name
+                    + " is not UTF-8 text and cannot be injected as an environment variable");
+        }
+    }
+
+    private static Thread pump(String name, InputStream from, OutputStream to) {
+        Thread t = new Thread(() -> {
+            byte[] buf = new byte[BUFFER];
+            try (to) {
+                int n;
+                while ((n = from.read(buf)) > 0) {
+                    to.write(buf, 0, n);
+                }
+            } catch (IOException e) {
+                // the requester went away or the pipe was closed: the run is being torn down
+            } finally {
+                java.util.Arrays.fill(buf, (byte) 0);
+            }
+        }, name);
+        t.setDaemon(true);
+        t.start();
+        return t;
+    }
+
+    /** Waits for a pump; if something outside the group still holds the pipe, closes it. */
+    private static void join(Thread pump, InputStream pipe) throws InterruptedException {
+        pump.join(5_000);
+        if (pump.isAlive()) {
+            try {
+                pipe.close();
+            } catch (IOException ignored) {
+                // closing to unblock the pump
+            }
+            pump.join();
+        }
+    }
+
+    /** Output bytes as data frames; close() is the end of the stream (the masker's EOF flush). */
+    private static final class FrameStream extends OutputStream {
+        private final Sink sink;
+        private final byte kind;
+
+        FrameStream(Sink sink, byte kind) {
+            this.sink = sink;
+            this.kind = kind;
+        }
+
+        @Override
+        public void write(int b) throws IOException {
+            write(new byte[] {(byte) b}, 0, 1);
+        }
+
+        @Override
+        public void write(byte[] b, int off, int len) throws IOException {
+            while (len > 0) {
+                int n = Math.min(len, Frame.MAX_DATA_CHUNK);
+                sink.data(kind, b, off, n);
+                off += n;
+                len -= n;
+            }
+        }
+    }
+}

@@ -1,0 +1,189 @@
+package dev.brokerctl.protocol;
+
+import java.io.BufferedOutputStream;
+import java.io.DataInputStream;
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.OutputStream;
+import java.net.ConnectException;
+import java.net.SocketException;
+import java.net.StandardProtocolFamily;
+import java.net.UnixDomainSocketAddress;
+import java.nio.channels.SocketChannel;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.Arrays;
+import java.util.Map;
+
+/**
+ * A connection to the daemon. {@link #call} sends one request and returns its reply (an
+ * {@code error} reply becomes a {@link BrokerException} with its code); runs use {@link #send},
+ * {@link #sendData} and {@link #receive} to stream. Writes are synchronized, so a stdin pump and a
+ * signal handler may share a client.
+ */
+public final class BrokerClient implements AutoCloseable {
+
+    /** Wire protocol version, sent in the hello. */
+    public static final int PROTOCOL_VERSION = 1;
+
+    private final SocketChannel channel;
+    private final DataInputStream in;
+    private final OutputStream out;
+    private final Message hello;
+
+    private BrokerClient(SocketChannel channel, Map<String, Object> client) throws BrokerException {
+        this.channel = channel;
+        this.in = new DataInputStream(new java.io.BufferedInputStream(ChannelStreams.in(channel), 65536));
+        this.out = new BufferedOutputStream(ChannelStreams.out(channel), 65536);
+        this.hello = call(Message.of("hello").with("protocol", PROTOCOL_VERSION).with("client", client)
+                .with("pid", ProcessHandle.current().pid()));
+    }
+
+    /**
+     * Connects and says hello.
+     *
+     * @param client what to show the human about this client, e.g. {@code {name: "brokerctl run"}}
+     * @throws DaemonUnavailableException when no daemon listens on {@code socket}
+     */
+    public static BrokerClient connect(Path socket, Map<String, Object> client) throws BrokerException {
+        if (!Files.exists(socket)) {
+            throw new DaemonUnavailableException("no brokerctl daemon is running (no socket at "
+                    + socket + "); start one with: brokerctl daemon", null);
+        }
+        SocketChannel ch;
+        try {
+            ch = SocketChannel.open(StandardProtocolFamily.UNIX);
+        } catch (IOException e) {
+            throw new BrokerException(ErrorCode.INTERNAL, "cannot open a Unix socket: " + e.getMessage(), e);
+        }
+        try {
+            ch.connect(UnixDomainSocketAddress.of(socket));
+        } catch (ConnectException e) {
+            close(ch);
+            throw new DaemonUnavailableException("no brokerctl daemon is running (stale socket "
+                    + socket + "); start one with: brokerctl daemon", e);
+        } catch (IOException e) {
+            close(ch);
+            throw new DaemonUnavailableException("cannot connect to the brokerctl daemon at " + socket
+                    + ": " + e.getMessage(), e);
+        }
+        try {
+            return new BrokerClient(ch, client);
+        } catch (BrokerException e) {
+            close(ch);
+            throw e;
+        }
+    }
+
+    /** The daemon's hello reply: {@code protocol}, {@code pid}, {@code locked}. */
+    public Message hello() {
+        return hello;
+    }
+
+    /** Sends a request and waits for its reply. */
+    public Message call(Message request) throws BrokerException {
+        send(request);
+        return expectReply(request);
+    }
+
+    /** Sends a request followed by a secret frame (zeroed after sending) and waits for the reply. */
+    public Message call(Message request, byte[] secret) throws BrokerException {
+        try {
+            synchronized (out) {
+                writeFrame(Frame.JSON, request.toJson(), 0, -1);
+                writeFrame(Frame.SECRET, secret, 0, secret.length);
+                out.flush();
+            }
+        } catch (IOException e) {
+            throw lost(e);
+        } finally {
+            Arrays.fill(secret, (byte) 0);
+        }
+        return expectReply(request);
+    }
+
+    private Message expectReply(Message request) throws BrokerException {
+        Frame f = receive();
+        if (f == null) {
+            throw new BrokerException(ErrorCode.INTERNAL, "the daemon closed the connection during '"
+                    + request.type() + "'");
+        }
+        if (f.kind() != Frame.JSON) {
+            throw new BrokerException(ErrorCode.INTERNAL, "unexpected " + f + " in reply to '"
+                    + request.type() + "'");
+        }
+        return check(Message.parse(f.payload()));
+    }
+
+    /** Throws the error an {@code error} message carries; returns other messages. */
+    public static Message check(Message m) throws BrokerException {
+        if (m.type().equals("error")) {
+            throw new BrokerException(ErrorCode.fromWire(m.string("code", "internal")),
+                    m.string("message", "the daemon reported an error"));
+        }
+        return m;
+    }
+
+    public void send(Message m) throws BrokerException {
+        try {
+            synchronized (out) {
+                writeFrame(Frame.JSON, m.toJson(), 0, -1);
+                out.flush();
+            }
+        } catch (IOException e) {
+            throw lost(e);
+        }
+    }
+
+    public void sendData(byte kind, byte[] b, int off, int len) throws BrokerException {
+        try {
+            synchronized (out) {
+                writeFrame(kind, b, off, len);
+                out.flush();
+            }
+        } catch (IOException e) {
+            throw lost(e);
+        }
+    }
+
+    private void writeFrame(byte kind, byte[] b, int off, int len) throws IOException {
+        Frame.write(out, kind, b, off, len < 0 ? b.length : len);
+    }
+
+    /** The next frame from the daemon, or null when it closed the connection. */
+    public Frame receive() throws BrokerException {
+        try {
+            return Frame.read(in);
+        } catch (IOException e) {
+            throw lost(e);
+        }
+    }
+
+    public InputStream rawInput() {
+        return in;
+    }
+
+    private static BrokerException lost(IOException e) {
+        String why = e instanceof SocketException || e.getMessage() == null ? "connection lost" : e.getMessage();
+        return new BrokerException(ErrorCode.INTERNAL, "lost the connection to the brokerctl daemon ("
+                + why + "); check it with: brokerctl status", e);
+    }
+
+    @Override
+    public void close() {
+        close(channel);
+    }
+
+    private static void close(SocketChannel ch) {
+        try {
+            ch.close();
+        } catch (IOException ignored) {
+            // nothing to flush: every request was flushed when sent
+        }
+    }
+
+    static String utf8(byte[] b) {
+        return new String(b, StandardCharsets.UTF_8);
+    }
+}

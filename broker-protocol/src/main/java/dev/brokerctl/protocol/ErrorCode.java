@@ -1,0 +1,45 @@
+package dev.brokerctl.protocol;
+
+import java.util.Locale;
+
+/** Stable error codes on the wire; the CLI and the MCP server branch on them. */
+public enum ErrorCode {
+    /** The request is not understood (malformed JSON, missing field, wrong type). */
+    BAD_REQUEST,
+    /** A frame larger than {@link Frame#MAX_FRAME_BYTES}. */
+    FRAME_TOO_LARGE,
+    /** Client and daemon speak different protocol versions. */
+    UNSUPPORTED_PROTOCOL,
+    /** The vault is locked; a human must run {@code brokerctl unlock}. */
+    LOCKED,
+    /** Only an approver (a connection that proved the passphrase) may do this. */
+    NOT_APPROVER,
+    WRONG_PASSPHRASE,
+    /** An environment, variable or run that does not exist. */
+    NOT_FOUND,
+    /** A value that breaks a rule (a name, a duration, an argv). */
+    INVALID,
+    /** A human denied the request, or nobody decided in time. */
+    DENIED,
+    /** The command to run does not exist (exit 127). */
+    COMMAND_NOT_FOUND,
+    /** The command exists but cannot be executed (exit 126). */
+    COMMAND_NOT_EXECUTABLE,
+    /** The vault file failed an integrity check. */
+    VAULT_DAMAGED,
+    /** Anything else; the message says what. */
+    INTERNAL;
+
+    public String wire() {
+        return name().toLowerCase(Locale.ROOT);
+    }
+
+    public static ErrorCode fromWire(String s) {
+        for (ErrorCode c : values()) {
+            if (c.wire().equals(s)) {
+                return c;
+            }
+        }
+        return INTERNAL;
+    }
+}

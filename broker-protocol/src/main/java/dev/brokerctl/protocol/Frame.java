@@ -1,0 +1,85 @@
+package dev.brokerctl.protocol;
+
+import java.io.DataInputStream;
+import java.io.EOFException;
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.OutputStream;
+
+/**
+ * One unit on the broker socket: {@code u32 length | u8 kind | payload}, big-endian, where length
+ * counts the kind byte and the payload. Control messages are JSON ({@link #JSON}); process output
+ * and input travel as raw bytes so a gigabyte of output is not base64-encoded twice; secrets
+ * (passphrases, values a human types) travel in {@link #SECRET} frames so they never become a
+ * {@code String}.
+ */
+public record Frame(byte kind, byte[] payload) {
+
+    public static final byte JSON = 'J';
+    public static final byte STDOUT = 'O';
+    public static final byte STDERR = 'E';
+    public static final byte STDIN = 'I';
+    public static final byte STDIN_EOF = 'Z';
+    public static final byte SECRET = 'S';
+
+    /** Largest frame accepted in either direction (length field included). */
+    public static final int MAX_FRAME_BYTES = 1024 * 1024;
+    /** Largest payload of one data frame a writer produces. */
+    public static final int MAX_DATA_CHUNK = 64 * 1024;
+
+    /** The peer sent a frame that is not one (bad length, unknown kind). */
+    public static final class MalformedFrameException extends IOException {
+        public MalformedFrameException(String message) {
+            super(message);
+        }
+    }
+
+    /** Reads one frame; null at a clean end of stream between frames. */
+    public static Frame read(DataInputStream in) throws IOException {
+        int first = in.read();
+        if (first < 0) {
+            return null;
+        }
+        int length = (first << 24) | (in.readUnsignedByte() << 16) | (in.readUnsignedByte() << 8)
+                | in.readUnsignedByte();
+        if (length < 1 || length > MAX_FRAME_BYTES) {
+            throw new MalformedFrameException("frame of " + Integer.toUnsignedString(length)
+                    + " bytes is outside 1.." + MAX_FRAME_BYTES);
+        }
+        byte kind = in.readByte();
+        if (!known(kind)) {
+            throw new MalformedFrameException("unknown frame kind 0x" + Integer.toHexString(kind & 0xff));
+        }
+        byte[] payload = new byte[length - 1];
+        try {
+            in.readFully(payload);
+        } catch (EOFException e) {
+            throw new MalformedFrameException("connection closed inside a frame");
+        }
+        return new Frame(kind, payload);
+    }
+
+    /** Writes one frame; callers that share a stream between threads synchronize around it. */
+    public static void write(OutputStream out, byte kind, byte[] payload, int off, int len)
+            throws IOException {
+        if (len + 1 > MAX_FRAME_BYTES) {
+            throw new IllegalArgumentException("frame payload of " + len + " bytes is too large");
+        }
+        int length = len + 1;
+        byte[] header = {(byte) (length >>> 24), (byte) (length >>> 16), (byte) (length >>> 8),
+            (byte) length, kind};
+        out.write(header);
+        out.write(payload, off, len);
+    }
+
+    private static boolean known(byte kind) {
+        return kind == JSON || kind == STDOUT || kind == STDERR || kind == STDIN || kind == STDIN_EOF
+                || kind == SECRET;
+    }
+
+    /** Payloads may be secrets or process output: print the kind and length only. */
+    @Override
+    public String toString() {
+        return "Frame[" + (char) kind + ", " + payload.length + " bytes]";
+    }
+}

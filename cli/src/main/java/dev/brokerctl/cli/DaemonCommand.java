@@ -1,0 +1,207 @@
+package dev.brokerctl.cli;
+
+import dev.brokerctl.daemon.Daemon;
+import dev.brokerctl.daemon.DaemonConfig;
+import dev.brokerctl.protocol.BrokerPaths;
+import dev.brokerctl.protocol.Durations;
+import java.io.BufferedReader;
+import java.io.File;
+import java.io.IOException;
+import java.io.InputStreamReader;
+import java.io.OutputStream;
+import java.io.PrintStream;
+import java.lang.management.ManagementFactory;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.attribute.PosixFilePermissions;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+import java.util.concurrent.Callable;
+import picocli.CommandLine;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+
+@Command(name = "daemon", description = {
+    "Run the broker daemon. It unlocks with the passphrase from BROKERCTL_PASSPHRASE_FILE when set,",
+    "else asks on the terminal; --locked starts it locked (brokerctl unlock later). Its log is",
+    "$BROKERCTL_HOME/brokerd.log and never holds a value."})
+final class DaemonCommand implements Callable<Integer> {
+
+    @CommandLine.Spec
+    CommandLine.Model.CommandSpec spec;
+
+    @Option(names = "--locked", description = "Start locked.")
+    boolean locked;
+
+    @Option(names = "--detach", description = "Start in the background; return once it is ready.")
+    boolean detach;
+
+    @Option(names = "--idle-lock", paramLabel = "DURATION", defaultValue = "30m",
+            description = "Lock after this long without requests (default: ${DEFAULT-VALUE}).")
+    String idleLock;
+
+    @Option(names = "--approval-timeout", paramLabel = "DURATION", defaultValue = "120s",
+            description = "Deny a pending run nobody decided after this long (default: ${DEFAULT-VALUE}).")
+    String approvalTimeout;
+
+    /** Set by --detach on the child it starts: passphrase on stdin, "ready" on stdout. */
+    @Option(names = "--detached-child", hidden = true)
+    boolean detachedChild;
+
+    @Override
+    public Integer call() throws Exception {
+        Duration idle = Durations.parse(idleLock);
+        Duration approval = Durations.parse(approvalTimeout);
+        if (idle.isZero() || approval.isZero()) {
+            throw new CliException("--idle-lock and --approval-timeout must be longer than zero", ExitCodes.USAGE);
+        }
+        BrokerPaths paths = BrokerPaths.fromEnvironment();
+        if (detach) {
+            return detach(paths);
+        }
+        Terminal terminal = Terminal.system();
+        char[] passphrase = null;
+        if (!locked) {
+            passphrase = detachedChild && System.getenv(Terminal.PASSPHRASE_FILE) == null
+                    ? readPassphraseLine() : terminal.passphrase("Vault passphrase: ");
+        }
+        Logging.toFile(paths.daemonLog());
+        Daemon daemon = new Daemon(DaemonConfig.of(paths.socket(), paths.vaultFile())
+                .withIdleLock(idle).withApprovalTimeout(approval));
+        try {
+            if (passphrase != null) {
+                daemon.unlock(passphrase);
+            }
+            daemon.start();
+        } catch (Daemon.StartException e) {
+            return fail(e.getMessage());
+        } catch (dev.brokerctl.vault.VaultException e) {
+            return fail(e.getMessage());
+        } finally {
+            if (passphrase != null) {
+                Arrays.fill(passphrase, '\0');
+            }
+        }
+        Runtime.getRuntime().addShutdownHook(new Thread(daemon::shutdown, "shutdown-hook"));
+        String ready = "brokerctl daemon " + ProcessHandle.current().pid() + " ready on " + paths.socket()
+                + (daemon.isLocked() ? " (locked)" : "") + "; log: " + paths.daemonLog();
+        if (detachedChild) {
+            System.out.println("ready " + ready);
+            System.out.flush();
+            System.out.close();
+        } else {
+            spec.commandLine().getOut().println(ready);
+            spec.commandLine().getOut().println("stop it with Ctrl-C or: brokerctl stop");
+            spec.commandLine().getOut().flush();
+        }
+        daemon.awaitTermination();
+        return ExitCodes.OK;
+    }
+
+    private int fail(String message) {
+        if (detachedChild) {
+            System.out.println("error " + message);
+            System.out.flush();
+        } else {
+            spec.commandLine().getErr().println("brokerctl: " + message);
+        }
+        return ExitCodes.FAILURE;
+    }
+
+    /** The detached child's passphrase: one line on stdin from its parent. */
+    private static char[] readPassphraseLine() throws IOException, CliException {
+        byte[] all = System.in.readNBytes(4096);
+        try {
+            int end = 0;
+            while (end < all.length && all[end] != '\n') {
+                end++;
+            }
+            return Terminal.decode(all, end);
+        } finally {
+            Arrays.fill(all, (byte) 0);
+        }
+    }
+
+    /** Starts this command again as a detached child, and waits for it to be ready. */
+    private int detach(BrokerPaths paths) throws Exception {
+        char[] passphrase = null;
+        if (!locked && System.getenv(Terminal.PASSPHRASE_FILE) == null) {
+            passphrase = Terminal.system().passphrase("Vault passphrase: ");
+        }
+        List<String> cmd = new ArrayList<>();
+        if (Files.isExecutable(Path.of("/usr/bin/setsid"))) {
+            cmd.add("/usr/bin/setsid");   // its own session: no SIGHUP when this terminal closes
+        }
+        cmd.add(ProcessHandle.current().info().command().orElse("java"));
+        cmd.addAll(ManagementFactory.getRuntimeMXBean().getInputArguments());
+        cmd.add("-cp");
+        cmd.add(System.getProperty("java.class.path"));
+        cmd.add(Main.class.getName());
+        cmd.addAll(List.of("daemon", "--detached-child", "--idle-lock", idleLock,
+                "--approval-timeout", approvalTimeout));
+        if (locked) {
+            cmd.add("--locked");
+        }
+        Files.createDirectories(paths.home(), PosixFilePermissions.asFileAttribute(
+                PosixFilePermissions.fromString("rwx------")));
+        // The JVM's own stderr (a crash report, say); the daemon logs to brokerd.log.
+        File stderr = paths.home().resolve("brokerd.stderr").toFile();
+        Process child = new ProcessBuilder(cmd)
+                .redirectError(ProcessBuilder.Redirect.appendTo(stderr))
+                .start();
+        try (OutputStream in = child.getOutputStream()) {
+            if (passphrase != null) {
+                byte[] b = Terminal.utf8(passphrase);
+                in.write(b);
+                in.write('\n');
+                Arrays.fill(b, (byte) 0);
+            }
+        } finally {
+            if (passphrase != null) {
+                Arrays.fill(passphrase, '\0');
+            }
+        }
+        String line = new BufferedReader(new InputStreamReader(child.getInputStream(), StandardCharsets.UTF_8))
+                .readLine();
+        PrintStream out = System.out;
+        if (line != null && line.startsWith("ready ")) {
+            out.println(line.substring(6));
+            return ExitCodes.OK;
+        }
+        if (line != null && line.startsWith("error ")) {
+            spec.commandLine().getErr().println("brokerctl: " + line.substring(6));
+        } else {
+            spec.commandLine().getErr().println("brokerctl: the daemon exited while starting; see "
+                    + paths.daemonLog());
+        }
+        return ExitCodes.FAILURE;
+    }
+
+    /**
+     * The daemon logs through slf4j-simple to System.err, which becomes the log file, opened for
+     * appending and created 0600 (slf4j-simple's own logFile option truncates, which would wipe
+     * the log of a daemon that is still running when a second one fails to start).
+     */
+    static final class Logging {
+        private Logging() {
+        }
+
+        static void toFile(Path log) throws IOException {
+            Files.createDirectories(log.getParent(), PosixFilePermissions.asFileAttribute(
+                    PosixFilePermissions.fromString("rwx------")));
+            if (!Files.exists(log)) {
+                Files.createFile(log, PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rw-------")));
+            }
+            System.setErr(new PrintStream(new java.io.FileOutputStream(log.toFile(), true), true,
+                    StandardCharsets.UTF_8));
+            System.setProperty("org.slf4j.simpleLogger.logFile", "System.err");
+            System.setProperty("org.slf4j.simpleLogger.showDateTime", "true");
+            System.setProperty("org.slf4j.simpleLogger.dateTimeFormat", "yyyy-MM-dd'T'HH:mm:ss.SSSXXX");
+            System.setProperty("org.slf4j.simpleLogger.showThreadName", "true");
+            System.setProperty("org.slf4j.simpleLogger.showShortLogName", "true");
+        }
+    }
+}

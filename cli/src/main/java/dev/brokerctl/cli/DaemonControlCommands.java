@@ -1,0 +1,125 @@
+package dev.brokerctl.cli;
+
+import dev.brokerctl.protocol.BrokerClient;
+import dev.brokerctl.protocol.BrokerException;
+import dev.brokerctl.protocol.BrokerPaths;
+import dev.brokerctl.protocol.DaemonUnavailableException;
+import dev.brokerctl.protocol.Message;
+import java.io.PrintWriter;
+import java.util.Arrays;
+import java.util.concurrent.Callable;
+import picocli.CommandLine;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+
+/** status, unlock, lock and stop: small requests to a running daemon. */
+final class DaemonControlCommands {
+
+    private DaemonControlCommands() {
+    }
+
+    abstract static class Base implements Callable<Integer> {
+        @CommandLine.Spec
+        CommandLine.Model.CommandSpec spec;
+
+        PrintWriter out() {
+            return spec.commandLine().getOut();
+        }
+
+        BrokerClient connect(String command) throws BrokerException {
+            return DaemonClient.connect(BrokerPaths.fromEnvironment(), command);
+        }
+    }
+
+    @Command(name = "status", description = "Is the daemon running? Locked? Its pid, socket, uptime and pending approvals.")
+    static final class Status extends Base {
+        @Option(names = "--json", description = "Print JSON.")
+        boolean json;
+
+        @Override
+        public Integer call() throws Exception {
+            BrokerPaths paths = BrokerPaths.fromEnvironment();
+            Message status;
+            try (BrokerClient c = connect("status")) {
+                status = c.call(Message.of("status"));
+            } catch (DaemonUnavailableException e) {
+                if (json) {
+                    out().println(new String(Message.of("status").with("running", false)
+                            .with("socket", paths.socket().toString()).toJson(), java.nio.charset.StandardCharsets.UTF_8));
+                } else {
+                    out().println("not running (no daemon on " + paths.socket() + "); start it with: brokerctl daemon");
+                }
+                out().flush();
+                return ExitCodes.FAILURE;
+            }
+            boolean locked = status.bool("locked", true);
+            if (json) {
+                Message m = Message.of("status").with("running", true).with("locked", locked)
+                        .with("pid", status.number("pid", -1)).with("socket", status.string("socket", ""))
+                        .with("uptime_ms", status.number("uptime_ms", 0))
+                        .with("pending", status.number("pending", 0)).with("running_runs", status.number("running", 0));
+                out().println(new String(m.toJson(), java.nio.charset.StandardCharsets.UTF_8));
+            } else {
+                out().printf("running (pid %d), %s%n", status.number("pid", -1),
+                        locked ? "LOCKED: unlock it with: brokerctl unlock" : "unlocked");
+                out().printf("socket:   %s%n", status.string("socket", ""));
+                out().printf("uptime:   %ds%n", status.number("uptime_ms", 0) / 1000);
+                out().printf("pending:  %d approvals%n", status.number("pending", 0));
+                out().printf("running:  %d runs%n", status.number("running", 0));
+            }
+            out().flush();
+            return ExitCodes.OK;
+        }
+    }
+
+    @Command(name = "unlock", description = "Unlock the running daemon's vault (passphrase from the terminal or BROKERCTL_PASSPHRASE_FILE).")
+    static final class Unlock extends Base {
+        @Override
+        public Integer call() throws Exception {
+            try (BrokerClient c = connect("unlock")) {
+                char[] passphrase = Terminal.system().passphrase("Vault passphrase: ");
+                try {
+                    c.call(Message.of("unlock"), Terminal.utf8(passphrase));
+                } finally {
+                    Arrays.fill(passphrase, '\0');
+                }
+            }
+            out().println("unlocked");
+            return ExitCodes.OK;
+        }
+    }
+
+    @Command(name = "lock", description = "Lock the running daemon's vault: its keys are zeroed.")
+    static final class Lock extends Base {
+        @Override
+        public Integer call() throws Exception {
+            try (BrokerClient c = connect("lock")) {
+                c.call(Message.of("lock"));
+            }
+            out().println("locked");
+            return ExitCodes.OK;
+        }
+    }
+
+    @Command(name = "stop", description = "Stop the running daemon; running commands are killed.")
+    static final class Stop extends Base {
+        @Override
+        public Integer call() throws Exception {
+            try (BrokerClient c = connect("stop")) {
+                c.call(Message.of("stop"));
+                // The daemon removes its socket, then closes connections: EOF means it is gone.
+                while (c.receive() != null) {
+                    // drain until the daemon closes the connection
+                }
+            } catch (BrokerException e) {
+                if (!(e instanceof DaemonUnavailableException) && e.getMessage().contains("lost the connection")) {
+                    out().println("stopped");
+                    return ExitCodes.OK;
+                }
+                throw e;
+            }
+            out().println("stopped");
+            return ExitCodes.OK;
+        }
+    }
+}

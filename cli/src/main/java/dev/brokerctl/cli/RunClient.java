@@ -1,0 +1,178 @@
+package dev.brokerctl.cli;
+
+import dev.brokerctl.protocol.BrokerClient;
+import dev.brokerctl.protocol.BrokerException;
+import dev.brokerctl.protocol.ErrorCode;
+import dev.brokerctl.protocol.Frame;
+import dev.brokerctl.protocol.Message;
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.OutputStream;
+import java.io.PrintStream;
+import java.util.List;
+
+/**
+ * The requester side of one run: sends the request, relays stdout/stderr frames, forwards stdin
+ * once the command started, and turns the outcome into an exit code: the command's own, 128+N
+ * for a signal, 124 for a timeout, 125 when the broker failed, 126/127 when the command cannot be
+ * executed or found, 1 when the run was denied.
+ */
+final class RunClient {
+
+    static final int TIMED_OUT = 124;
+    static final int BROKER_FAILED = 125;
+    static final int NOT_EXECUTABLE = 126;
+    static final int NOT_FOUND = 127;
+
+    private final BrokerClient client;
+    private final OutputStream stdout;
+    private final OutputStream stderr;
+    private final PrintStream notes;
+    private volatile boolean started;
+    private volatile long runId = -1;
+    private volatile int cancelledBySignal;
+
+    RunClient(BrokerClient client, OutputStream stdout, OutputStream stderr, PrintStream notes) {
+        this.client = client;
+        this.stdout = stdout;
+        this.stderr = stderr;
+        this.notes = notes;
+    }
+
+    boolean started() {
+        return started;
+    }
+
+    /** Sends {@code request} and relays the run until it ends; returns the exit code. */
+    int run(Message request, InputStream stdin) throws BrokerException {
+        client.send(request);
+        while (true) {
+            Frame f = client.receive();
+            if (f == null) {
+                notes.println("brokerctl: the daemon closed the connection before the command finished");
+                return BROKER_FAILED;
+            }
+            try {
+                switch (f.kind()) {
+                    case Frame.STDOUT -> stdout.write(f.payload());
+                    case Frame.STDERR -> {
+                        stdout.flush();
+                        stderr.write(f.payload());
+                        stderr.flush();
+                    }
+                    case Frame.JSON -> {
+                        Integer exit = control(Message.parse(f.payload()), stdin);
+                        if (exit != null) {
+                            stdout.flush();
+                            stderr.flush();
+                            return exit;
+                        }
+                    }
+                    default -> {
+                        notes.println("brokerctl: unexpected " + f + " from the daemon");
+                        return BROKER_FAILED;
+                    }
+                }
+            } catch (IOException e) {
+                // our own stdout is gone (a closed pipe): stop the command like a shell would
+                cancel();
+                return BROKER_FAILED;
+            }
+        }
+    }
+
+    private Integer control(Message m, InputStream stdin) throws BrokerException {
+        switch (m.type()) {
+            case "pending" -> {
+                runId = m.number("run_id", -1);
+                notes.printf("brokerctl: run %d waits for a human to approve it (brokerctl approve);"
+                        + " timeout %ds%n", runId, m.number("timeout_ms", 0) / 1000);
+                notes.flush();
+                return null;
+            }
+            case "started" -> {
+                runId = m.number("run_id", -1);
+                started = true;
+                List<String> unmasked = m.strings("unmasked");
+                if (unmasked != null && !unmasked.isEmpty()) {
+                    notes.println("brokerctl: warning: not masked (shorter than 4 bytes): "
+                            + String.join(", ", unmasked));
+                }
+                if (!m.bool("masking", true)) {
+                    notes.println("brokerctl: warning: masking is off for this run");
+                }
+                notes.flush();
+                if (stdin != null) {
+                    forwardStdin(stdin);
+                }
+                return null;
+            }
+            case "denied" -> {
+                if (cancelledBySignal > 0 && "cancelled".equals(m.string("reason", ""))) {
+                    return 128 + cancelledBySignal;
+                }
+                String msg = m.string("message", "");
+                notes.println("brokerctl: run denied" + (msg.isEmpty() ? "" : ": " + msg));
+                return ExitCodes.FAILURE;
+            }
+            case "exit" -> {
+                if (m.bool("timed_out", false)) {
+                    notes.println("brokerctl: the command timed out and was killed");
+                    return TIMED_OUT;
+                }
+                return (int) m.number("exit_code", BROKER_FAILED);
+            }
+            case "error" -> {
+                ErrorCode code = ErrorCode.fromWire(m.string("code", "internal"));
+                notes.println("brokerctl: " + m.string("message", "the daemon reported an error"));
+                return switch (code) {
+                    case COMMAND_NOT_FOUND -> NOT_FOUND;
+                    case COMMAND_NOT_EXECUTABLE -> NOT_EXECUTABLE;
+                    default -> BROKER_FAILED;
+                };
+            }
+            default -> {
+                return null;
+            }
+        }
+    }
+
+    private void forwardStdin(InputStream stdin) {
+        Thread t = new Thread(() -> {
+            byte[] buf = new byte[Frame.MAX_DATA_CHUNK];
+            try {
+                int n;
+                while ((n = stdin.read(buf)) > 0) {
+                    client.sendData(Frame.STDIN, buf, 0, n);
+                }
+                client.sendData(Frame.STDIN_EOF, buf, 0, 0);
+            } catch (IOException | BrokerException e) {
+                // stdin closed or the run ended
+            }
+        }, "stdin-forwarder");
+        t.setDaemon(true);
+        t.start();
+    }
+
+    /** Forwards a signal to the command, or cancels a run still waiting for approval. */
+    void signal(int sig) {
+        try {
+            if (started) {
+                client.send(Message.of("signal").with("signal", sig));
+            } else {
+                cancelledBySignal = sig;
+                cancel();
+            }
+        } catch (BrokerException e) {
+            // the daemon is gone: nothing left to signal
+        }
+    }
+
+    void cancel() {
+        try {
+            client.send(Message.of("cancel"));
+        } catch (BrokerException ignored) {
+            // connection already closed
+        }
+    }
+}

@@ -1,0 +1,137 @@
+package dev.brokerctl.cli;
+
+import dev.brokerctl.protocol.BrokerClient;
+import dev.brokerctl.protocol.BrokerException;
+import dev.brokerctl.protocol.BrokerPaths;
+import dev.brokerctl.protocol.DaemonUnavailableException;
+import dev.brokerctl.protocol.Durations;
+import dev.brokerctl.protocol.Message;
+import java.io.FileDescriptor;
+import java.io.FileInputStream;
+import java.io.FileOutputStream;
+import java.io.IOException;
+import java.io.PrintStream;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.NoSuchFileException;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.Callable;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+import picocli.CommandLine;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Parameters;
+
+@Command(name = "run", description = {
+    "Run a command with an environment's variables injected, through the daemon.",
+    "The command starts from argv (no shell is added), in this directory, with this environment",
+    "plus the injected values; its output comes back masked. Exit code: the command's, 128+N for",
+    "signal N, 124 timeout, 125 broker failure, 126 not executable, 127 not found, 1 denied."})
+final class RunCommand implements Callable<Integer> {
+
+    private static final Pattern REF = Pattern.compile("broker://([a-z0-9][a-z0-9_-]{0,62})/([A-Za-z_][A-Za-z0-9_]{0,127})");
+
+    @CommandLine.Spec
+    CommandLine.Model.CommandSpec spec;
+
+    @Option(names = "--env", required = true, paramLabel = "ENV", description = "Environment to inject.")
+    String environment;
+
+    @Option(names = "--only", split = ",", paramLabel = "A,B", description = "Inject only these variables.")
+    List<String> only;
+
+    @Option(names = "--env-file", paramLabel = "FILE", description = "A template of NAME=broker://ENV/VARIABLE"
+            + " lines (plain NAME=value lines pass through).")
+    Path envFile;
+
+    @Option(names = "--no-masking", description = "Do not mask values in the output.")
+    boolean noMasking;
+
+    @Option(names = "--timeout", paramLabel = "DURATION", description = "Kill the command after this long (e.g. 90s, 10m).")
+    String timeout;
+
+    @Option(names = "--reason", paramLabel = "TEXT", description = "Why this run is needed (shown to the approver).")
+    String reason;
+
+    @Parameters(paramLabel = "CMD", arity = "1..*", description = "The command and its arguments, after --.")
+    List<String> command;
+
+    @Override
+    public Integer call() throws Exception {
+        PrintStream notes = new PrintStream(new FileOutputStream(FileDescriptor.err), true, StandardCharsets.UTF_8);
+        long timeoutMs = 0;
+        if (timeout != null) {
+            timeoutMs = Durations.parse(timeout).toMillis();
+        }
+        Map<String, String> env = new LinkedHashMap<>(System.getenv());
+        List<Object> refs = new ArrayList<>();
+        if (envFile != null) {
+            readTemplate(envFile, env, refs);
+        }
+        Message request = Message.of("run").with("environment", environment).with("argv", command)
+                .with("cwd", Path.of("").toAbsolutePath().toString()).with("env", env)
+                .with("variables", only).with("refs", refs).with("reason", reason == null ? "" : reason)
+                .with("timeout_ms", timeoutMs).with("masking", !noMasking).with("stdin", true);
+        BrokerClient client;
+        try {
+            client = DaemonClient.connect(BrokerPaths.fromEnvironment(), "run");
+        } catch (DaemonUnavailableException e) {
+            notes.println("brokerctl: " + e.getMessage());
+            return RunClient.BROKER_FAILED;
+        }
+        try (client) {
+            FileOutputStream out = new FileOutputStream(FileDescriptor.out);
+            FileOutputStream err = new FileOutputStream(FileDescriptor.err);
+            RunClient run = new RunClient(client, out, err, notes);
+            Signals.forward(run);
+            return run.run(request, new FileInputStream(FileDescriptor.in));
+        } catch (BrokerException e) {
+            notes.println("brokerctl: " + e.getMessage());
+            return RunClient.BROKER_FAILED;
+        }
+    }
+
+    /** Template lines: NAME=broker://ENV/VARIABLE becomes a reference; other lines pass through. */
+    private static void readTemplate(Path file, Map<String, String> env, List<Object> refs) throws CliException {
+        byte[] content;
+        try {
+            content = Files.readAllBytes(file);
+        } catch (NoSuchFileException e) {
+            throw new CliException("the env file " + file + " does not exist", RunClient.BROKER_FAILED);
+        } catch (IOException e) {
+            throw new CliException("cannot read " + file + ": " + e.getMessage(), RunClient.BROKER_FAILED);
+        }
+        dev.brokerctl.vault.dotenv.DotenvParser.Result parsed;
+        try {
+            parsed = dev.brokerctl.vault.dotenv.DotenvParser.parse(content);
+        } catch (dev.brokerctl.vault.dotenv.DotenvException e) {
+            throw new CliException(file + ": " + e.getMessage(), RunClient.BROKER_FAILED);
+        } finally {
+            Arrays.fill(content, (byte) 0);
+        }
+        for (dev.brokerctl.vault.dotenv.DotenvEntry e : parsed.entries()) {
+            String value = new String(e.valueBytes(), StandardCharsets.UTF_8);
+            Matcher m = REF.matcher(value);
+            if (m.matches()) {
+                Map<String, Object> ref = new LinkedHashMap<>();
+                ref.put("name", e.name());
+                ref.put("environment", m.group(1));
+                ref.put("variable", m.group(2));
+                refs.add(ref);
+                env.remove(e.name());
+            } else if (value.startsWith("broker://")) {
+                throw new CliException(file + ": line " + e.line() + ": " + e.name()
+                        + " is not a valid reference; write broker://ENV/VARIABLE", RunClient.BROKER_FAILED);
+            } else {
+                env.put(e.name(), value);
+            }
+            e.destroy();
+        }
+    }
+}
