@@ -163,6 +163,8 @@ public final class Daemon implements AutoCloseable {
             lockChannel = FileChannel.open(lockFile, Set.of(StandardOpenOption.CREATE, StandardOpenOption.WRITE),
                     PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rw-------")));
             lock = lockChannel.tryLock();
+        } catch (java.nio.channels.OverlappingFileLockException e) {
+            lock = null;   // held by another daemon in this same JVM (tests, demo)
         } catch (IOException e) {
             throw new StartException("cannot lock " + lockFile + ": " + e.getMessage());
         }
@@ -284,9 +286,10 @@ public final class Daemon implements AutoCloseable {
             if (auto) {
                 d = new Decision(Decision.Kind.AUTO, "", "policy");
             } else {
+                java.util.concurrent.CompletableFuture<Decision> decision = approvals.submit(run);
                 c.send(Message.of("pending").with("run_id", run.id())
                         .with("timeout_ms", approvals.timeout().toMillis()));
-                d = run.awaitDecision(approvals.submit(run));
+                d = run.awaitDecision(decision);
             }
             if (run.cancelled() && d.allowsRun()) {
                 d = new Decision(Decision.Kind.CANCELLED, "cancelled by the requester", "requester");

@@ -69,11 +69,6 @@ public final class Masker {
      * {@code MIN_MASKED - 1} so that a dense row never leads to an accepting state.
      */
     static final int DENSE_DEPTH = 1;
-    /**
-     * States of at most this depth are numbered level by level right after the dense ones: text
-     * keeps visiting them, so they should share cache lines. Deeper ones follow in pre-order.
-     */
-    static final int COMPACT_DEPTH = 3;
     /** Window length of the long-pattern start filter. */
     static final int GRAM = 8;
     /** Distance between the windows a stream tests with the long-pattern filter. */
@@ -92,18 +87,24 @@ public final class Masker {
     final int dense;
     /** delta[(state << 8) | byte] for dense states: the full transition, failures folded in. */
     final int[] delta;
-    /** Edges out of state q are [firstEdge[q], firstEdge[q + 1]), in ascending label order. */
-    final int[] firstEdge;
-    final byte[] edgeLabel;
-    final int[] edgeTarget;
-    final int[] fail;
+    /**
+     * Per-state records of four ints, interleaved so that visiting a state touches one cache
+     * line: state q's fields are at {@code (q << 2) + FIRST_EDGE} and so on. One extra record
+     * at the end holds the total edge count as its FIRST_EDGE.
+     */
+    final int[] states;
+    /** Edges out of q are [FIRST_EDGE of q, FIRST_EDGE of q + 1), in ascending label order. */
+    static final int FIRST_EDGE = 0;
+    static final int FAIL = 1;
     /** Id of the longest pattern that ends at this state (itself or via failure links), or -1. */
-    final int[] output;
+    static final int OUTPUT = 2;
     /**
      * Depth of the deepest state on this state's failure chain (itself included) that has an
      * edge: every match still to come starts at most this many bytes back.
      */
-    final int[] liveDepth;
+    static final int LIVE_DEPTH = 3;
+    final byte[] edgeLabel;
+    final int[] edgeTarget;
     final int[] patternLength;
     final int[] patternName;
     /** {@code [MASKED:NAME]} as UTF-8, by name index. */
@@ -129,12 +130,9 @@ public final class Masker {
     private Masker(Builder b, List<String> shortNames) {
         this.dense = b.dense;
         this.delta = b.delta;
-        this.firstEdge = b.firstEdge;
+        this.states = b.states;
         this.edgeLabel = b.edgeLabel;
         this.edgeTarget = b.edgeTarget;
-        this.fail = b.fail;
-        this.output = b.output;
-        this.liveDepth = b.liveDepth;
         this.patternLength = b.patternLength;
         this.patternName = b.patternName;
         this.replacement = b.replacement;
@@ -196,8 +194,8 @@ public final class Masker {
 
     /** Approximate heap held by the compiled automaton and filters, in bytes. */
     public long footprintBytes() {
-        long bytes = 4L * delta.length + 4L * firstEdge.length + 5L * edgeTarget.length
-                + 12L * fail.length + 8L * patternLength.length + 8L * longFilter.length
+        long bytes = 4L * delta.length + 4L * states.length + 5L * edgeTarget.length
+                + 8L * patternLength.length + 8L * longFilter.length
                 + (shortPrefixes == null ? 0 : 8L * shortPrefixes.length);
         for (byte[] r : replacement) {
             bytes += r.length + 16;
@@ -207,7 +205,7 @@ public final class Masker {
 
     /** Number of automaton states (for sizing reports). */
     int stateCount() {
-        return fail.length;
+        return states.length / 4 - 1;
     }
 
     /** A masking stream in front of {@code downstream}; one per output stream. */
@@ -234,12 +232,9 @@ public final class Masker {
     public void destroy() {
         destroyed = true;
         Arrays.fill(delta, 0);
-        Arrays.fill(firstEdge, 0);
+        Arrays.fill(states, 0);
         Arrays.fill(edgeLabel, (byte) 0);
         Arrays.fill(edgeTarget, 0);
-        Arrays.fill(fail, 0);
-        Arrays.fill(output, -1);
-        Arrays.fill(liveDepth, 0);
         Arrays.fill(patternLength, 0);
         Arrays.fill(longFilter, 0);
         if (shortPrefixes != null) {
@@ -255,7 +250,7 @@ public final class Masker {
 
     @Override
     public String toString() {
-        return "Masker[patterns=" + patternLength.length + ", states=" + fail.length
+        return "Masker[patterns=" + patternLength.length + ", states=" + stateCount()
                 + ", longest=" + longest + ", unmaskedShortValues=" + shortNames.size() + "]";
     }
 
@@ -284,12 +279,9 @@ public final class Masker {
 
         int dense;
         int[] delta;
-        int[] firstEdge;
+        int[] states;
         byte[] edgeLabel;
         int[] edgeTarget;
-        int[] fail;
-        int[] output;
-        int[] liveDepth;
         int[] patternLength;
         int[] patternName;
         byte[][] replacement;
@@ -371,23 +363,20 @@ public final class Masker {
                 prev = p;
             }
 
-            // 2. Final ids: shallow states first, level by level (the dense ones, then the
-            // others text visits all the time); then the rest, still in pre-order, so that each
-            // pattern's chain of deep states is contiguous.
+            // 2. Final ids: shallow states first, level by level; then the rest, still in
+            // pre-order, so that each pattern's chain of deep states is contiguous in memory.
             int[] id = new int[nodes];
             int next = 0;
-            for (int d = 0; d <= COMPACT_DEPTH; d++) {
+            for (int d = 0; d <= DENSE_DEPTH; d++) {
                 for (int t = 0; t < nodes; t++) {
                     if (dep[t] == d) {
                         id[t] = next++;
                     }
                 }
-                if (d == DENSE_DEPTH) {
-                    dense = next;
-                }
             }
+            dense = next;
             for (int t = 0; t < nodes; t++) {
-                if (dep[t] > COMPACT_DEPTH) {
+                if (dep[t] > DENSE_DEPTH) {
                     id[t] = next++;
                 }
             }
@@ -404,7 +393,7 @@ public final class Masker {
             Arrays.fill(lab, (byte) 0);
 
             // 3. Edge lists by parent id; pre-order meets a node's children in label order.
-            firstEdge = new int[nodes + 1];
+            int[] firstEdge = new int[nodes + 1];
             for (int q = 1; q < nodes; q++) {
                 firstEdge[parent[q] + 1]++;
             }
@@ -420,6 +409,10 @@ public final class Masker {
                 edgeLabel[e] = label[q];
                 edgeTarget[e] = q;
             }
+            states = new int[(nodes + 1) << 2];
+            for (int q = 0; q <= nodes; q++) {
+                states[(q << 2) + FIRST_EDGE] = firstEdge[q];
+            }
 
             // 4. Failure links, outputs and dense rows, shallowest states first (a state's
             // failure target is shallower, so already done).
@@ -434,22 +427,24 @@ public final class Masker {
             for (int q = 0; q < nodes; q++) {
                 byDepth[depthStart[depth[q]]++] = q;
             }
-            fail = new int[nodes];
-            output = new int[nodes];
-            liveDepth = new int[nodes];
             delta = new int[dense << 8];
             for (int q : byDepth) {
-                if (q != 0) {
-                    fail[q] = parent[q] == 0 ? 0 : MaskingOutputStream.next(fail[parent[q]],
-                            label[q] & 0xFF, dense, delta, firstEdge, edgeLabel, edgeTarget, fail);
+                int r = q << 2;
+                int f = 0;
+                if (q != 0 && parent[q] != 0) {
+                    f = MaskingOutputStream.next(states[(parent[q] << 2) + FAIL], label[q] & 0xFF,
+                            dense, delta, states, edgeLabel, edgeTarget);
                 }
-                output[q] = terminal[q] >= 0 ? terminal[q] : q == 0 ? -1 : output[fail[q]];
+                states[r + FAIL] = f;
+                states[r + OUTPUT] = terminal[q] >= 0 ? terminal[q]
+                        : q == 0 ? -1 : states[(f << 2) + OUTPUT];
                 boolean hasEdge = firstEdge[q + 1] > firstEdge[q];
-                liveDepth[q] = hasEdge || q == 0 ? depth[q] : liveDepth[fail[q]];
+                states[r + LIVE_DEPTH] = hasEdge || q == 0 ? depth[q]
+                        : states[(f << 2) + LIVE_DEPTH];
                 if (q < dense) {
                     int row = q << 8;
                     if (q != 0) {
-                        System.arraycopy(delta, fail[q] << 8, delta, row, 256);
+                        System.arraycopy(delta, f << 8, delta, row, 256);
                     }
                     for (int e = firstEdge[q]; e < firstEdge[q + 1]; e++) {
                         delta[row | (edgeLabel[e] & 0xFF)] = edgeTarget[e];

@@ -30,12 +30,9 @@ public final class MaskingOutputStream extends OutputStream {
     // Read once: the hot loop must not reload fields of another object per byte.
     private final int dense;
     private final int[] delta;
-    private final int[] firstEdge;
+    private final int[] states;
     private final byte[] edgeLabel;
     private final int[] edgeTarget;
-    private final int[] fail;
-    private final int[] output;
-    private final int[] liveDepth;
     private final int[] patternLength;
     private final long[] longFilter;
     private final int filterShift;
@@ -64,12 +61,9 @@ public final class MaskingOutputStream extends OutputStream {
         this.downstream = downstream;
         this.dense = masker.dense;
         this.delta = masker.delta;
-        this.firstEdge = masker.firstEdge;
+        this.states = masker.states;
         this.edgeLabel = masker.edgeLabel;
         this.edgeTarget = masker.edgeTarget;
-        this.fail = masker.fail;
-        this.output = masker.output;
-        this.liveDepth = masker.liveDepth;
         this.patternLength = masker.patternLength;
         this.longFilter = masker.longFilter;
         this.filterShift = masker.filterShift;
@@ -166,7 +160,7 @@ public final class MaskingOutputStream extends OutputStream {
     private void scanAndForward() throws IOException {
         scan();
         // Any match still to come starts within the last liveDepth bytes: the rest is safe.
-        forward(len - liveDepth[state]);
+        forward(len - states[(state << 2) + Masker.LIVE_DEPTH]);
         if (start > 0) {
             System.arraycopy(buf, start, buf, 0, len - start);
             len -= start;
@@ -203,7 +197,7 @@ public final class MaskingOutputStream extends OutputStream {
     private void scan() throws IOException {
         final byte[] buf = this.buf;
         final int[] delta = this.delta;
-        final int[] liveDepth = this.liveDepth;
+        final int[] states = this.states;
         final int dense = this.dense;
         final int n = len;
         int q = state;
@@ -211,7 +205,7 @@ public final class MaskingOutputStream extends OutputStream {
         int live = liveStart;
         for (;;) {
             if (candStart < 0) {
-                int d = liveDepth[q];
+                int d = states[(q << 2) + Masker.LIVE_DEPTH];
                 if (d < Masker.GRAM && i - d > live) {
                     int p = nextPossibleStart(i - d, n);
                     if (p >= i) {
@@ -231,8 +225,8 @@ public final class MaskingOutputStream extends OutputStream {
                     continue;
                 }
             } else {
-                q = next(q, b, dense, delta, firstEdge, edgeLabel, edgeTarget, fail);
-                int o = output[q];
+                q = next(q, b, dense, delta, states, edgeLabel, edgeTarget);
+                int o = states[(q << 2) + Masker.OUTPUT];
                 if (o >= 0) {
                     int s = i - patternLength[o];
                     // Same start and ending later means longer: prefer it too.
@@ -246,7 +240,7 @@ public final class MaskingOutputStream extends OutputStream {
                     continue;
                 }
             }
-            if (i - liveDepth[q] > candStart) {
+            if (i - states[(q << 2) + Masker.LIVE_DEPTH] > candStart) {
                 replaceCandidate();
                 i = candEnd;
                 q = 0;
@@ -332,11 +326,12 @@ public final class MaskingOutputStream extends OutputStream {
     }
 
     /** Aho-Corasick step: follow failure links until an edge on {@code b} or a dense state. */
-    static int next(int q, int b, int dense, int[] delta, int[] firstEdge, byte[] edgeLabel,
-            int[] edgeTarget, int[] fail) {
+    static int next(int q, int b, int dense, int[] delta, int[] states, byte[] edgeLabel,
+            int[] edgeTarget) {
         while (q >= dense) {
-            int lo = firstEdge[q];
-            int hi = firstEdge[q + 1];
+            int r = q << 2;
+            int lo = states[r + Masker.FIRST_EDGE];
+            int hi = states[r + 4 + Masker.FIRST_EDGE];
             if (hi - lo <= 8) {
                 for (int e = lo; e < hi; e++) {
                     if ((edgeLabel[e] & 0xFF) == b) {
@@ -357,7 +352,7 @@ public final class MaskingOutputStream extends OutputStream {
                     }
                 }
             }
-            q = fail[q];
+            q = states[r + Masker.FAIL];
         }
         return delta[(q << 8) | b];
     }

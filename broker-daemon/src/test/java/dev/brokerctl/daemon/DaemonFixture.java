@@ -1,0 +1,87 @@
+package dev.brokerctl.daemon;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+
+import dev.brokerctl.protocol.BrokerClient;
+import dev.brokerctl.protocol.BrokerException;
+import dev.brokerctl.protocol.Message;
+import dev.brokerctl.vault.Policy;
+import dev.brokerctl.vault.SecretValue;
+import dev.brokerctl.vault.Vault;
+import dev.brokerctl.vault.VaultSession;
+import dev.brokerctl.vault.crypto.KdfParams;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.attribute.PosixFilePermissions;
+import java.time.Duration;
+import java.util.Map;
+
+/**
+ * An in-process daemon on a real Unix socket in a private temp directory, over a real vault
+ * with light KDF parameters.
+ */
+final class DaemonFixture implements AutoCloseable {
+
+    static final String PASSPHRASE = "correct horse battery staple";
+    static final String CANARY = "canary-daemon-value-8e21c4";
+
+    final Path dir;
+    final Path vaultFile;
+    final Path socket;
+    final MutableClock clock = new MutableClock();
+    Daemon daemon;
+
+    DaemonFixture(Path tmp) throws Exception {
+        dir = Files.createDirectories(tmp.resolve("private"));
+        Files.setPosixFilePermissions(dir, PosixFilePermissions.fromString("rwx------"));
+        vaultFile = dir.resolve("home/vault.db");
+        socket = dir.resolve("run/brokerd.sock");
+        Vault.create(vaultFile, PASSPHRASE.toCharArray(), new KdfParams(256, 1, 1));
+        try (VaultSession s = Vault.open(vaultFile).unlock(PASSPHRASE.toCharArray())) {
+            s.createEnvironment("dev", Policy.AUTO);
+            s.createEnvironment("prod", Policy.PROMPT);
+            s.put("dev", "TOKEN", SecretValue.copyOf(CANARY.getBytes(StandardCharsets.UTF_8)), "a token");
+            s.put("prod", "TOKEN", SecretValue.copyOf(CANARY.getBytes(StandardCharsets.UTF_8)), "a token");
+        }
+    }
+
+    DaemonFixture start(Duration approvalTimeout, boolean unlocked) throws Exception {
+        daemon = new Daemon(DaemonConfig.of(socket, vaultFile).withClock(clock)
+                .withApprovalTimeout(approvalTimeout).withIdleLock(Duration.ofMinutes(30)));
+        if (unlocked) {
+            daemon.unlock(PASSPHRASE.toCharArray());
+        }
+        daemon.start();
+        return this;
+    }
+
+    BrokerClient connect() throws BrokerException {
+        return BrokerClient.connect(socket, Map.of("name", "test"));
+    }
+
+    BrokerClient approver() throws BrokerException {
+        BrokerClient c = connect();
+        c.call(Message.of("authenticate"), PASSPHRASE.getBytes(StandardCharsets.UTF_8));
+        return c;
+    }
+
+    @Override
+    public void close() throws Exception {
+        if (daemon != null) {
+            daemon.shutdown();
+            assertFalse(Files.exists(socket), "socket file removed on stop");
+            for (Thread t : Thread.getAllStackTraces().keySet()) {
+                String n = t.getName();
+                if (t.isAlive() && (n.equals("accept") || n.equals("idle-lock") || n.startsWith("connection-"))) {
+                    t.join(5_000);
+                    assertFalse(t.isAlive(), "thread " + n + " left running");
+                }
+            }
+            assertEquals(0, ProcessHandle.current().children().filter(ProcessHandle::isAlive)
+                    .filter(p -> !p.info().command().orElse("").endsWith("/java")).count(),
+                    "no child process left");
+        }
+    }
+}

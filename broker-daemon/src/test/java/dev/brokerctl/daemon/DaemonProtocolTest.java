@@ -1,0 +1,368 @@
+package dev.brokerctl.daemon;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertNotNull;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import dev.brokerctl.protocol.BrokerClient;
+import dev.brokerctl.protocol.BrokerException;
+import dev.brokerctl.protocol.ErrorCode;
+import dev.brokerctl.protocol.Frame;
+import dev.brokerctl.protocol.Message;
+import java.io.DataInputStream;
+import java.io.IOException;
+import java.net.StandardProtocolFamily;
+import java.net.UnixDomainSocketAddress;
+import java.nio.ByteBuffer;
+import java.nio.channels.SocketChannel;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.attribute.PosixFilePermissions;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/** The daemon over its real socket, spoken to at the protocol level. */
+class DaemonProtocolTest {
+
+    @TempDir
+    Path tmp;
+    DaemonFixture f;
+
+    @AfterEach
+    void stop() throws Exception {
+        if (f != null) {
+            f.close();
+        }
+    }
+
+    private DaemonFixture started() throws Exception {
+        f = new DaemonFixture(tmp).start(Duration.ofSeconds(120), true);
+        return f;
+    }
+
+    /** A raw connection for sending bytes no well-behaved client would. */
+    private SocketChannel raw() throws IOException {
+        SocketChannel ch = SocketChannel.open(StandardProtocolFamily.UNIX);
+        ch.connect(UnixDomainSocketAddress.of(f.socket));
+        return ch;
+    }
+
+    private static Message readMessage(SocketChannel ch) throws Exception {
+        Frame fr = Frame.read(new DataInputStream(java.nio.channels.Channels.newInputStream(ch)));
+        assertNotNull(fr, "the daemon replied");
+        return Message.parse(fr.payload());
+    }
+
+    private static void writeFrame(SocketChannel ch, byte kind, byte[] payload) throws IOException {
+        ByteBuffer b = ByteBuffer.allocate(5 + payload.length).putInt(payload.length + 1).put(kind).put(payload);
+        b.flip();
+        while (b.hasRemaining()) {
+            ch.write(b);
+        }
+    }
+
+    @Test
+    void malformedJson_getsBadRequest_andTheConnectionGoesOn() throws Exception {
+        started();
+        try (SocketChannel ch = raw()) {
+            writeFrame(ch, Frame.JSON, "{not json".getBytes(StandardCharsets.UTF_8));
+            Message m = readMessage(ch);
+            assertEquals("error", m.type());
+            assertEquals("bad_request", m.string("code"));
+            writeFrame(ch, Frame.JSON, "[1,2]".getBytes(StandardCharsets.UTF_8));
+            assertEquals("bad_request", readMessage(ch).string("code"));
+            writeFrame(ch, Frame.JSON, "{\"type\":\"status\"}".getBytes(StandardCharsets.UTF_8));
+            assertEquals("status", readMessage(ch).type());
+        }
+    }
+
+    @Test
+    void oversizedFrame_isRefused_andTheDaemonServesOthers() throws Exception {
+        started();
+        try (SocketChannel ch = raw()) {
+            ByteBuffer b = ByteBuffer.allocate(5).putInt(Frame.MAX_FRAME_BYTES + 1).put(Frame.JSON);
+            b.flip();
+            ch.write(b);
+            Message m = readMessage(ch);
+            assertEquals("frame_too_large", m.string("code"));
+            assertEquals(-1, ch.read(ByteBuffer.allocate(1)), "connection closed");
+        }
+        try (BrokerClient c = f.connect()) {
+            assertEquals("status", c.call(Message.of("status")).type());
+        }
+    }
+
+    @Test
+    void unknownFrameKindOrMessageType_areRefused() throws Exception {
+        started();
+        try (BrokerClient c = f.connect()) {
+            BrokerException e = assertThrows(BrokerException.class, () -> c.call(Message.of("launch_missiles")));
+            assertEquals(ErrorCode.BAD_REQUEST, e.code());
+        }
+        try (SocketChannel ch = raw()) {
+            writeFrame(ch, (byte) 'X', new byte[3]);
+            assertEquals("bad_request", readMessage(ch).string("code"));
+        }
+    }
+
+    @Test
+    void wrongProtocolVersion_isRefusedWithAdvice() throws Exception {
+        started();
+        try (SocketChannel ch = raw()) {
+            writeFrame(ch, Frame.JSON, Message.of("hello").with("protocol", 99).toJson());
+            Message m = readMessage(ch);
+            assertEquals("unsupported_protocol", m.string("code"));
+            assertTrue(m.string("message").contains("restart the daemon"));
+        }
+    }
+
+    @Test
+    void requesterWithoutPassphrase_cannotDecideOrListPending() throws Exception {
+        started();
+        try (BrokerClient c = f.connect()) {
+            for (Message m : List.of(Message.of("pending_list"),
+                    Message.of("decide").with("run_id", 1).with("decision", "approve"))) {
+                BrokerException e = assertThrows(BrokerException.class, () -> c.call(m));
+                assertEquals(ErrorCode.NOT_APPROVER, e.code());
+            }
+            BrokerException wrong = assertThrows(BrokerException.class,
+                    () -> c.call(Message.of("authenticate"), "guess".getBytes(StandardCharsets.UTF_8)));
+            assertEquals(ErrorCode.WRONG_PASSPHRASE, wrong.code());
+            assertThrows(BrokerException.class, () -> c.call(Message.of("pending_list")));
+        }
+        try (BrokerClient a = f.approver()) {
+            assertEquals("pending", a.call(Message.of("pending_list")).type());
+        }
+    }
+
+    @Test
+    void listings_carryNamesNeverValues() throws Exception {
+        started();
+        try (BrokerClient c = f.connect()) {
+            Message envs = c.call(Message.of("list_environments"));
+            assertEquals(2, envs.messages("environments").size());
+            c.send(Message.of("list_variables").with("environment", "dev"));
+            Frame reply = c.receive();
+            String json = new String(reply.payload(), StandardCharsets.UTF_8);
+            assertTrue(json.contains("\"TOKEN\""), json);
+            assertFalse(json.contains(DaemonFixture.CANARY));
+            BrokerException e = assertThrows(BrokerException.class,
+                    () -> c.call(Message.of("list_variables").with("environment", "nope")));
+            assertEquals(ErrorCode.NOT_FOUND, e.code());
+        }
+    }
+
+    @Test
+    void lockedDaemon_refusesWork_untilUnlocked() throws Exception {
+        f = new DaemonFixture(tmp).start(Duration.ofSeconds(120), false);
+        try (BrokerClient c = f.connect()) {
+            assertTrue(c.hello().bool("locked", false));
+            BrokerException e = assertThrows(BrokerException.class, () -> c.call(Message.of("list_environments")));
+            assertEquals(ErrorCode.LOCKED, e.code());
+            assertTrue(e.getMessage().contains("brokerctl unlock"));
+            c.call(Message.of("unlock"), DaemonFixture.PASSPHRASE.getBytes(StandardCharsets.UTF_8));
+            assertEquals(2, c.call(Message.of("list_environments")).messages("environments").size());
+            c.call(Message.of("lock"));
+            assertTrue(c.call(Message.of("status")).bool("locked", false));
+        }
+    }
+
+    @Test
+    void idleVault_locksItself_afterTheIdlePeriod() throws Exception {
+        started();
+        try (BrokerClient c = f.connect()) {
+            c.call(Message.of("list_environments"));
+            f.clock.advance(Duration.ofMinutes(29));
+            f.daemon.vault().lockIfIdle();
+            assertFalse(c.call(Message.of("status")).bool("locked", true));
+            f.clock.advance(Duration.ofMinutes(2));
+            f.daemon.vault().lockIfIdle();
+            assertTrue(c.call(Message.of("status")).bool("locked", false));
+        }
+    }
+
+    @Test
+    void autoRun_streamsMaskedOutput_andExitCode() throws Exception {
+        started();
+        RunResult r = run(f, "dev", List.of("sh", "-c", "echo \"$TOKEN\"; echo done >&2; exit 3"));
+        assertEquals(List.of("started", "exit"), r.types);
+        assertEquals("[MASKED:TOKEN]\n", r.stdout);
+        assertEquals("done\n", r.stderr);
+        assertEquals(3, r.last.number("exit_code", -1));
+        assertEquals(1, r.last.number("masked_count", -1));
+    }
+
+    @Test
+    void promptRun_waits_thenRunsAfterApproval() throws Exception {
+        started();
+        try (BrokerClient requester = f.connect(); BrokerClient approver = f.approver()) {
+            requester.send(runMessage("prod", List.of("sh", "-c", "echo ran")));
+            Message pending = Message.parse(requester.receive().payload());
+            assertEquals("pending", pending.type());
+            long id = pending.number("run_id", -1);
+            List<Message> listed = approver.call(Message.of("pending_list")).messages("runs");
+            assertEquals(1, listed.size());
+            assertEquals(List.of("sh", "-c", "echo ran"), listed.get(0).strings("argv"));
+            approver.call(Message.of("decide").with("run_id", id).with("decision", "approve"));
+            RunResult r = collect(requester);
+            assertEquals("ran\n", r.stdout);
+            assertEquals(0, r.last.number("exit_code", -1));
+            BrokerException again = assertThrows(BrokerException.class, () -> approver.call(
+                    Message.of("decide").with("run_id", id).with("decision", "approve")));
+            assertEquals(ErrorCode.NOT_FOUND, again.code(), "a decision is used once");
+        }
+    }
+
+    @Test
+    void promptRun_deniedByTheHuman_returnsTheMessage_andNeverStarts() throws Exception {
+        started();
+        try (BrokerClient requester = f.connect(); BrokerClient approver = f.approver()) {
+            Path marker = tmp.resolve("ran");
+            requester.send(runMessage("prod", List.of("touch", marker.toString())));
+            long id = Message.parse(requester.receive().payload()).number("run_id", -1);
+            approver.call(Message.of("decide").with("run_id", id).with("decision", "deny")
+                    .with("message", "not on a Friday"));
+            Message denied = Message.parse(requester.receive().payload());
+            assertEquals("denied", denied.type());
+            assertEquals("not on a Friday", denied.string("message"));
+            assertFalse(Files.exists(marker));
+        }
+    }
+
+    @Test
+    void promptRun_nobodyDecides_isDeniedOnTimeout() throws Exception {
+        f = new DaemonFixture(tmp).start(Duration.ofMillis(300), true);
+        try (BrokerClient requester = f.connect()) {
+            requester.send(runMessage("prod", List.of("true")));
+            assertEquals("pending", Message.parse(requester.receive().payload()).type());
+            Message denied = Message.parse(requester.receive().payload());
+            assertEquals("denied", denied.type());
+            assertEquals("timed_out", denied.string("reason"));
+            assertEquals("no approval within 300ms", denied.string("message"));
+        }
+    }
+
+    @Test
+    void requesterGoingAway_withdrawsItsPendingRun() throws Exception {
+        started();
+        try (BrokerClient approver = f.approver()) {
+            try (BrokerClient requester = f.connect()) {
+                requester.send(runMessage("prod", List.of("true")));
+                assertEquals("pending", Message.parse(requester.receive().payload()).type());
+                assertEquals(1, approver.call(Message.of("pending_list")).messages("runs").size());
+            }
+            // the daemon notices the closed connection on its own thread: poll its state
+            long deadline = System.nanoTime() + Duration.ofSeconds(10).toNanos();
+            while (!approver.call(Message.of("pending_list")).messages("runs").isEmpty()) {
+                assertTrue(System.nanoTime() < deadline, "pending run withdrawn");
+                Thread.onSpinWait();
+            }
+        }
+    }
+
+    @Test
+    void missingCommand_isCommandNotFound_andNotExecutableIs126() throws Exception {
+        started();
+        RunResult r = run(f, "dev", List.of("definitely-not-a-command-xyz"));
+        assertEquals("command_not_found", r.last.string("code"));
+        Path script = tmp.resolve("not-exec.sh");
+        Files.writeString(script, "#!/bin/sh\necho hi\n");
+        RunResult r2 = run(f, "dev", List.of(script.toString()));
+        assertEquals("command_not_executable", r2.last.string("code"));
+    }
+
+    @Test
+    void secondDaemonOnTheSameSocket_refusesToStart() throws Exception {
+        started();
+        Daemon second = new Daemon(DaemonConfig.of(f.socket, f.vaultFile));
+        Daemon.StartException e = assertThrows(Daemon.StartException.class, second::start);
+        assertTrue(e.getMessage().contains("already running"), e.getMessage());
+        try (BrokerClient c = f.connect()) {
+            assertEquals("status", c.call(Message.of("status")).type(), "the first one still serves");
+        }
+    }
+
+    @Test
+    void staleSocketFile_isReplaced() throws Exception {
+        f = new DaemonFixture(tmp);
+        Files.createDirectories(f.socket.getParent(), PosixFilePermissions.asFileAttribute(
+                PosixFilePermissions.fromString("rwx------")));
+        try (var server = java.nio.channels.ServerSocketChannel.open(StandardProtocolFamily.UNIX)) {
+            server.bind(UnixDomainSocketAddress.of(f.socket));   // bound, then closed: a dead daemon's socket
+        }
+        assertTrue(Files.exists(f.socket));
+        f.start(Duration.ofSeconds(120), true);
+        try (BrokerClient c = f.connect()) {
+            assertEquals("status", c.call(Message.of("status")).type());
+        }
+    }
+
+    @Test
+    void socketDirectoryThatIsNotPrivate_isRefused() throws Exception {
+        f = new DaemonFixture(tmp);
+        Files.createDirectories(f.socket.getParent());
+        Files.setPosixFilePermissions(f.socket.getParent(), PosixFilePermissions.fromString("rwxr-xr-x"));
+        Daemon d = new Daemon(DaemonConfig.of(f.socket, f.vaultFile));
+        Daemon.StartException e = assertThrows(Daemon.StartException.class, d::start);
+        assertTrue(e.getMessage().contains("chmod 700"), e.getMessage());
+        f = null;
+    }
+
+    @Test
+    void shutdown_isIdempotent_andRemovesTheSocket() throws Exception {
+        started();
+        f.daemon.shutdown();
+        f.daemon.shutdown();
+        assertFalse(Files.exists(f.socket));
+        assertThrows(BrokerException.class, () -> f.connect());
+    }
+
+    // ------------------------------------------------------------------ helpers
+
+    static Message runMessage(String env, List<String> argv) {
+        return Message.of("run").with("environment", env).with("argv", argv)
+                .with("cwd", System.getProperty("user.dir"))
+                .with("env", Map.of("PATH", System.getenv("PATH")));
+    }
+
+    record RunResult(List<String> types, String stdout, String stderr, Message last) {
+    }
+
+    static RunResult run(DaemonFixture f, String env, List<String> argv) throws Exception {
+        try (BrokerClient c = f.connect()) {
+            c.send(runMessage(env, argv));
+            return collect(c);
+        }
+    }
+
+    /** Reads frames until exit, denied or error. */
+    static RunResult collect(BrokerClient c) throws Exception {
+        List<String> types = new ArrayList<>();
+        StringBuilder out = new StringBuilder();
+        StringBuilder err = new StringBuilder();
+        while (true) {
+            Frame fr = c.receive();
+            assertNotNull(fr, "connection closed before the run ended");
+            if (fr.kind() == Frame.STDOUT) {
+                out.append(new String(fr.payload(), StandardCharsets.UTF_8));
+            } else if (fr.kind() == Frame.STDERR) {
+                err.append(new String(fr.payload(), StandardCharsets.UTF_8));
+            } else {
+                Message m = Message.parse(fr.payload());
+                types.add(m.type());
+                if (List.of("exit", "denied", "error").contains(m.type())) {
+                    assertFalse((out.toString() + err).contains(DaemonFixture.CANARY), "a value leaked");
+                    return new RunResult(types, out.toString(), err.toString(), m);
+                }
+            }
+        }
+    }
+}
