@@ -50,6 +50,7 @@ final class Connection implements Runnable, Runner.Sink {
     private volatile boolean approver;
     private Run.Requester requester = new Run.Requester("unknown", "", -1, "", "");
     private volatile Run current;
+    private volatile VariableRequests.Request currentRequest;
 
     Connection(Daemon daemon, SocketChannel channel, long id) {
         this.daemon = daemon;
@@ -96,6 +97,10 @@ final class Connection implements Runnable, Runner.Sink {
             if (r != null) {
                 r.cancel();
             }
+            VariableRequests.Request q = currentRequest;
+            if (q != null) {
+                q.answer().complete(new VariableRequests.Answer(VariableRequests.Outcome.CANCELLED, "requester left"));
+            }
             close();
         }
     }
@@ -134,6 +139,9 @@ final class Connection implements Runnable, Runner.Sink {
                 }
                 case "pending_list" -> pendingList();
                 case "decide" -> decide(m);
+                case "request_variable" -> requestVariable(m);
+                case "provide_variable" -> provideVariable(m);
+                case "decline_variable" -> declineVariable(m);
                 default -> sendError(ErrorCode.BAD_REQUEST, "unknown message type '" + m.type() + "'");
             }
         } catch (BrokerException e) {
@@ -145,6 +153,8 @@ final class Connection implements Runnable, Runner.Sink {
             sendError(ErrorCode.VAULT_DAMAGED, e.getMessage());
         } catch (dev.brokerctl.vault.NotFoundException e) {
             sendError(ErrorCode.NOT_FOUND, e.getMessage());
+        } catch (dev.brokerctl.vault.ConflictException e) {
+            sendError(ErrorCode.CONFLICT, e.getMessage());
         } catch (VaultException e) {
             sendError(ErrorCode.INTERNAL, e.getMessage());
         } catch (IllegalArgumentException e) {
@@ -270,7 +280,102 @@ final class Connection implements Runnable, Runner.Sink {
         for (Run r : daemon.approvals().list()) {
             items.add(describe(r));
         }
-        send(Message.of("pending").with("runs", items));
+        List<Object> variables = new ArrayList<>();
+        for (VariableRequests.Request q : daemon.variableRequests().list()) {
+            Map<String, Object> v = new java.util.LinkedHashMap<>();
+            v.put("request_id", q.id());
+            v.put("environment", q.environment());
+            v.put("name", q.name());
+            v.put("description", q.description());
+            v.put("client", q.requester().clientName());
+            v.put("pid", q.requester().pid());
+            v.put("requested_at", q.requestedAt().toString());
+            variables.add(v);
+        }
+        send(Message.of("pending").with("runs", items).with("variables", variables));
+    }
+
+    /** An agent asks the human for a variable that does not exist yet; answered asynchronously. */
+    private void requestVariable(Message m) throws BrokerException, IOException, VaultException {
+        if (currentRequest != null || current != null) {
+            throw new BrokerException(ErrorCode.BAD_REQUEST, "this connection is already waiting");
+        }
+        String environment = m.string("environment");
+        String name = m.string("name");
+        String description = m.string("description", "");
+        dev.brokerctl.vault.Names.checkEnvironment(environment);
+        dev.brokerctl.vault.Names.checkVariable(name);
+        boolean exists = daemon.vault().with(s -> s.listVariables(environment).items().stream()
+                .anyMatch(v -> v.name().equals(name)));
+        if (exists) {
+            throw new BrokerException(ErrorCode.CONFLICT, "variable " + name + " already exists in environment '"
+                    + environment + "'; use it, or ask the human to change it with: brokerctl set "
+                    + environment + " " + name);
+        }
+        VariableRequests.Request q = daemon.variableRequests().submit(daemon.nextId(), environment, name,
+                description, requester, daemon.now());
+        currentRequest = q;
+        LOG.info("variable request {}: {}/{} by {} (pid {})", q.id(), environment, name,
+                requester.clientName(), requester.pid());
+        send(Message.of("pending_variable").with("request_id", q.id())
+                .with("timeout_ms", daemon.variableRequests().timeout().toMillis()));
+        q.answer().whenComplete((a, e) -> {
+            currentRequest = null;
+            Message reply = switch (a.outcome()) {
+                case PROVIDED -> Message.of("variable_provided").with("request_id", q.id());
+                case DECLINED -> Message.of("variable_declined").with("request_id", q.id())
+                        .with("message", a.message());
+                case TIMED_OUT -> Message.of("denied").with("request_id", q.id()).with("reason", "timed_out")
+                        .with("message", a.message());
+                case CANCELLED -> Message.of("denied").with("request_id", q.id()).with("reason", "cancelled")
+                        .with("message", a.message());
+            };
+            LOG.info("variable request {}: {}", q.id(), a.outcome());
+            try {
+                send(reply);
+            } catch (IOException ignored) {
+                // the requester went away
+            }
+        });
+    }
+
+    /** The human's value, in the SECRET frame after this message, goes straight into the vault. */
+    private void provideVariable(Message m) throws BrokerException, IOException, VaultException {
+        Frame secret = Frame.read(in);
+        if (secret == null) {
+            throw new IOException("closed before the value");
+        }
+        byte[] bytes = secret.payload();
+        if (secret.kind() != Frame.SECRET) {
+            java.util.Arrays.fill(bytes, (byte) 0);
+            throw new BrokerException(ErrorCode.BAD_REQUEST, "expected the value in a secret frame");
+        }
+        try (dev.brokerctl.vault.SecretValue value = dev.brokerctl.vault.SecretValue.adopt(bytes)) {
+            requireApprover();
+            VariableRequests.Request q = daemon.variableRequests().get(m.number("request_id", -1));
+            if (q == null) {
+                throw new BrokerException(ErrorCode.NOT_FOUND, "variable request " + m.number("request_id", -1)
+                        + " is not pending (answered, timed out, or never existed)");
+            }
+            daemon.vault().with(s -> {
+                s.put(q.environment(), q.name(), value, q.description());
+                return null;
+            });
+            q.answer().complete(new VariableRequests.Answer(VariableRequests.Outcome.PROVIDED, ""));
+            LOG.info("variable {}/{} set by connection {} for request {}", q.environment(), q.name(), id, q.id());
+        }
+        send(Message.of("ok"));
+    }
+
+    private void declineVariable(Message m) throws BrokerException, IOException {
+        requireApprover();
+        VariableRequests.Request q = daemon.variableRequests().get(m.number("request_id", -1));
+        if (q == null || !q.answer().complete(new VariableRequests.Answer(VariableRequests.Outcome.DECLINED,
+                m.string("message", "declined by the human")))) {
+            throw new BrokerException(ErrorCode.NOT_FOUND, "variable request " + m.number("request_id", -1)
+                    + " is not pending");
+        }
+        send(Message.of("ok"));
     }
 
     private void decide(Message m) throws BrokerException, IOException {

@@ -63,6 +63,7 @@ public final class Daemon implements AutoCloseable {
     private final DaemonConfig config;
     private final VaultHolder vault;
     private final Approvals approvals;
+    private final VariableRequests variableRequests;
     private final Runner runner;
     private final long startedAt;
     private final AtomicLong runIds = new AtomicLong();
@@ -82,6 +83,7 @@ public final class Daemon implements AutoCloseable {
         this.config = config;
         this.vault = new VaultHolder(config.vaultFile(), config.clock(), config.idleLock());
         this.approvals = new Approvals(config.approvalTimeout());
+        this.variableRequests = new VariableRequests(config.approvalTimeout());
         this.runner = new Runner(config.clock());
         this.startedAt = config.clock().millis();
     }
@@ -260,8 +262,7 @@ public final class Daemon implements AutoCloseable {
     // ------------------------------------------------------------------ runs
 
     Run newRun(RunRequest request, Run.Requester requester) {
-        Run run = new Run(runIds.incrementAndGet(), request, requester,
-                java.time.Instant.ofEpochMilli(config.clock().millis()));
+        Run run = new Run(nextId(), request, requester, now());
         LOG.info("run {} requested by {} (pid {}): {}; reason: {}", run.id(), requester.clientName(),
                 requester.pid(), request, request.reason().isEmpty() ? "(none)" : "given");
         return run;
@@ -360,11 +361,24 @@ public final class Daemon implements AutoCloseable {
         return approvals;
     }
 
+    VariableRequests variableRequests() {
+        return variableRequests;
+    }
+
+    /** Run ids and variable-request ids come from one counter: a number names one thing. */
+    long nextId() {
+        return runIds.incrementAndGet();
+    }
+
+    java.time.Instant now() {
+        return java.time.Instant.ofEpochMilli(config.clock().millis());
+    }
+
     Message status() {
         return Message.of("status").with("pid", ProcessHandle.current().pid())
                 .with("locked", vault.isLocked()).with("socket", config.socket().toString())
                 .with("uptime_ms", config.clock().millis() - startedAt)
-                .with("pending", approvals.size()).with("running", active.size());
+                .with("pending", approvals.size() + variableRequests.size()).with("running", active.size());
     }
 
     void forget(Connection c) {
@@ -400,6 +414,7 @@ public final class Daemon implements AutoCloseable {
             LOG.warn("could not remove {}: {}", config.socket(), e.getMessage());
         }
         approvals.cancelAll("the daemon stopped");
+        variableRequests.cancelAll("the daemon stopped");
         active.values().forEach(Run::cancel);
         if (timers != null) {
             timers.shutdownNow();

@@ -44,15 +44,22 @@ final class ProcessTree {
         return out;
     }
 
-    /** Signals the process's whole group (and, as a fallback, its known descendants). */
+    /**
+     * Signals the process's whole group. Not {@link Process#destroyForcibly()} when the group can
+     * be signalled: it also closes the process's pipes, which loses output the pumps have not read
+     * yet (seen: a run's last lines missing when the group was killed right after exit).
+     */
     static void kill(Process p, int signal) {
         if (groupsAvailable()) {
             Posix.killGroup(p.pid(), signal);
+            return;
         }
         if (signal == Posix.SIGKILL) {
             p.descendants().forEach(ProcessHandle::destroyForcibly);
-            p.destroyForcibly();
-        } else if (!groupsAvailable() && signal == Posix.SIGTERM) {
+            if (p.isAlive()) {
+                p.destroyForcibly();
+            }
+        } else if (signal == Posix.SIGTERM && p.isAlive()) {
             p.destroy();
         }
     }

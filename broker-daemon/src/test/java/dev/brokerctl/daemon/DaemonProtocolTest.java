@@ -325,6 +325,56 @@ class DaemonProtocolTest {
         assertThrows(BrokerException.class, () -> f.connect());
     }
 
+    @Test
+    void requestedVariable_isProvidedByAnApprover_straightIntoTheVault() throws Exception {
+        started();
+        String value = "canary-provided-value-51aa";
+        try (BrokerClient agent = f.connect(); BrokerClient approver = f.approver()) {
+            agent.send(Message.of("request_variable").with("environment", "dev").with("name", "NEW_KEY")
+                    .with("description", "the staging API key"));
+            Message pending = Message.parse(agent.receive().payload());
+            assertEquals("pending_variable", pending.type());
+            long id = pending.number("request_id", -1);
+            List<Message> listed = approver.call(Message.of("pending_list")).messages("variables");
+            assertEquals(1, listed.size());
+            assertEquals("NEW_KEY", listed.get(0).string("name"));
+            assertEquals("the staging API key", listed.get(0).string("description"));
+
+            BrokerException notApprover = assertThrows(BrokerException.class, () -> agent.call(
+                    Message.of("provide_variable").with("request_id", id), "x".getBytes(StandardCharsets.UTF_8)));
+            assertEquals(ErrorCode.NOT_APPROVER, notApprover.code());
+
+            approver.call(Message.of("provide_variable").with("request_id", id),
+                    value.getBytes(StandardCharsets.UTF_8));
+            Frame answer = agent.receive();
+            String json = new String(answer.payload(), StandardCharsets.UTF_8);
+            assertEquals("variable_provided", Message.parse(answer.payload()).type());
+            assertFalse(json.contains(value), "the value never goes back to the requester");
+        }
+        try (var s = dev.brokerctl.vault.Vault.open(f.vaultFile).unlock(DaemonFixture.PASSPHRASE.toCharArray());
+                var r = s.resolve("dev", List.of("NEW_KEY"))) {
+            assertEquals(value, new String(r.get("NEW_KEY").revealBytes(), StandardCharsets.UTF_8));
+            assertEquals("the staging API key", s.listVariables("dev").items().stream()
+                    .filter(v -> v.name().equals("NEW_KEY")).findFirst().orElseThrow().description());
+        }
+    }
+
+    @Test
+    void requestedVariable_canBeDeclined_andAnExistingOneIsAConflict() throws Exception {
+        started();
+        try (BrokerClient agent = f.connect(); BrokerClient approver = f.approver()) {
+            BrokerException conflict = assertThrows(BrokerException.class, () -> agent.call(
+                    Message.of("request_variable").with("environment", "dev").with("name", "TOKEN")));
+            assertEquals(ErrorCode.CONFLICT, conflict.code());
+            agent.send(Message.of("request_variable").with("environment", "dev").with("name", "OTHER"));
+            long id = Message.parse(agent.receive().payload()).number("request_id", -1);
+            approver.call(Message.of("decline_variable").with("request_id", id).with("message", "use TOKEN"));
+            Message declined = Message.parse(agent.receive().payload());
+            assertEquals("variable_declined", declined.type());
+            assertEquals("use TOKEN", declined.string("message"));
+        }
+    }
+
     // ------------------------------------------------------------------ helpers
 
     static Message runMessage(String env, List<String> argv) {

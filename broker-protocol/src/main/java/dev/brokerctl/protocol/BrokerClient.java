@@ -47,10 +47,6 @@ public final class BrokerClient implements AutoCloseable {
      * @throws DaemonUnavailableException when no daemon listens on {@code socket}
      */
     public static BrokerClient connect(Path socket, Map<String, Object> client) throws BrokerException {
-        if (!Files.exists(socket)) {
-            throw new DaemonUnavailableException("no brokerctl daemon is running (no socket at "
-                    + socket + "); start one with: brokerctl daemon", null);
-        }
         SocketChannel ch;
         try {
             ch = SocketChannel.open(StandardProtocolFamily.UNIX);
@@ -65,8 +61,18 @@ public final class BrokerClient implements AutoCloseable {
                     + socket + "); start one with: brokerctl daemon", e);
         } catch (IOException e) {
             close(ch);
+            String why = String.valueOf(e.getMessage());
+            if (why.contains("Permission denied")) {
+                // Files.exists() would say "no such file" here: the directory is someone else's
+                throw new BrokerException(ErrorCode.INTERNAL, "permission denied on " + socket
+                        + ": that daemon belongs to another user, and serves only its own user");
+            }
+            if (why.contains("No such file") || !Files.exists(socket)) {
+                throw new DaemonUnavailableException("no brokerctl daemon is running (no socket at "
+                        + socket + "); start one with: brokerctl daemon", e);
+            }
             throw new DaemonUnavailableException("cannot connect to the brokerctl daemon at " + socket
-                    + ": " + e.getMessage(), e);
+                    + ": " + why, e);
         }
         try {
             return new BrokerClient(ch, client);
@@ -83,8 +89,28 @@ public final class BrokerClient implements AutoCloseable {
 
     /** Sends a request and waits for its reply. */
     public Message call(Message request) throws BrokerException {
-        send(request);
+        try {
+            send(request);
+        } catch (BrokerException e) {
+            // The daemon may have answered and closed before reading us (a refused peer):
+            // its error is still in our receive buffer and says more than "broken pipe".
+            throw waitingError().orElse(e);
+        }
         return expectReply(request);
+    }
+
+    private java.util.Optional<BrokerException> waitingError() {
+        try {
+            Frame f = Frame.read(in);
+            if (f != null && f.kind() == Frame.JSON) {
+                check(Message.parse(f.payload()));
+            }
+        } catch (BrokerException e) {
+            return java.util.Optional.of(e);
+        } catch (IOException e) {
+            // nothing readable either
+        }
+        return java.util.Optional.empty();
     }
 
     /** Sends a request followed by a secret frame (zeroed after sending) and waits for the reply. */

@@ -55,6 +55,11 @@ public final class BrokerPaths {
         return socket;
     }
 
+    /** The same home with another socket (the demo's private daemon). */
+    public BrokerPaths withSocket(Path otherSocket) {
+        return new BrokerPaths(home, otherSocket);
+    }
+
     /** The daemon's log file. */
     public Path daemonLog() {
         return home.resolve("brokerd.log");

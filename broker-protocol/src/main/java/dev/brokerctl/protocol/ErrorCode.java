@@ -19,6 +19,8 @@ public enum ErrorCode {
     NOT_FOUND,
     /** A value that breaks a rule (a name, a duration, an argv). */
     INVALID,
+    /** The thing to create exists already. */
+    CONFLICT,
     /** A human denied the request, or nobody decided in time. */
     DENIED,
     /** The command to run does not exist (exit 127). */

@@ -47,7 +47,7 @@ final class DaemonControlCommands {
                     out().println(new String(Message.of("status").with("running", false)
                             .with("socket", paths.socket().toString()).toJson(), java.nio.charset.StandardCharsets.UTF_8));
                 } else {
-                    out().println("not running (no daemon on " + paths.socket() + "); start it with: brokerctl daemon");
+                    out().println("not running: " + e.getMessage());
                 }
                 out().flush();
                 return ExitCodes.FAILURE;

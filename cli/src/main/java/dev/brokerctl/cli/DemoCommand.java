@@ -2,8 +2,7 @@ package dev.brokerctl.cli;
 
 import dev.brokerctl.daemon.Daemon;
 import dev.brokerctl.daemon.DaemonConfig;
-import dev.brokerctl.protocol.BrokerClient;
-import dev.brokerctl.protocol.Message;
+import dev.brokerctl.protocol.BrokerPaths;
 import dev.brokerctl.vault.Policy;
 import dev.brokerctl.vault.SecretValue;
 import dev.brokerctl.vault.Vault;
@@ -11,7 +10,6 @@ import dev.brokerctl.vault.VaultSession;
 import dev.brokerctl.vault.crypto.KdfParams;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
-import java.io.PrintStream;
 import java.io.PrintWriter;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
@@ -77,14 +75,13 @@ final class DemoCommand implements Callable<Integer> {
             out.flush();
             ByteArrayOutputStream stdout = new ByteArrayOutputStream();
             ByteArrayOutputStream notes = new ByteArrayOutputStream();
-            int exit;
-            try (BrokerClient client = BrokerClient.connect(socket, Map.of("name", "brokerctl demo"))) {
-                RunClient run = new RunClient(client, stdout, stdout, new PrintStream(notes, true, StandardCharsets.UTF_8));
-                exit = run.run(Message.of("run").with("environment", "demo")
-                        .with("argv", List.of("sh", "-c", SCRIPT))
-                        .with("cwd", tmp.toString()).with("env", Map.of("PATH", System.getenv().getOrDefault("PATH", "/usr/bin:/bin")))
-                        .with("reason", "brokerctl demo"), null);
-            }
+            RunCommand run = new RunCommand();
+            run.environment = "demo";
+            run.reason = "brokerctl demo";
+            run.command = List.of("sh", "-c", SCRIPT);
+            int exit = run.execute(BrokerPaths.fromEnvironment().withSocket(socket),
+                    Map.of("PATH", System.getenv().getOrDefault("PATH", "/usr/bin:/bin")),
+                    stdout, notes, null, false);
             for (String line : stdout.toString(StandardCharsets.UTF_8).split("\n")) {
                 out.println("     " + line);
             }

@@ -37,7 +37,29 @@ public final class Main implements Runnable {
     }
 
     public static void main(String[] args) {
+        if (args.length > 0 && args[0].equals("run")) {
+            Integer fast = fastRun(args);
+            if (fast != null) {
+                System.exit(fast);
+            }
+        }
         System.exit(execute(args));
+    }
+
+    /** The hot path; failures are reported the way {@link ExitCodes} would. */
+    private static Integer fastRun(String[] args) {
+        try {
+            return RunCommand.fast(args);
+        } catch (CliException e) {
+            System.err.println("brokerctl: " + e.getMessage());
+            return e.exitCode();
+        } catch (IllegalArgumentException e) {
+            System.err.println("brokerctl: " + e.getMessage());
+            return ExitCodes.USAGE;
+        } catch (Exception e) {
+            System.err.println("brokerctl: " + e.getMessage());
+            return RunClient.BROKER_FAILED;
+        }
     }
 
     static CommandLine commandLine() {

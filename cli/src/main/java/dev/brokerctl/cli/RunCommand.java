@@ -10,6 +10,8 @@ import java.io.FileDescriptor;
 import java.io.FileInputStream;
 import java.io.FileOutputStream;
 import java.io.IOException;
+import java.io.InputStream;
+import java.io.OutputStream;
 import java.io.PrintStream;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
@@ -62,35 +64,91 @@ final class RunCommand implements Callable<Integer> {
     @Parameters(paramLabel = "CMD", arity = "1..*", description = "The command and its arguments, after --.")
     List<String> command;
 
+    /**
+     * {@code brokerctl run} without picocli: picocli's model of every subcommand costs more start-up
+     * than the whole run otherwise takes. Returns null when the arguments need picocli (help, an
+     * unknown or malformed option), which then parses them and reports usage errors.
+     */
+    static Integer fast(String[] args) throws Exception {
+        RunCommand c = new RunCommand();
+        int i = 1;
+        for (; i < args.length; i++) {
+            String a = args[i];
+            String value = null;
+            int eq = a.indexOf('=');
+            String name = a.startsWith("--") && eq > 0 ? a.substring(0, eq) : a;
+            boolean takesValue = switch (name) {
+                case "--env", "--only", "--env-file", "--timeout", "--reason" -> true;
+                default -> false;
+            };
+            if (takesValue) {
+                if (eq > 0 && a.startsWith("--")) {
+                    value = a.substring(eq + 1);
+                } else if (i + 1 < args.length) {
+                    value = args[++i];
+                } else {
+                    return null;
+                }
+            }
+            switch (name) {
+                case "--env" -> c.environment = value;
+                case "--only" -> c.only = List.of(value.split(","));
+                case "--env-file" -> c.envFile = Path.of(value);
+                case "--timeout" -> c.timeout = value;
+                case "--reason" -> c.reason = value;
+                case "--no-masking" -> c.noMasking = true;
+                case "--" -> {
+                    c.command = List.of(Arrays.copyOfRange(args, i + 1, args.length));
+                    return c.environment == null || c.command.isEmpty() ? null : c.call();
+                }
+                default -> {
+                    return null;
+                }
+            }
+        }
+        return null;
+    }
+
     @Override
     public Integer call() throws Exception {
-        PrintStream notes = new PrintStream(new FileOutputStream(FileDescriptor.err), true, StandardCharsets.UTF_8);
+        return execute(BrokerPaths.fromEnvironment(), System.getenv(),
+                new FileOutputStream(FileDescriptor.out), new FileOutputStream(FileDescriptor.err),
+                new FileInputStream(FileDescriptor.in), true);
+    }
+
+    /**
+     * The run itself, with its surroundings passed in so that {@code brokerctl demo} goes through
+     * exactly this path (and the AppCDS archive, trained on the demo, covers it).
+     */
+    int execute(BrokerPaths paths, Map<String, String> environment, OutputStream out, OutputStream err,
+            InputStream stdin, boolean forwardSignals) throws Exception {
+        PrintStream notes = new PrintStream(err, true, StandardCharsets.UTF_8);
         long timeoutMs = 0;
         if (timeout != null) {
             timeoutMs = Durations.parse(timeout).toMillis();
         }
-        Map<String, String> env = new LinkedHashMap<>(System.getenv());
+        Map<String, String> env = new LinkedHashMap<>(environment);
         List<Object> refs = new ArrayList<>();
         if (envFile != null) {
             readTemplate(envFile, env, refs);
         }
-        Message request = Message.of("run").with("environment", environment).with("argv", command)
+        Message request = Message.of("run").with("environment", this.environment).with("argv", command)
                 .with("cwd", Path.of("").toAbsolutePath().toString()).with("env", env)
                 .with("variables", only).with("refs", refs).with("reason", reason == null ? "" : reason)
-                .with("timeout_ms", timeoutMs).with("masking", !noMasking).with("stdin", true);
+                .with("timeout_ms", timeoutMs).with("masking", !noMasking).with("stdin", stdin != null);
         BrokerClient client;
         try {
-            client = DaemonClient.connect(BrokerPaths.fromEnvironment(), "run");
+            client = DaemonClient.connect(paths, "run");
         } catch (DaemonUnavailableException e) {
             notes.println("brokerctl: " + e.getMessage());
             return RunClient.BROKER_FAILED;
         }
         try (client) {
-            FileOutputStream out = new FileOutputStream(FileDescriptor.out);
-            FileOutputStream err = new FileOutputStream(FileDescriptor.err);
             RunClient run = new RunClient(client, out, err, notes);
-            Signals.forward(run);
-            return run.run(request, new FileInputStream(FileDescriptor.in));
+            if (forwardSignals) {
+                Signals.forward(run);
+            }
+            return run.run(request, stdin);
         } catch (BrokerException e) {
             notes.println("brokerctl: " + e.getMessage());
             return RunClient.BROKER_FAILED;

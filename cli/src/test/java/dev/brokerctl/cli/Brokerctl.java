@@ -100,6 +100,62 @@ final class Brokerctl {
         }
     }
 
+    /**
+     * The daemon's socket for this home: {@link #env} sets neither BROKERCTL_SOCKET nor
+     * XDG_RUNTIME_DIR, so it is {@code $BROKERCTL_HOME/run/brokerd.sock}.
+     */
+    Path socket() {
+        return home.resolve("run").resolve("brokerd.sock");
+    }
+
+    /** The running daemon's pid, from {@code brokerctl status --json}. */
+    long daemonPid() {
+        Result status = run("status", "--json");
+        if (status.exit() != 0) {
+            throw new AssertionError("status failed: " + status);
+        }
+        try {
+            long pid = dev.brokerctl.protocol.Message.parse(status.out().trim().getBytes(StandardCharsets.UTF_8))
+                    .number("pid", -1);
+            if (pid <= 0) {
+                throw new AssertionError("no pid in: " + status.out());
+            }
+            return pid;
+        } catch (dev.brokerctl.protocol.BrokerException e) {
+            throw new AssertionError("status --json printed no JSON: " + status.out(), e);
+        }
+    }
+
+    /** Starts brokerctl in the background; see {@link Spawned}. */
+    Spawned start(String... args) {
+        return start(null, true, args);
+    }
+
+    /**
+     * Starts brokerctl in the background with {@code stdin} (null: none) and, unless
+     * {@code keepStdout}, stdout counted but not kept.
+     */
+    Spawned start(byte[] stdin, boolean keepStdout, String... args) {
+        List<String> cmd = new ArrayList<>();
+        cmd.add(launcher.toString());
+        cmd.addAll(List.of(args));
+        ProcessBuilder pb = new ProcessBuilder(cmd).directory(launcher.getParent().toFile());
+        pb.environment().clear();
+        pb.environment().putAll(env);
+        return Spawned.start(pb, "brokerctl " + args[0], transcript, keepStdout, stdin);
+    }
+
+    /**
+     * Runs brokerctl as another user ({@code setpriv}, so root only), with {@link #env} as its whole
+     * environment, in the parent of {@link #home}.
+     */
+    Result runAs(int uid, String... args) {
+        List<String> all = new ArrayList<>(List.of("--reuid=" + uid, "--regid=" + uid, "--clear-groups",
+                launcher.toString()));
+        all.addAll(List.of(args));
+        return runIn(home.getParent(), "/usr/bin/setpriv", null, all.toArray(String[]::new));
+    }
+
     private static void pump(InputStream in, ByteArrayOutputStream to) {
         try {
             in.transferTo(to);

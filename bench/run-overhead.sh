@@ -1,0 +1,48 @@
+#!/usr/bin/env bash
+# `brokerctl run --env bench -- true` beside `/bin/true` and a bare JVM that spawns `true`, in one
+# run, alternating so that machine noise hits all three alike. Prints medians and the ratio.
+# Usage: bench/run-overhead.sh [runs]   (needs the jar: mvn -q -DskipTests package)
+set -euo pipefail
+runs=${1:-30}
+root=$(cd "$(dirname "$0")/.." && pwd)
+bin=$root/bin/brokerctl
+work=$(mktemp -d)
+chmod 700 "$work"
+export BROKERCTL_HOME=$work/home
+export BROKERCTL_PASSPHRASE_FILE=$work/pass
+unset BROKERCTL_SOCKET XDG_RUNTIME_DIR
+printf '%s\n' 'bench passphrase, not a secret' > "$BROKERCTL_PASSPHRASE_FILE"
+cleanup() { "$bin" stop >/dev/null 2>&1 || true; rm -rf "$work"; }
+trap cleanup EXIT
+
+mkdir -p "$work/bare"
+cat > "$work/bare/Bare.java" <<'JAVA'
+public class Bare {
+    public static void main(String[] a) throws Exception {
+        System.exit(new ProcessBuilder("true").inheritIO().start().waitFor());
+    }
+}
+JAVA
+"${JAVA_HOME:+$JAVA_HOME/bin/}javac" -d "$work/bare" "$work/bare/Bare.java"
+java=${JAVA_HOME:+$JAVA_HOME/bin/}java
+
+"$bin" init --kdf-memory-mib 8 >/dev/null 2>&1
+"$bin" env create bench --policy auto >/dev/null
+printf %s 'bench-token-value-0123456789' | "$bin" set bench TOKEN >/dev/null
+"$bin" daemon --detach >/dev/null
+"$bin" run --env bench -- true   # warm the daemon
+
+ms() { local t0 t1; t0=$(date +%s%N); "$@" >/dev/null; t1=$(date +%s%N); echo $(( (t1 - t0) / 1000 )); }
+: > "$work/true"; : > "$work/jvm"; : > "$work/run"
+for _ in $(seq "$runs"); do
+    ms /bin/true >> "$work/true"
+    ms "$java" -XX:TieredStopAtLevel=1 -XX:+UseSerialGC -XX:-UsePerfData -Xshare:auto -cp "$work/bare" Bare >> "$work/jvm"
+    ms "$bin" run --env bench -- true >> "$work/run"
+done
+median() { sort -n "$1" | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
+t=$(median "$work/true"); j=$(median "$work/jvm"); r=$(median "$work/run")
+printf 'median of %d runs (microseconds)\n' "$runs"
+printf '  /bin/true                          %8d\n' "$t"
+printf '  bare JVM spawning true             %8d\n' "$j"
+printf '  brokerctl run --env bench -- true  %8d\n' "$r"
+awk -v r="$r" -v j="$j" 'BEGIN { printf "  ratio run / bare JVM               %8.2f\n", r / j }'
