@@ -19,10 +19,14 @@ import java.util.TreeMap;
  *
  * <pre>
  * Masker masker = Masker.compile(Map.of("TOKEN", tokenBytes));
- * masker.unmaskedShortValueNames();            // warn the human about these
- * try (MaskingOutputStream out = masker.wrap(stdoutSink)) { child stdout -> out }
- * out.maskedCount();                           // "N values were masked"
- * masker.destroy();                            // when the run ends
+ * masker.unmaskedShortValueNames();         // warn the human about these
+ * MaskingOutputStream out = masker.wrap(stdoutSink);
+ * MaskingOutputStream err = masker.wrap(stderrSink);
+ * // ... pump the child's stdout into out and its stderr into err ...
+ * out.close();                              // end of output releases held-back bytes
+ * err.close();
+ * out.maskedCount() + err.maskedCount();    // "N values were masked"
+ * masker.destroy();                         // when the run ends
  * </pre>
  *
  * <h2>Patterns</h2>
@@ -32,10 +36,11 @@ import java.util.TreeMap;
  * group, each cut to the characters fixed by the value alone, plus the longer forms with the last
  * partial character and padding that appear when the value ends the encoded input; hex lower and
  * upper; percent-encoding (every byte but RFC 3986 unreserved, upper- and lower-case hex); the
- * JSON string body (with and without {@code \/}, either hex case in {@code \\u00XX}). Values under
- * 4 bytes are not masked and are listed by {@link #unmaskedShortValueNames()} so the caller can
- * warn the human. Duplicate patterns are kept once, attributed to a raw or line pattern before an
- * encoded one, then to the name that sorts first.
+ * JSON string body (with and without the optional {@code \/}, either hex case in the escapes of
+ * control characters). Values under 4 bytes are not masked and are listed by
+ * {@link #unmaskedShortValueNames()} so the caller can warn the human. Duplicate patterns are
+ * kept once, attributed to a raw or line pattern before an encoded one, then to the name that
+ * sorts first.
  *
  * <h2>Matching</h2>
  * Leftmost-longest, non-overlapping: among the matches starting at the leftmost position the
@@ -87,24 +92,18 @@ public final class Masker {
     final int dense;
     /** delta[(state << 8) | byte] for dense states: the full transition, failures folded in. */
     final int[] delta;
-    /**
-     * Per-state records of four ints, interleaved so that visiting a state touches one cache
-     * line: state q's fields are at {@code (q << 2) + FIRST_EDGE} and so on. One extra record
-     * at the end holds the total edge count as its FIRST_EDGE.
-     */
-    final int[] states;
-    /** Edges out of q are [FIRST_EDGE of q, FIRST_EDGE of q + 1), in ascending label order. */
-    static final int FIRST_EDGE = 0;
-    static final int FAIL = 1;
+    /** Edges out of state q are [firstEdge[q], firstEdge[q + 1]), in ascending label order. */
+    final int[] firstEdge;
+    final byte[] edgeLabel;
+    final int[] edgeTarget;
+    final int[] fail;
     /** Id of the longest pattern that ends at this state (itself or via failure links), or -1. */
-    static final int OUTPUT = 2;
+    final int[] output;
     /**
      * Depth of the deepest state on this state's failure chain (itself included) that has an
      * edge: every match still to come starts at most this many bytes back.
      */
-    static final int LIVE_DEPTH = 3;
-    final byte[] edgeLabel;
-    final int[] edgeTarget;
+    final int[] liveDepth;
     final int[] patternLength;
     final int[] patternName;
     /** {@code [MASKED:NAME]} as UTF-8, by name index. */
@@ -121,8 +120,13 @@ public final class Masker {
     final long[] longFilter;
     /** 64 minus log2 of longFilter's length: the hash's top bits pick the word. */
     final int filterShift;
-    /** Bit set of the first two bytes of each shorter pattern; null if there is none. */
+    /**
+     * Bit set of the 2-byte windows at offsets 0 to shortStride - 1 of each shorter pattern;
+     * null if there is none. Same covering argument as longFilter, with 2-byte windows.
+     */
     final long[] shortPrefixes;
+    /** Shortest short pattern minus one, at most STRIDE. */
+    final int shortStride;
 
     private final List<String> shortNames;
     private volatile boolean destroyed;
@@ -130,9 +134,12 @@ public final class Masker {
     private Masker(Builder b, List<String> shortNames) {
         this.dense = b.dense;
         this.delta = b.delta;
-        this.states = b.states;
+        this.firstEdge = b.firstEdge;
         this.edgeLabel = b.edgeLabel;
         this.edgeTarget = b.edgeTarget;
+        this.fail = b.fail;
+        this.output = b.output;
+        this.liveDepth = b.liveDepth;
         this.patternLength = b.patternLength;
         this.patternName = b.patternName;
         this.replacement = b.replacement;
@@ -140,6 +147,7 @@ public final class Masker {
         this.longFilter = b.longFilter;
         this.filterShift = b.filterShift;
         this.shortPrefixes = b.shortPrefixes;
+        this.shortStride = b.shortStride;
         this.shortNames = List.copyOf(shortNames);
     }
 
@@ -194,8 +202,8 @@ public final class Masker {
 
     /** Approximate heap held by the compiled automaton and filters, in bytes. */
     public long footprintBytes() {
-        long bytes = 4L * delta.length + 4L * states.length + 5L * edgeTarget.length
-                + 8L * patternLength.length + 8L * longFilter.length
+        long bytes = 4L * delta.length + 4L * firstEdge.length + 5L * edgeTarget.length
+                + 12L * fail.length + 8L * patternLength.length + 8L * longFilter.length
                 + (shortPrefixes == null ? 0 : 8L * shortPrefixes.length);
         for (byte[] r : replacement) {
             bytes += r.length + 16;
@@ -205,7 +213,7 @@ public final class Masker {
 
     /** Number of automaton states (for sizing reports). */
     int stateCount() {
-        return states.length / 4 - 1;
+        return fail.length;
     }
 
     /** A masking stream in front of {@code downstream}; one per output stream. */
@@ -232,9 +240,12 @@ public final class Masker {
     public void destroy() {
         destroyed = true;
         Arrays.fill(delta, 0);
-        Arrays.fill(states, 0);
+        Arrays.fill(firstEdge, 0);
         Arrays.fill(edgeLabel, (byte) 0);
         Arrays.fill(edgeTarget, 0);
+        Arrays.fill(fail, 0);
+        Arrays.fill(output, -1);
+        Arrays.fill(liveDepth, 0);
         Arrays.fill(patternLength, 0);
         Arrays.fill(longFilter, 0);
         if (shortPrefixes != null) {
@@ -250,7 +261,7 @@ public final class Masker {
 
     @Override
     public String toString() {
-        return "Masker[patterns=" + patternLength.length + ", states=" + stateCount()
+        return "Masker[patterns=" + patternLength.length + ", states=" + fail.length
                 + ", longest=" + longest + ", unmaskedShortValues=" + shortNames.size() + "]";
     }
 
@@ -279,9 +290,12 @@ public final class Masker {
 
         int dense;
         int[] delta;
-        int[] states;
+        int[] firstEdge;
         byte[] edgeLabel;
         int[] edgeTarget;
+        int[] fail;
+        int[] output;
+        int[] liveDepth;
         int[] patternLength;
         int[] patternName;
         byte[][] replacement;
@@ -289,6 +303,7 @@ public final class Masker {
         long[] longFilter;
         int filterShift;
         long[] shortPrefixes;
+        int shortStride;
 
         Builder(List<Pattern> all, List<String> names) {
             replacement = new byte[names.size()][];
@@ -393,7 +408,7 @@ public final class Masker {
             Arrays.fill(lab, (byte) 0);
 
             // 3. Edge lists by parent id; pre-order meets a node's children in label order.
-            int[] firstEdge = new int[nodes + 1];
+            firstEdge = new int[nodes + 1];
             for (int q = 1; q < nodes; q++) {
                 firstEdge[parent[q] + 1]++;
             }
@@ -409,10 +424,6 @@ public final class Masker {
                 edgeLabel[e] = label[q];
                 edgeTarget[e] = q;
             }
-            states = new int[(nodes + 1) << 2];
-            for (int q = 0; q <= nodes; q++) {
-                states[(q << 2) + FIRST_EDGE] = firstEdge[q];
-            }
 
             // 4. Failure links, outputs and dense rows, shallowest states first (a state's
             // failure target is shallower, so already done).
@@ -427,24 +438,22 @@ public final class Masker {
             for (int q = 0; q < nodes; q++) {
                 byDepth[depthStart[depth[q]]++] = q;
             }
+            fail = new int[nodes];
+            output = new int[nodes];
+            liveDepth = new int[nodes];
             delta = new int[dense << 8];
             for (int q : byDepth) {
-                int r = q << 2;
-                int f = 0;
-                if (q != 0 && parent[q] != 0) {
-                    f = MaskingOutputStream.next(states[(parent[q] << 2) + FAIL], label[q] & 0xFF,
-                            dense, delta, states, edgeLabel, edgeTarget);
+                if (q != 0) {
+                    fail[q] = parent[q] == 0 ? 0 : MaskingOutputStream.next(fail[parent[q]],
+                            label[q] & 0xFF, dense, delta, firstEdge, edgeLabel, edgeTarget, fail);
                 }
-                states[r + FAIL] = f;
-                states[r + OUTPUT] = terminal[q] >= 0 ? terminal[q]
-                        : q == 0 ? -1 : states[(f << 2) + OUTPUT];
+                output[q] = terminal[q] >= 0 ? terminal[q] : q == 0 ? -1 : output[fail[q]];
                 boolean hasEdge = firstEdge[q + 1] > firstEdge[q];
-                states[r + LIVE_DEPTH] = hasEdge || q == 0 ? depth[q]
-                        : states[(f << 2) + LIVE_DEPTH];
+                liveDepth[q] = hasEdge || q == 0 ? depth[q] : liveDepth[fail[q]];
                 if (q < dense) {
                     int row = q << 8;
                     if (q != 0) {
-                        System.arraycopy(delta, f << 8, delta, row, 256);
+                        System.arraycopy(delta, fail[q] << 8, delta, row, 256);
                     }
                     for (int e = firstEdge[q]; e < firstEdge[q + 1]; e++) {
                         delta[row | (edgeLabel[e] & 0xFF)] = edgeTarget[e];
@@ -457,14 +466,20 @@ public final class Masker {
         /** About 16 bits per window: ~1.5% false hits, a few hundred KiB for 1000 values. */
         private void buildStartFilters(List<Pattern> patterns) {
             long windows = 0;
+            shortStride = STRIDE;
             for (Pattern p : patterns) {
                 if (p.bytes.length >= LONG_PATTERN) {
                     windows += STRIDE;
                 } else {
+                    shortStride = Math.min(shortStride, p.bytes.length - 1);
+                }
+            }
+            for (Pattern p : patterns) {
+                for (int o = 0; p.bytes.length < LONG_PATTERN && o < shortStride; o++) {
                     if (shortPrefixes == null) {
                         shortPrefixes = new long[1024];
                     }
-                    int w = (p.bytes[0] & 0xFF) << 8 | (p.bytes[1] & 0xFF);
+                    int w = (p.bytes[o] & 0xFF) << 8 | (p.bytes[o + 1] & 0xFF);
                     shortPrefixes[w >>> 6] |= 1L << w;
                 }
             }

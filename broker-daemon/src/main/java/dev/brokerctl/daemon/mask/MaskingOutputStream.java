@@ -5,6 +5,7 @@ import java.io.OutputStream;
 import java.lang.invoke.MethodHandles;
 import java.lang.invoke.VarHandle;
 import java.nio.ByteOrder;
+import java.util.Objects;
 
 /**
  * Masks one output stream (stdout or stderr of a run) on its way to {@code downstream}.
@@ -15,7 +16,9 @@ import java.nio.ByteOrder;
  * {@link Masker#longestPattern()} input bytes ({@link #pendingBytes()}). {@link #flush()} does
  * not release them, because they could still begin a pattern; {@link #finish()} (end of
  * output) does, and {@link #close()} finishes and closes {@code downstream}. Memory is a fixed
- * buffer of {@code longestPattern + 8 KiB}, whatever the output size.
+ * buffer of about {@code longestPattern + 8 KiB}, whatever the output size.
+ *
+ * <p>Output is the same whatever the chunking, and the same as {@link Masker#maskAll}.
  */
 public final class MaskingOutputStream extends OutputStream {
 
@@ -30,13 +33,17 @@ public final class MaskingOutputStream extends OutputStream {
     // Read once: the hot loop must not reload fields of another object per byte.
     private final int dense;
     private final int[] delta;
-    private final int[] states;
+    private final int[] firstEdge;
     private final byte[] edgeLabel;
     private final int[] edgeTarget;
+    private final int[] fail;
+    private final int[] output;
+    private final int[] liveDepth;
     private final int[] patternLength;
     private final long[] longFilter;
     private final int filterShift;
     private final long[] shortPrefixes;
+    private final int shortStride;
 
     /** buf[start, len) is input not yet forwarded; buf[start, scan) has been scanned. */
     private final byte[] buf;
@@ -61,13 +68,17 @@ public final class MaskingOutputStream extends OutputStream {
         this.downstream = downstream;
         this.dense = masker.dense;
         this.delta = masker.delta;
-        this.states = masker.states;
+        this.firstEdge = masker.firstEdge;
         this.edgeLabel = masker.edgeLabel;
         this.edgeTarget = masker.edgeTarget;
+        this.fail = masker.fail;
+        this.output = masker.output;
+        this.liveDepth = masker.liveDepth;
         this.patternLength = masker.patternLength;
         this.longFilter = masker.longFilter;
         this.filterShift = masker.filterShift;
         this.shortPrefixes = masker.shortPrefixes;
+        this.shortStride = masker.shortStride;
         // 8 spare bytes: a window is read as one long even when shorter than 8 bytes.
         this.buf = new byte[masker.longest + SLICE + Long.BYTES];
     }
@@ -81,7 +92,7 @@ public final class MaskingOutputStream extends OutputStream {
 
     @Override
     public void write(byte[] b, int off, int n) throws IOException {
-        java.util.Objects.checkFromIndexSize(off, n, b.length);
+        Objects.checkFromIndexSize(off, n, b.length);
         checkOpen();
         while (n > 0) {
             int k = Math.min(n, buf.length - Long.BYTES - len);
@@ -160,7 +171,7 @@ public final class MaskingOutputStream extends OutputStream {
     private void scanAndForward() throws IOException {
         scan();
         // Any match still to come starts within the last liveDepth bytes: the rest is safe.
-        forward(len - states[(state << 2) + Masker.LIVE_DEPTH]);
+        forward(len - liveDepth[state]);
         if (start > 0) {
             System.arraycopy(buf, start, buf, 0, len - start);
             len -= start;
@@ -178,26 +189,24 @@ public final class MaskingOutputStream extends OutputStream {
     /**
      * Runs the automaton over buf[scan, len), skipping text where no match can start.
      *
-     * <p>Every pattern is at least 4 bytes, so a match can start only where the 4-byte window is
-     * some pattern's first 4 bytes; {@link #nextPossibleStart} finds such windows with one
-     * independent filter load per byte, far cheaper than the automaton's chain of dependent
-     * loads. When no match is pending and the automaton's live partial matches are all shorter
-     * than 4 bytes (they start at {@code i - liveDepth}), it asks for the next possible start
-     * from there: if that lies at or beyond {@code i}, nothing between can start a match and
-     * the automaton restarts from the root at it; if it lies before {@code i}, the automaton
-     * already tracks that start and carries on ({@code live} remembers it, so the question is
-     * not asked again while it may still be live).
+     * <p>The start filters ({@link #nextPossibleStart}) test windows with independent loads,
+     * much cheaper per byte than the automaton's chain of dependent ones, and the long-pattern
+     * filter looks at only every STRIDE-th position. So when no match is pending and every live
+     * partial match is shorter than GRAM bytes (longer ones would pass a filter anyway), the
+     * loop asks for the earliest possible start from the oldest live one, {@code i - liveDepth}.
+     * At or beyond {@code i}: nothing in between can start a match, and the automaton restarts
+     * from the root there. Before {@code i}: the automaton already tracks that start and
+     * carries on; {@code live} remembers it so the question waits until it is no longer live.
      *
-     * <p>Shallow states are never accepting (a dense row leads at most DENSE_DEPTH + 1 < 4
-     * deep, shorter than any pattern), so the automaton's common path is one table load. A
-     * candidate is replaced as soon as no match starting at or before it can still appear;
-     * scanning then restarts from the root just after it, rescanning fewer than
-     * longestPattern bytes.
+     * <p>Dense states are never accepting (a dense row leads at most DENSE_DEPTH + 1 < 4 deep,
+     * shorter than any pattern), so their step is one table load. A candidate is replaced as
+     * soon as no match starting at or before it can still appear; scanning then restarts from
+     * the root just after it, rescanning fewer than longestPattern bytes.
      */
     private void scan() throws IOException {
         final byte[] buf = this.buf;
         final int[] delta = this.delta;
-        final int[] states = this.states;
+        final int[] liveDepth = this.liveDepth;
         final int dense = this.dense;
         final int n = len;
         int q = state;
@@ -205,7 +214,7 @@ public final class MaskingOutputStream extends OutputStream {
         int live = liveStart;
         for (;;) {
             if (candStart < 0) {
-                int d = states[(q << 2) + Masker.LIVE_DEPTH];
+                int d = liveDepth[q];
                 if (d < Masker.GRAM && i - d > live) {
                     int p = nextPossibleStart(i - d, n);
                     if (p >= i) {
@@ -225,8 +234,8 @@ public final class MaskingOutputStream extends OutputStream {
                     continue;
                 }
             } else {
-                q = next(q, b, dense, delta, states, edgeLabel, edgeTarget);
-                int o = states[(q << 2) + Masker.OUTPUT];
+                q = next(q, b, dense, delta, firstEdge, edgeLabel, edgeTarget, fail);
+                int o = output[q];
                 if (o >= 0) {
                     int s = i - patternLength[o];
                     // Same start and ending later means longer: prefer it too.
@@ -240,7 +249,7 @@ public final class MaskingOutputStream extends OutputStream {
                     continue;
                 }
             }
-            if (i - states[(q << 2) + Masker.LIVE_DEPTH] > candStart) {
+            if (i - liveDepth[q] > candStart) {
                 replaceCandidate();
                 i = candEnd;
                 q = 0;
@@ -294,18 +303,25 @@ public final class MaskingOutputStream extends OutputStream {
         return p;
     }
 
-    /** First position in [from, limit) that starts with a short pattern's first two bytes. */
+    /**
+     * Earliest possible start of a short pattern in [from, limit), else limit: tests the 2-byte
+     * windows at from, from + shortStride, ... up to the last one that covers a start below
+     * limit; the first that passes (or is incomplete) at p rules out starts before
+     * p - shortStride + 1.
+     */
     private int nextShortStart(int from, int limit, int n) {
         final byte[] buf = this.buf;
         final long[] prefixes = this.shortPrefixes;
-        int end = Math.min(limit, n - 1);
-        for (int j = from; j < end; j++) {
-            int w = (buf[j] & 0xFF) << 8 | (buf[j + 1] & 0xFF);
+        final int k = this.shortStride;
+        final int last = Math.min(n - 2, limit + k - 2);
+        int p = from;
+        for (; p <= last; p += k) {
+            int w = (buf[p] & 0xFF) << 8 | (buf[p + 1] & 0xFF);
             if ((prefixes[w >>> 6] & (1L << w)) != 0) {
-                return j;
+                break;
             }
         }
-        return Math.max(from, Math.min(limit, n - 1));
+        return Math.min(limit, Math.max(from, p - k + 1));
     }
 
     private void replaceCandidate() throws IOException {
@@ -326,12 +342,11 @@ public final class MaskingOutputStream extends OutputStream {
     }
 
     /** Aho-Corasick step: follow failure links until an edge on {@code b} or a dense state. */
-    static int next(int q, int b, int dense, int[] delta, int[] states, byte[] edgeLabel,
-            int[] edgeTarget) {
+    static int next(int q, int b, int dense, int[] delta, int[] firstEdge, byte[] edgeLabel,
+            int[] edgeTarget, int[] fail) {
         while (q >= dense) {
-            int r = q << 2;
-            int lo = states[r + Masker.FIRST_EDGE];
-            int hi = states[r + 4 + Masker.FIRST_EDGE];
+            int lo = firstEdge[q];
+            int hi = firstEdge[q + 1];
             if (hi - lo <= 8) {
                 for (int e = lo; e < hi; e++) {
                     if ((edgeLabel[e] & 0xFF) == b) {
@@ -352,7 +367,7 @@ public final class MaskingOutputStream extends OutputStream {
                     }
                 }
             }
-            q = states[r + Masker.FAIL];
+            q = fail[q];
         }
         return delta[(q << 8) | b];
     }

@@ -165,9 +165,9 @@ final class SecretPatterns {
 
     /**
      * The value as a JSON string body carries it: \" \\ and the short escapes \b \f \n \r \t (as
-     * Jackson, Python's json and JavaScript write them), \\u00XX for other control characters.
-     * Bytes from 0x7F up pass through (UTF-8 is written as is by default); {@code slash} adds the
-     * optional \/ form some encoders use.
+     * Jackson, Python's json and JavaScript write them), the six-character u00XX escape for other
+     * control characters. Bytes from 0x7F up pass through (UTF-8 is written as is by default);
+     * {@code slash} adds the optional \/ form some encoders use.
      */
     private static byte[] json(byte[] value, boolean upperHex, boolean slash) {
         byte[] digits = upperHex ? HEX_UPPER : HEX_LOWER;
