@@ -120,7 +120,7 @@ final class Connection implements Runnable, Runner.Sink {
                 case "unlock" -> unlock();
                 case "authenticate" -> authenticate();
                 case "lock" -> {
-                    daemon.vault().lock("requested");
+                    daemon.lock("requested");
                     send(Message.of("ok"));
                 }
                 case "stop" -> {
@@ -139,6 +139,13 @@ final class Connection implements Runnable, Runner.Sink {
                 }
                 case "pending_list" -> pendingList();
                 case "decide" -> decide(m);
+                case "watch" -> {
+                    requireApprover();
+                    daemon.watch(this);
+                    send(Message.of("ok"));
+                }
+                case "grants_list" -> grantsList();
+                case "grants_revoke" -> grantsRevoke(m);
                 case "request_variable" -> requestVariable(m);
                 case "provide_variable" -> provideVariable(m);
                 case "decline_variable" -> declineVariable(m);
@@ -174,7 +181,7 @@ final class Connection implements Runnable, Runner.Sink {
                 ? castMap(c) : Map.of();
         long pid = m.number("pid", -1);
         requester = new Run.Requester(str(client.get("name")), str(client.get("version")), pid,
-                procLink(pid, "exe"), procLink(pid, "fd/0"));
+                procLink(pid, "exe"), pid > 0 ? dev.brokerctl.protocol.Ttys.controlling(pid) : "");
         send(Message.of("hello").with("protocol", BrokerClient.PROTOCOL_VERSION)
                 .with("pid", ProcessHandle.current().pid()).with("locked", daemon.vault().isLocked()));
     }
@@ -282,15 +289,7 @@ final class Connection implements Runnable, Runner.Sink {
         }
         List<Object> variables = new ArrayList<>();
         for (VariableRequests.Request q : daemon.variableRequests().list()) {
-            Map<String, Object> v = new java.util.LinkedHashMap<>();
-            v.put("request_id", q.id());
-            v.put("environment", q.environment());
-            v.put("name", q.name());
-            v.put("description", q.description());
-            v.put("client", q.requester().clientName());
-            v.put("pid", q.requester().pid());
-            v.put("requested_at", q.requestedAt().toString());
-            variables.add(v);
+            variables.add(describe(q));
         }
         send(Message.of("pending").with("runs", items).with("variables", variables));
     }
@@ -317,10 +316,13 @@ final class Connection implements Runnable, Runner.Sink {
         currentRequest = q;
         LOG.info("variable request {}: {}/{} by {} (pid {})", q.id(), environment, name,
                 requester.clientName(), requester.pid());
+        daemon.broadcast(Message.of("pending_added").with("variable", describe(q)));
         send(Message.of("pending_variable").with("request_id", q.id())
                 .with("timeout_ms", daemon.variableRequests().timeout().toMillis()));
         q.answer().whenComplete((a, e) -> {
             currentRequest = null;
+            daemon.broadcast(Message.of("pending_removed").with("request_id", q.id())
+                    .with("outcome", a.outcome().name().toLowerCase(java.util.Locale.ROOT)));
             Message reply = switch (a.outcome()) {
                 case PROVIDED -> Message.of("variable_provided").with("request_id", q.id());
                 case DECLINED -> Message.of("variable_declined").with("request_id", q.id())
@@ -378,21 +380,80 @@ final class Connection implements Runnable, Runner.Sink {
         send(Message.of("ok"));
     }
 
+    /**
+     * approve / grant / deny. Approving or granting needs the request's one-time code and hash, so
+     * a decision applies to exactly what the human saw, once.
+     */
     private void decide(Message m) throws BrokerException, IOException {
         requireApprover();
         long runId = m.number("run_id", -1);
         String decision = m.string("decision");
-        Decision d = switch (decision) {
-            case "approve" -> new Decision(Decision.Kind.APPROVED, "", "connection " + id);
-            case "deny" -> new Decision(Decision.Kind.DENIED, m.string("message", "denied by the human"),
-                    "connection " + id);
-            default -> throw new BrokerException(ErrorCode.INVALID, "decision must be approve or deny");
-        };
-        if (!daemon.approvals().decide(runId, d)) {
+        String by = m.string("decided_by", "connection " + id);
+        Run run = daemon.approvals().list().stream().filter(r -> r.id() == runId).findFirst().orElse(null);
+        if (run == null) {
             throw new BrokerException(ErrorCode.NOT_FOUND, "run " + runId + " is not pending (already"
                     + " decided, timed out, or never existed)");
         }
+        Decision d;
+        switch (decision) {
+            case "approve", "grant" -> {
+                if (!run.requestHash().equals(m.string("request_hash", ""))) {
+                    throw new BrokerException(ErrorCode.INVALID, "the decision is for another version of"
+                            + " run " + runId + " (request hash differs); look at the request again");
+                }
+                if (!RequestIdentity.codeMatches(run.code(), m.string("code", ""))) {
+                    throw new BrokerException(ErrorCode.INVALID, "wrong code for run " + runId
+                            + "; type the code shown with the request");
+                }
+                if (decision.equals("grant")) {
+                    java.time.Duration length = java.time.Duration.ofSeconds(
+                            m.number("grant_seconds", Grants.DEFAULT.toSeconds()));
+                    if (length.isNegative() || length.isZero() || length.compareTo(Grants.MAX) > 0) {
+                        throw new BrokerException(ErrorCode.INVALID, "a grant lasts from 1s to 8h");
+                    }
+                    Grants.Grant g = daemon.grants().add(daemon.nextId(), run.requestHash(), run.request(),
+                            length, by);
+                    d = new Decision(Decision.Kind.GRANTED, "grant " + g.id(), by);
+                } else {
+                    d = new Decision(Decision.Kind.APPROVED, "", by);
+                }
+            }
+            case "deny" -> d = new Decision(Decision.Kind.DENIED, m.string("message", "denied by the human"), by);
+            default -> throw new BrokerException(ErrorCode.INVALID, "decision must be approve, grant or deny");
+        }
+        if (!daemon.approvals().decide(runId, d)) {
+            throw new BrokerException(ErrorCode.NOT_FOUND, "run " + runId + " was decided by someone else first");
+        }
         send(Message.of("ok"));
+    }
+
+    private void grantsList() throws IOException {
+        List<Object> items = new ArrayList<>();
+        for (Grants.Grant g : daemon.grants().live()) {
+            Map<String, Object> m = new java.util.LinkedHashMap<>();
+            m.put("grant_id", g.id());
+            m.put("environment", g.request().environment());
+            m.put("argv", g.request().argv());
+            m.put("cwd", g.request().cwd());
+            m.put("variables", g.request().variables());
+            m.put("granted_by", g.grantedBy());
+            m.put("expires_at", g.expiresAt().toString());
+            items.add(m);
+        }
+        send(Message.of("grants").with("grants", items));
+    }
+
+    /** Revoking only takes permission away, so any same-user connection may do it. */
+    private void grantsRevoke(Message m) throws BrokerException, IOException {
+        if (m.bool("all", false)) {
+            send(Message.of("ok").with("revoked", daemon.grants().revokeAll()));
+            return;
+        }
+        long grantId = m.number("grant_id", -1);
+        if (!daemon.grants().revoke(grantId)) {
+            throw new BrokerException(ErrorCode.NOT_FOUND, "no live grant " + grantId + "; list them with: brokerctl grants");
+        }
+        send(Message.of("ok").with("revoked", 1));
     }
 
     private void requireApprover() throws BrokerException {
@@ -402,6 +463,20 @@ final class Connection implements Runnable, Runner.Sink {
         }
     }
 
+    static Map<String, Object> describe(VariableRequests.Request q) {
+        Map<String, Object> v = new java.util.LinkedHashMap<>();
+        v.put("request_id", q.id());
+        v.put("environment", q.environment());
+        v.put("name", q.name());
+        v.put("description", q.description());
+        v.put("client", q.requester().clientName());
+        v.put("pid", q.requester().pid());
+        v.put("tty", q.requester().tty());
+        v.put("requested_at", q.requestedAt().toString());
+        return v;
+    }
+
+    /** What an approver sees of a pending run (never a value). */
     static Map<String, Object> describe(Run r) {
         RunRequest q = r.request();
         Map<String, Object> m = new java.util.LinkedHashMap<>();
@@ -410,11 +485,22 @@ final class Connection implements Runnable, Runner.Sink {
         m.put("argv", q.argv());
         m.put("cwd", q.cwd());
         m.put("variables", q.variables());
+        List<Object> refs = new ArrayList<>();
+        for (RunRequest.Ref ref : q.refs()) {
+            refs.add(ref.name() + "=broker://" + ref.environment() + "/" + ref.variable());
+        }
+        m.put("refs", refs);
         m.put("reason", q.reason());
         m.put("client", r.requester().clientName());
+        m.put("client_version", r.requester().clientVersion());
         m.put("pid", r.requester().pid());
         m.put("executable", r.requester().executable());
+        m.put("tty", r.requester().tty());
         m.put("requested_at", r.requestedAt().toString());
+        m.put("timeout_ms", q.timeoutMs());
+        m.put("value_in_argv", r.valueInArgv());
+        m.put("request_hash", r.requestHash());
+        m.put("code", r.code());
         return m;
     }
 

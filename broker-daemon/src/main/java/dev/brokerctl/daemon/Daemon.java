@@ -64,6 +64,8 @@ public final class Daemon implements AutoCloseable {
     private final VaultHolder vault;
     private final Approvals approvals;
     private final VariableRequests variableRequests;
+    private final Grants grants;
+    private final Set<Connection> watchers = ConcurrentHashMap.newKeySet();
     private final Runner runner;
     private final long startedAt;
     private final AtomicLong runIds = new AtomicLong();
@@ -84,6 +86,7 @@ public final class Daemon implements AutoCloseable {
         this.vault = new VaultHolder(config.vaultFile(), config.clock(), config.idleLock());
         this.approvals = new Approvals(config.approvalTimeout());
         this.variableRequests = new VariableRequests(config.approvalTimeout());
+        this.grants = new Grants(config.clock());
         this.runner = new Runner(config.clock());
         this.startedAt = config.clock().millis();
     }
@@ -124,7 +127,7 @@ public final class Daemon implements AutoCloseable {
             t.setDaemon(true);
             return t;
         });
-        timers.scheduleWithFixedDelay(vault::lockIfIdle, 1, 1, TimeUnit.SECONDS);
+        timers.scheduleWithFixedDelay(this::lockIfIdle, 1, 1, TimeUnit.SECONDS);
         acceptor = new Thread(this::acceptLoop, "accept");
         acceptor.start();
         LOG.info("daemon {} listening on {} ({}; idle lock {}, approval timeout {})",
@@ -273,6 +276,7 @@ public final class Daemon implements AutoCloseable {
         active.put(run.id(), run);
         try {
             RunRequest q = run.request();
+            run.identify(RequestIdentity.hash(q), RequestIdentity.newCode());
             boolean auto = vault.with(s -> {
                 boolean all = true;
                 for (String env : q.environments()) {
@@ -284,10 +288,18 @@ public final class Daemon implements AutoCloseable {
                 return all;
             });
             Decision d;
+            Grants.Grant grant = auto ? null : grants.match(run.requestHash());
             if (auto) {
                 d = new Decision(Decision.Kind.AUTO, "", "policy");
+            } else if (grant != null) {
+                d = new Decision(Decision.Kind.GRANT, "", "grant " + grant.id());
             } else {
+                run.valueInArgv(vault.with(s -> valuesInArgv(s, q)));
                 java.util.concurrent.CompletableFuture<Decision> decision = approvals.submit(run);
+                broadcast(Message.of("pending_added").with("run", Connection.describe(run)));
+                decision.whenComplete((dd, e) -> broadcast(Message.of("pending_removed")
+                        .with("run_id", run.id()).with("outcome", dd == null ? "failed" : dd.kind().name().toLowerCase(java.util.Locale.ROOT))
+                        .with("decided_by", dd == null ? "" : dd.decidedBy())));
                 c.send(Message.of("pending").with("run_id", run.id())
                         .with("timeout_ms", approvals.timeout().toMillis()));
                 d = run.awaitDecision(decision);
@@ -323,6 +335,76 @@ public final class Daemon implements AutoCloseable {
         } finally {
             active.remove(run.id());
         }
+    }
+
+    /** Names of injected variables whose value appears verbatim in an argv element. */
+    private static java.util.List<String> valuesInArgv(dev.brokerctl.vault.VaultSession s, RunRequest q)
+            throws VaultException {
+        java.util.List<String> hits = new java.util.ArrayList<>();
+        Map<String, SecretValue> values = resolve(s, q);
+        try {
+            for (Map.Entry<String, SecretValue> e : values.entrySet()) {
+                byte[] v = e.getValue().revealBytes();
+                if (v.length < 4) {
+                    continue;
+                }
+                for (String arg : q.argv()) {
+                    if (contains(arg.getBytes(StandardCharsets.UTF_8), v)) {
+                        hits.add(e.getKey());
+                        break;
+                    }
+                }
+            }
+        } finally {
+            values.values().forEach(SecretValue::destroy);
+        }
+        return hits;
+    }
+
+    private static boolean contains(byte[] hay, byte[] needle) {
+        outer:
+        for (int i = 0; i + needle.length <= hay.length; i++) {
+            for (int j = 0; j < needle.length; j++) {
+                if (hay[i + j] != needle[j]) {
+                    continue outer;
+                }
+            }
+            return true;
+        }
+        return false;
+    }
+
+    /** Locks an idle vault; grants go with the keys. */
+    boolean lockIfIdle() {
+        if (vault.lockIfIdle()) {
+            grants.revokeAll();
+            return true;
+        }
+        return false;
+    }
+
+    void lock(String why) {
+        vault.lock(why);
+        grants.revokeAll();
+    }
+
+    /** Pushes an event to every watching approver console. */
+    void broadcast(Message event) {
+        for (Connection w : watchers) {
+            try {
+                w.send(event);
+            } catch (IOException e) {
+                watchers.remove(w);
+            }
+        }
+    }
+
+    void watch(Connection c) {
+        watchers.add(c);
+    }
+
+    Grants grants() {
+        return grants;
     }
 
     private static Map<String, SecretValue> resolve(dev.brokerctl.vault.VaultSession s, RunRequest q)
@@ -383,6 +465,7 @@ public final class Daemon implements AutoCloseable {
 
     void forget(Connection c) {
         connections.remove(c);
+        watchers.remove(c);
     }
 
     // ------------------------------------------------------------------ stopping
@@ -419,7 +502,7 @@ public final class Daemon implements AutoCloseable {
         if (timers != null) {
             timers.shutdownNow();
         }
-        vault.lock("daemon stopping");
+        lock("daemon stopping");
         connections.forEach(Connection::close);
         // The .lock file stays: deleting it would let a starting daemon lock an unlinked inode.
         releaseLock();

@@ -6,6 +6,10 @@ record Decision(Kind kind, String message, String decidedBy) {
     enum Kind {
         /** A human approved this one request. */
         APPROVED,
+        /** A human approved it and granted the same request for a while. */
+        GRANTED,
+        /** A live grant covered it. */
+        GRANT,
         /** The environment's policy is auto. */
         AUTO,
         /** A human denied it. */
@@ -17,6 +21,6 @@ record Decision(Kind kind, String message, String decidedBy) {
     }
 
     boolean allowsRun() {
-        return kind == Kind.APPROVED || kind == Kind.AUTO;
+        return kind == Kind.APPROVED || kind == Kind.GRANTED || kind == Kind.GRANT || kind == Kind.AUTO;
     }
 }

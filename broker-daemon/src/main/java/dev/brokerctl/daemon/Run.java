@@ -18,6 +18,9 @@ final class Run {
     private volatile OutputStream stdin;
     private volatile boolean cancelled;
     private volatile java.util.concurrent.CompletableFuture<Decision> decision;
+    private volatile String requestHash = "";
+    private volatile String code = "";
+    private volatile java.util.List<String> valueInArgv = java.util.List.of();
 
     /** Who asked: for the human deciding, and the log. Self-reported except the uid. */
     record Requester(String clientName, String clientVersion, long pid, String executable, String tty) {
@@ -44,6 +47,29 @@ final class Run {
 
     Instant requestedAt() {
         return requestedAt;
+    }
+
+    /** Binds the run to its request hash and one-time code before anyone sees it. */
+    void identify(String hash, String oneTimeCode) {
+        this.requestHash = hash;
+        this.code = oneTimeCode;
+    }
+
+    String requestHash() {
+        return requestHash;
+    }
+
+    String code() {
+        return code;
+    }
+
+    /** Names of variables whose value appears literally in argv (a risk hint; names only). */
+    void valueInArgv(java.util.List<String> names) {
+        this.valueInArgv = java.util.List.copyOf(names);
+    }
+
+    java.util.List<String> valueInArgv() {
+        return valueInArgv;
     }
 
     State state() {

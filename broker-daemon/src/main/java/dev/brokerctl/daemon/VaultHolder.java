@@ -73,10 +73,13 @@ final class VaultHolder {
         return work.run(session);
     }
 
-    synchronized void lockIfIdle() {
+    /** @return true when this call locked the vault */
+    synchronized boolean lockIfIdle() {
         if (session != null && clock.millis() - lastUse >= idleLock.toMillis()) {
             lock("idle for " + Durations.format(idleLock));
+            return true;
         }
+        return false;
     }
 
     static BrokerException locked() {

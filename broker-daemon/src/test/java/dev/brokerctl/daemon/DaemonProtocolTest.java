@@ -211,12 +211,17 @@ class DaemonProtocolTest {
             List<Message> listed = approver.call(Message.of("pending_list")).messages("runs");
             assertEquals(1, listed.size());
             assertEquals(List.of("sh", "-c", "echo ran"), listed.get(0).strings("argv"));
-            approver.call(Message.of("decide").with("run_id", id).with("decision", "approve"));
+            Message wrongCode = Message.of("decide").with("run_id", id).with("decision", "approve")
+                    .with("request_hash", listed.get(0).string("request_hash")).with("code", "AAA-AAA");
+            assertEquals(ErrorCode.INVALID, assertThrows(BrokerException.class, () -> approver.call(wrongCode)).code());
+            Message wrongHash = Message.of("decide").with("run_id", id).with("decision", "approve")
+                    .with("request_hash", "0".repeat(64)).with("code", listed.get(0).string("code"));
+            assertEquals(ErrorCode.INVALID, assertThrows(BrokerException.class, () -> approver.call(wrongHash)).code());
+            approver.call(approve(listed.get(0)));
             RunResult r = collect(requester);
             assertEquals("ran\n", r.stdout);
             assertEquals(0, r.last.number("exit_code", -1));
-            BrokerException again = assertThrows(BrokerException.class, () -> approver.call(
-                    Message.of("decide").with("run_id", id).with("decision", "approve")));
+            BrokerException again = assertThrows(BrokerException.class, () -> approver.call(approve(listed.get(0))));
             assertEquals(ErrorCode.NOT_FOUND, again.code(), "a decision is used once");
         }
     }
@@ -376,6 +381,12 @@ class DaemonProtocolTest {
     }
 
     // ------------------------------------------------------------------ helpers
+
+    /** An approval as a console sends it: with the request's hash and the code typed back. */
+    static Message approve(Message pending) throws BrokerException {
+        return Message.of("decide").with("run_id", pending.number("run_id", -1)).with("decision", "approve")
+                .with("request_hash", pending.string("request_hash")).with("code", pending.string("code"));
+    }
 
     static Message runMessage(String env, List<String> argv) {
         return Message.of("run").with("environment", env).with("argv", argv)

@@ -115,6 +115,12 @@ public final class BrokerClient implements AutoCloseable {
 
     /** Sends a request followed by a secret frame (zeroed after sending) and waits for the reply. */
     public Message call(Message request, byte[] secret) throws BrokerException {
+        sendWithSecret(request, secret);
+        return expectReply(request);
+    }
+
+    /** Sends a request followed by a secret frame (zeroed after sending); the reply is the caller's. */
+    public void sendWithSecret(Message request, byte[] secret) throws BrokerException {
         try {
             synchronized (out) {
                 writeFrame(Frame.JSON, request.toJson(), 0, -1);
@@ -126,7 +132,6 @@ public final class BrokerClient implements AutoCloseable {
         } finally {
             Arrays.fill(secret, (byte) 0);
         }
-        return expectReply(request);
     }
 
     private Message expectReply(Message request) throws BrokerException {

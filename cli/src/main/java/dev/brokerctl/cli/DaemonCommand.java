@@ -71,11 +71,15 @@ final class DaemonCommand implements Callable<Integer> {
         Logging.toFile(paths.daemonLog());
         Daemon daemon = new Daemon(DaemonConfig.of(paths.socket(), paths.vaultFile())
                 .withIdleLock(idle).withApprovalTimeout(approval));
+        boolean console = !detachedChild && passphrase != null && System.console() != null;
         try {
             if (passphrase != null) {
                 daemon.unlock(passphrase);
             }
             daemon.start();
+            if (console) {
+                startConsole(paths, passphrase);
+            }
         } catch (Daemon.StartException e) {
             return fail(e.getMessage());
         } catch (dev.brokerctl.vault.VaultException e) {
@@ -94,11 +98,34 @@ final class DaemonCommand implements Callable<Integer> {
             System.out.close();
         } else {
             spec.commandLine().getOut().println(ready);
-            spec.commandLine().getOut().println("stop it with Ctrl-C or: brokerctl stop");
+            spec.commandLine().getOut().println("stop it with Ctrl-C or: brokerctl stop"
+                    + (console ? "; pending requests are shown here" : ""));
             spec.commandLine().getOut().flush();
         }
         daemon.awaitTermination();
         return ExitCodes.OK;
+    }
+
+    /**
+     * The foreground daemon's terminal is an approval console too: it connects to its own socket
+     * as an approver (proving the passphrase it was started with) and decides requests here.
+     */
+    private static void startConsole(BrokerPaths paths, char[] passphrase) {
+        try {
+            dev.brokerctl.protocol.BrokerClient client = DaemonClient.connect(paths, "daemon console");
+            client.call(dev.brokerctl.protocol.Message.of("authenticate"), Terminal.utf8(passphrase));
+            Thread t = new Thread(() -> {
+                try (client) {
+                    ApproveCommand.console(client).run();
+                } catch (Exception e) {
+                    System.err.println("approval console stopped: " + e.getMessage());
+                }
+            }, "foreground-console");
+            t.setDaemon(true);
+            t.start();
+        } catch (dev.brokerctl.protocol.BrokerException e) {
+            System.err.println("no approval console in this terminal: " + e.getMessage());
+        }
     }
 
     private int fail(String message) {

@@ -23,6 +23,8 @@ import picocli.CommandLine.Command;
             DaemonControlCommands.Lock.class,
             DaemonControlCommands.Stop.class,
             RunCommand.class,
+            ApproveCommand.class,
+            GrantsCommand.class,
             DemoCommand.class,
             CommandLine.HelpCommand.class
         })

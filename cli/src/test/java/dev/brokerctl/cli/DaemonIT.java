@@ -1,6 +1,7 @@
 package dev.brokerctl.cli;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNotNull;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNotEquals;
 import static org.junit.jupiter.api.Assertions.assertNull;
@@ -280,6 +281,150 @@ class DaemonIT {
         awaitGone(sleeper, "the command of a brokerctl run that got SIGTERM");
     }
 
+    // ------------------------------------------------------------------ 6b. the approval console
+
+    /**
+     * {@code brokerctl approve} in a real terminal (tmux): a denied run gets the message and exit 1
+     * without starting; a wrong code and blind keystrokes never approve; the right code does.
+     */
+    @Test
+    void approveConsole_inATerminal_deniesApproves_andNeverApprovesWithoutTheCode() throws Exception {
+        startDaemon();
+        Tmux tmux = new Tmux(tmp.resolve("tmux.sock"));
+        try {
+            tmux.start(b, "approve");
+            tmux.awaitScreen("watching for requests", EXIT_WAIT);
+
+            Path marker = tmp.resolve("denied-ran");
+            Spawned denied = track(b.start("run", "--env", "prod", "--reason", "try it", "--", "touch", marker.toString()));
+            tmux.awaitScreen("reason:       try it", EXIT_WAIT);
+            tmux.type("d");
+            tmux.awaitScreen("message to the requester", EXIT_WAIT);
+            tmux.type("not on a Friday");
+            Brokerctl.Result refused = denied.await(EXIT_WAIT);
+            assertEquals(1, refused.exit(), safe(refused));
+            assertTrue(refused.err().contains("not on a Friday"), safe(refused));
+            assertFalse(Files.exists(marker), "a denied run never starts");
+
+            Spawned approved = track(b.start("run", "--env", "prod", "--", "sh", "-c", "echo approved-by-code"));
+            tmux.awaitScreen("echo approved-by-code", EXIT_WAIT);
+            String code = tmux.lastCode();
+            // One line at a time, each answered by the next prompt: nothing is typed while a
+            // decision is in flight, so the screen tells exactly which state the console is in.
+            tmux.answer("a");
+            tmux.answer("ZZZ-ZZZ");
+            assertTrue(tmux.screen().contains("wrong code"), "a wrong code is refused");
+            for (String blind : List.of("", "y", "yes", "a", "approve", "g", "", "s")) {
+                tmux.answer(blind);
+            }
+            assertTrue(approved.process.isAlive(), "no keystroke without the code approved the run");
+            try (BrokerClient approver = BrokerClient.connect(b.socket(), Map.of("name", "check"))) {
+                approver.call(Message.of("authenticate"), Brokerctl.PASSPHRASE.getBytes(StandardCharsets.UTF_8));
+                assertEquals(1, approver.call(Message.of("pending_list")).messages("runs").size(), "still pending");
+            }
+            tmux.answer("a");
+            tmux.type(code);
+            Brokerctl.Result ran = approved.await(EXIT_WAIT);
+            assertEquals(0, ran.exit(), safe(ran));
+            assertEquals("approved-by-code\n", ran.out());
+        } finally {
+            tmux.kill();
+        }
+    }
+
+    /** A private tmux server driving one console. */
+    static final class Tmux {
+        private final Path socket;
+
+        Tmux(Path socket) {
+            this.socket = socket;
+        }
+
+        void start(Brokerctl b, String... args) throws Exception {
+            List<String> cmd = new ArrayList<>(List.of("env"));
+            b.env.forEach((k, v) -> cmd.add(k + "=" + v));
+            cmd.add(b.launcher.toString());
+            cmd.addAll(List.of(args));
+            tmux("new-session", "-d", "-x", "200", "-y", "50", String.join(" ", cmd.stream().map(Tmux::quote).toList()));
+        }
+
+        void type(String line) throws Exception {
+            tmux("send-keys", "-l", line);
+            tmux("send-keys", "Enter");
+        }
+
+        String screen() throws Exception {
+            return tmux("capture-pane", "-p", "-S", "-500");
+        }
+
+        private static final List<String> PROMPTS = List.of("[a]pprove once, [g]rant", "type the code shown above",
+                "grant for how long", "message to the requester");
+
+        int prompts() throws Exception {
+            int n = 0;
+            for (String line : screen().split("\\n")) {
+                for (String p : PROMPTS) {
+                    if (line.contains(p)) {
+                        n++;
+                    }
+                }
+            }
+            return n;
+        }
+
+        /** Types a line and waits for the console's next prompt. */
+        void answer(String line) throws Exception {
+            int before = prompts();
+            type(line);
+            long deadline = System.nanoTime() + EXIT_WAIT.toNanos();
+            while (prompts() <= before) {
+                if (System.nanoTime() > deadline) {
+                    throw new AssertionError("no prompt after '" + line + "'; screen:\n" + screen());
+                }
+                LockSupport.parkNanos(Duration.ofMillis(50).toNanos());
+            }
+        }
+
+        /** Polls the screen: the console's output is the signal, with a deadline. */
+        void awaitScreen(String text, Duration timeout) throws Exception {
+            long deadline = System.nanoTime() + timeout.toNanos();
+            while (!screen().contains(text)) {
+                if (System.nanoTime() > deadline) {
+                    throw new AssertionError("the console never showed '" + text + "'; screen:\n" + screen());
+                }
+                LockSupport.parkNanos(Duration.ofMillis(50).toNanos());
+            }
+        }
+
+        String lastCode() throws Exception {
+            String code = null;
+            for (String line : screen().split("\n")) {
+                if (line.trim().startsWith("code:")) {
+                    code = line.trim().substring(5).trim();
+                }
+            }
+            assertNotNull(code, "a code is shown with the request");
+            return code;
+        }
+
+        void kill() throws Exception {
+            tmux("kill-server");
+        }
+
+        private String tmux(String... args) throws Exception {
+            List<String> cmd = new ArrayList<>(List.of("tmux", "-S", socket.toString()));
+            cmd.addAll(List.of(args));
+            Process p = new ProcessBuilder(cmd).redirectErrorStream(true).start();
+            String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+            p.waitFor();
+            return out;
+        }
+
+        private static String quote(String s) {
+            return "'" + s.replace("'", "'\\''") + "'";
+        }
+    }
+
     // ------------------------------------------------------------------ 6. approval
 
     @Test
@@ -296,14 +441,15 @@ class DaemonIT {
             assertTrue(ok.bool("approver", false));
 
             Spawned approved = track(b.start("run", "--env", "prod", "--", "sh", "-c", "echo approved-ran"));
-            long runId = awaitPending(approver, "echo approved-ran");
-            approver.call(Message.of("decide").with("run_id", runId).with("decision", "approve"));
+            Message pending = awaitPending(approver, "echo approved-ran");
+            approver.call(Message.of("decide").with("run_id", pending.number("run_id", -1)).with("decision", "approve")
+                    .with("request_hash", pending.string("request_hash")).with("code", pending.string("code")));
             Brokerctl.Result ran = approved.await(EXIT_WAIT);
             assertEquals(0, ran.exit(), safe(ran));
             assertEquals("approved-ran\n", ran.out());
 
             Spawned denied = track(b.start("run", "--env", "prod", "--", "sh", "-c", "echo denied-ran"));
-            runId = awaitPending(approver, "echo denied-ran");
+            long runId = awaitPending(approver, "echo denied-ran").number("run_id", -1);
             approver.call(Message.of("decide").with("run_id", runId).with("decision", "deny")
                     .with("message", "not now"));
             Brokerctl.Result refused = denied.await(EXIT_WAIT);
@@ -456,13 +602,14 @@ class DaemonIT {
     }
 
     /** Polls the daemon's queue (its state, not the clock) until a run whose argv has {@code arg} waits. */
-    private static long awaitPending(BrokerClient approver, String arg) throws BrokerException {
+    /** The pending run whose argv holds {@code arg}, as an approver console sees it. */
+    private static Message awaitPending(BrokerClient approver, String arg) throws BrokerException {
         long deadline = System.nanoTime() + Duration.ofSeconds(20).toNanos();
         while (System.nanoTime() < deadline) {
             for (Message run : approver.call(Message.of("pending_list")).messages("runs")) {
                 List<String> argv = run.strings("argv");
                 if (argv != null && argv.contains(arg)) {
-                    return run.number("run_id", -1);
+                    return run;
                 }
             }
             LockSupport.parkNanos(Duration.ofMillis(20).toNanos());

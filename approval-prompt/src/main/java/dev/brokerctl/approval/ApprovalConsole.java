@@ -1,0 +1,411 @@
+package dev.brokerctl.approval;
+
+import dev.brokerctl.protocol.BrokerClient;
+import dev.brokerctl.protocol.BrokerException;
+import dev.brokerctl.protocol.Durations;
+import dev.brokerctl.protocol.Frame;
+import dev.brokerctl.protocol.Message;
+import java.io.BufferedReader;
+import java.io.IOException;
+import java.io.PrintStream;
+import java.time.Duration;
+import java.util.ArrayDeque;
+import java.util.Deque;
+import java.util.List;
+import java.util.concurrent.BlockingQueue;
+import java.util.concurrent.LinkedBlockingQueue;
+
+/**
+ * A human's console for pending requests: it watches the daemon, shows each request (what will
+ * run, with which variable names, where, why, for whom, and risk hints) and reads a decision
+ * line by line from plain text input, so a terminal, tmux or a screen reader can drive it.
+ * Approving or granting needs the request's one-time code typed back. Several consoles may be
+ * open; the first decision wins and the others say who decided.
+ *
+ * <p>One event loop: daemon frames and input lines arrive on one queue, so a request decided
+ * elsewhere while this console is prompting is withdrawn from the prompt at once.
+ */
+public final class ApprovalConsole {
+
+    /** Reads a value without echo for a variable the agent asked for; null when declined. */
+    public interface SecretReader {
+        char[] read(String prompt) throws IOException;
+    }
+
+    private record Input(String line) {
+    }
+
+    private record Event(Message message) {
+    }
+
+    private record Closed() {
+    }
+
+    private enum Step { CHOOSE, CODE_APPROVE, GRANT_LENGTH, CODE_GRANT, DENY_MESSAGE, VARIABLE_CHOOSE, VARIABLE_DECLINE }
+
+    private final BrokerClient client;
+    private final BufferedReader in;
+    private final PrintStream out;
+    private final String name;
+    private final String ownTty;
+    private final boolean color;
+    private final SecretReader secrets;
+    private final BlockingQueue<Object> events = new LinkedBlockingQueue<>();
+    /** The input thread reads a line only when asked: a secret can then be read on this thread. */
+    private final java.util.concurrent.Semaphore wantLine = new java.util.concurrent.Semaphore(0);
+    private boolean lineRequested;
+    private final Deque<Message> queue = new ArrayDeque<>();
+    private Message current;
+    private Step step;
+    private Duration grantLength;
+    private boolean awaitingReply;
+
+    public ApprovalConsole(BrokerClient approver, BufferedReader in, PrintStream out, String name, String ownTty,
+            boolean color, SecretReader secrets) {
+        this.client = approver;
+        this.in = in;
+        this.out = out;
+        this.name = name;
+        this.ownTty = ownTty == null ? "" : ownTty;
+        this.color = color;
+        this.secrets = secrets;
+    }
+
+    /** Runs until the input ends or the daemon goes away. */
+    public void run() throws BrokerException, InterruptedException {
+        Message pending = client.call(Message.of("pending_list"));
+        for (Message r : pending.messages("runs")) {
+            queue.add(Message.of("run").with("run", r.asMap()));
+        }
+        for (Message v : pending.messages("variables")) {
+            queue.add(Message.of("variable").with("variable", v.asMap()));
+        }
+        client.call(Message.of("watch"));
+        startReaders();
+        say("watching for requests as " + name + " (end with Ctrl-D)");
+        next();
+        while (true) {
+            Object e = events.take();
+            if (e instanceof Closed) {
+                return;
+            }
+            if (e instanceof Event ev) {
+                onMessage(ev.message());
+            } else if (e instanceof Input line) {
+                lineRequested = false;
+                if (line.line() == null) {
+                    say("input ended; this console stops (pending requests stay pending)");
+                    return;
+                }
+                onInput(line.line().trim());
+            }
+        }
+    }
+
+    private void startReaders() {
+        Thread frames = new Thread(() -> {
+            try {
+                Frame f;
+                while ((f = client.receive()) != null) {
+                    if (f.kind() == Frame.JSON) {
+                        events.add(new Event(Message.parse(f.payload())));
+                    }
+                }
+            } catch (BrokerException e) {
+                // connection gone
+            }
+            events.add(new Closed());
+        }, "console-daemon-reader");
+        frames.setDaemon(true);
+        frames.start();
+        Thread input = new Thread(() -> {
+            try {
+                String line;
+                do {
+                    wantLine.acquire();
+                    line = in.readLine();
+                    events.add(new Input(line));
+                } while (line != null);
+            } catch (IOException e) {
+                events.add(new Input(null));
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
+        }, "console-input-reader");
+        input.setDaemon(true);
+        input.start();
+    }
+
+    private void requestLine() {
+        if (!lineRequested) {
+            lineRequested = true;
+            wantLine.release();
+        }
+    }
+
+    // ------------------------------------------------------------------ daemon events
+
+    private void onMessage(Message m) throws BrokerException {
+        switch (m.type()) {
+            case "pending_added" -> {
+                Message item = m.has("run") ? Message.of("run").with("run", m.asMap().get("run"))
+                        : Message.of("variable").with("variable", m.asMap().get("variable"));
+                queue.add(item);
+                if (current == null) {
+                    next();
+                }
+            }
+            case "pending_removed" -> {
+                long id = m.has("run_id") ? m.number("run_id", -1) : m.number("request_id", -1);
+                queue.removeIf(q -> idOf(q) == id);
+                if (current != null && idOf(current) == id) {
+                    String by = m.string("decided_by", "");
+                    say(by.equals(name) ? "request " + id + ": " + m.string("outcome", "decided")
+                            : "request " + id + " is no longer pending: " + m.string("outcome", "decided")
+                                    + (by.isEmpty() ? "" : " by " + by));
+                    current = null;
+                    awaitingReply = false;
+                    next();
+                }
+            }
+            case "ok" -> {
+                awaitingReply = false;
+                if (current != null && current.type().equals("variable")) {
+                    say("stored");
+                }
+            }
+            case "error" -> {
+                awaitingReply = false;
+                say("not done: " + m.string("message", "the daemon refused"));
+                if (current != null) {
+                    prompt();
+                }
+            }
+            default -> {
+                // other pushes are not for consoles
+            }
+        }
+    }
+
+    private static long idOf(Message item) {
+        Object inner = item.asMap().get(item.type());
+        if (inner instanceof java.util.Map<?, ?> map) {
+            Object id = map.containsKey("run_id") ? map.get("run_id") : map.get("request_id");
+            return id instanceof Number n ? n.longValue() : -1;
+        }
+        return -1;
+    }
+
+    // ------------------------------------------------------------------ the human
+
+    private void next() throws BrokerException {
+        while (current == null && !queue.isEmpty()) {
+            Message item = queue.poll();
+            Message body = inner(item);
+            if (item.type().equals("run") && !ownTty.isEmpty() && ownTty.equals(body.string("tty", ""))) {
+                say("run " + body.number("run_id", -1) + " comes from this terminal; decide it from another"
+                        + " console (brokerctl approve). It keeps waiting.");
+                continue;
+            }
+            current = item;
+            show();
+            step = item.type().equals("run") ? Step.CHOOSE : Step.VARIABLE_CHOOSE;
+            prompt();
+        }
+    }
+
+    private static Message inner(Message item) throws BrokerException {
+        Message wrapper = Message.of("x").with("x", List.of(item.asMap().get(item.type())));
+        return wrapper.messages("x").get(0);
+    }
+
+    private void show() throws BrokerException {
+        Message r = inner(current);
+        out.println();
+        if (current.type().equals("variable")) {
+            out.println(bold("Request " + r.number("request_id", -1) + ": a value for a new variable"));
+            out.println("  environment:  " + r.string("environment", ""));
+            out.println("  variable:     " + r.string("name", ""));
+            out.println("  description:  " + printable(r.string("description", "")));
+            out.println("  asked by:     " + r.string("client", "") + " (pid " + r.number("pid", -1) + ")");
+            out.flush();
+            return;
+        }
+        List<String> argv = r.strings("argv");
+        List<String> variables = r.strings("variables");
+        List<String> refs = r.strings("refs");
+        out.println(bold("Request " + r.number("run_id", -1) + ": run a command in '" + r.string("environment", "")
+                + "'"));
+        out.println("  command:      " + Quoting.argv(argv));
+        out.println("  cwd:          " + Quoting.word(r.string("cwd", "")));
+        out.println("  variables:    " + (variables == null ? "all of '" + r.string("environment", "") + "'"
+                : String.join(", ", variables)) + (refs == null || refs.isEmpty() ? "" : "; " + String.join(", ", refs)));
+        out.println("  reason:       " + printable(r.string("reason", "")));
+        out.println("  asked by:     " + printable(r.string("client", "")) + " " + printable(r.string("client_version", ""))
+                + " (pid " + r.number("pid", -1) + ", " + printable(r.string("executable", "?"))
+                + (r.string("tty", "").isEmpty() ? ", no terminal" : ", terminal " + r.string("tty", "")) + ")");
+        if (r.number("timeout_ms", 0) > 0) {
+            out.println("  timeout:      " + Durations.format(Duration.ofMillis(r.number("timeout_ms", 0))));
+        }
+        for (String hint : RiskHints.of(argv, r.strings("value_in_argv"))) {
+            out.println(red("  risk:         " + hint));
+        }
+        out.println("  code:         " + bold(r.string("code", "")));
+        out.flush();
+    }
+
+    private void prompt() {
+        String text = switch (step) {
+            case CHOOSE -> "[a]pprove once, [g]rant for a while, [d]eny, [s]kip? ";
+            case CODE_APPROVE, CODE_GRANT -> "type the code shown above to confirm: ";
+            case GRANT_LENGTH -> "grant for how long (up to 8h)? [15m] ";
+            case DENY_MESSAGE -> "message to the requester (optional): ";
+            case VARIABLE_CHOOSE -> "[p]rovide a value, [d]ecline, [s]kip? ";
+            case VARIABLE_DECLINE -> "message to the requester (optional): ";
+        };
+        out.print(text);
+        out.flush();
+        requestLine();
+    }
+
+    private void onInput(String line) throws BrokerException {
+        if (current == null || awaitingReply) {
+            if (current != null) {
+                requestLine();
+            }
+            return;   // keystrokes without a request on screen decide nothing
+        }
+        Message r = inner(current);
+        switch (step) {
+            case CHOOSE -> {
+                switch (line.toLowerCase(java.util.Locale.ROOT)) {
+                    case "a", "approve" -> step = Step.CODE_APPROVE;
+                    case "g", "grant" -> step = Step.GRANT_LENGTH;
+                    case "d", "deny" -> step = Step.DENY_MESSAGE;
+                    case "s", "skip" -> {
+                        queue.add(current);
+                        current = null;
+                        next();
+                        return;
+                    }
+                    default -> say("answer a, g, d or s");
+                }
+                prompt();
+            }
+            case GRANT_LENGTH -> {
+                try {
+                    grantLength = line.isEmpty() ? Duration.ofMinutes(15) : Durations.parse(line);
+                    if (grantLength.isZero() || grantLength.compareTo(Duration.ofHours(8)) > 0) {
+                        throw new IllegalArgumentException("a grant lasts from 1s to 8h");
+                    }
+                    step = Step.CODE_GRANT;
+                } catch (IllegalArgumentException e) {
+                    say(e.getMessage());
+                }
+                prompt();
+            }
+            case CODE_APPROVE, CODE_GRANT -> {
+                boolean grant = step == Step.CODE_GRANT;
+                Message decide = Message.of("decide").with("run_id", r.number("run_id", -1))
+                        .with("decision", grant ? "grant" : "approve").with("code", line)
+                        .with("request_hash", r.string("request_hash", "")).with("decided_by", name);
+                if (grant) {
+                    decide.with("grant_seconds", grantLength.toSeconds());
+                }
+                step = Step.CHOOSE;
+                send(decide);
+                say(grant ? "granting " + Durations.format(grantLength) + "..." : "approving...");
+            }
+            case DENY_MESSAGE -> {
+                step = Step.CHOOSE;
+                send(Message.of("decide").with("run_id", r.number("run_id", -1)).with("decision", "deny")
+                        .with("message", line.isEmpty() ? "denied by the human" : line).with("decided_by", name));
+                say("denying...");
+            }
+            case VARIABLE_CHOOSE -> {
+                switch (line.toLowerCase(java.util.Locale.ROOT)) {
+                    case "p", "provide" -> provide(r);
+                    case "d", "decline" -> {
+                        step = Step.VARIABLE_DECLINE;
+                        prompt();
+                    }
+                    case "s", "skip" -> {
+                        queue.add(current);
+                        current = null;
+                        next();
+                    }
+                    default -> {
+                        say("answer p, d or s");
+                        prompt();
+                    }
+                }
+            }
+            case VARIABLE_DECLINE -> {
+                step = Step.VARIABLE_CHOOSE;
+                send(Message.of("decline_variable").with("request_id", r.number("request_id", -1))
+                        .with("message", line.isEmpty() ? "declined by the human" : line));
+                say("declining...");
+            }
+        }
+    }
+
+    private void provide(Message r) throws BrokerException {
+        char[] value;
+        try {
+            String prompt = "value for " + r.string("name", "") + " (not shown): ";
+            if (secrets != null) {
+                value = secrets.read(prompt);
+            } else {
+                // plain input (no terminal): the input thread is idle, so this thread may read
+                out.print(prompt);
+                out.flush();
+                String line = in.readLine();
+                value = line == null ? null : line.toCharArray();
+            }
+        } catch (IOException e) {
+            say("cannot read the value: " + e.getMessage());
+            prompt();
+            return;
+        }
+        if (value == null) {
+            say("no value read; nothing sent");
+            prompt();
+            return;
+        }
+        java.nio.ByteBuffer bytes = java.nio.charset.StandardCharsets.UTF_8.encode(java.nio.CharBuffer.wrap(value));
+        byte[] b = new byte[bytes.remaining()];
+        bytes.get(b);
+        java.util.Arrays.fill(value, '\0');
+        java.util.Arrays.fill(bytes.array(), (byte) 0);
+        awaitingReply = true;
+        Message msg = Message.of("provide_variable").with("request_id", r.number("request_id", -1));
+        // sent as a request + secret frame; the reply arrives through the event loop
+        client.sendWithSecret(msg, b);
+        say("storing the value...");
+    }
+
+    private void send(Message m) throws BrokerException {
+        awaitingReply = true;
+        client.send(m);
+    }
+
+    private void say(String s) {
+        out.println(s);
+        out.flush();
+    }
+
+    private String bold(String s) {
+        return color ? "\u001b[1m" + s + "\u001b[0m" : s;
+    }
+
+    private String red(String s) {
+        return color ? "\u001b[31m" + s + "\u001b[0m" : s;
+    }
+
+    /** Free text from the requester: no terminal escape sequences reach the human's screen. */
+    static String printable(String s) {
+        StringBuilder b = new StringBuilder(s.length());
+        s.codePoints().forEach(c -> b.appendCodePoint(Character.isISOControl(c) ? '?' : c));
+        return b.toString();
+    }
+}

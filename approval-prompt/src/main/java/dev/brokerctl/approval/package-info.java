@@ -1,2 +1,0 @@
-/** brokerctl approval-prompt. */
-package dev.brokerctl.approval;
