@@ -331,6 +331,63 @@ class DaemonProtocolTest {
     }
 
     @Test
+    void grant_letsTheSameRequestThrough_untilItExpires_andADifferentArgvStillPrompts() throws Exception {
+        started();
+        List<String> argv = List.of("sh", "-c", "echo granted");
+        try (BrokerClient approver = f.approver()) {
+            try (BrokerClient requester = f.connect()) {
+                requester.send(runMessage("prod", argv));
+                assertEquals("pending", Message.parse(requester.receive().payload()).type());
+                Message pending = approver.call(Message.of("pending_list")).messages("runs").get(0);
+                approver.call(Message.of("decide").with("run_id", pending.number("run_id", -1)).with("decision", "grant")
+                        .with("grant_seconds", 15 * 60).with("request_hash", pending.string("request_hash"))
+                        .with("code", pending.string("code")));
+                assertEquals("granted\n", collect(requester).stdout());
+            }
+            assertEquals(1, approver.call(Message.of("grants_list")).messages("grants").size());
+
+            f.clock.advance(Duration.ofMinutes(14));
+            RunResult again = run(f, "prod", argv);
+            assertEquals(List.of("started", "exit"), again.types(), "no prompt while the grant lives");
+
+            try (BrokerClient other = f.connect()) {
+                other.send(runMessage("prod", List.of("sh", "-c", "echo granted!")));
+                assertEquals("pending", Message.parse(other.receive().payload()).type(), "one argv element differs");
+            }
+
+            f.clock.advance(Duration.ofMinutes(2));
+            try (BrokerClient late = f.connect()) {
+                late.send(runMessage("prod", argv));
+                assertEquals("pending", Message.parse(late.receive().payload()).type(), "the grant expired");
+            }
+            assertTrue(approver.call(Message.of("grants_list")).messages("grants").isEmpty());
+        }
+    }
+
+    @Test
+    void grantLongerThanEightHours_isRefused_andRevokeAllEndsGrants() throws Exception {
+        started();
+        try (BrokerClient approver = f.approver(); BrokerClient requester = f.connect()) {
+            requester.send(runMessage("prod", List.of("true")));
+            Message.parse(requester.receive().payload());
+            Message pending = approver.call(Message.of("pending_list")).messages("runs").get(0);
+            Message tooLong = Message.of("decide").with("run_id", pending.number("run_id", -1)).with("decision", "grant")
+                    .with("grant_seconds", 8 * 3600 + 1).with("request_hash", pending.string("request_hash"))
+                    .with("code", pending.string("code"));
+            assertEquals(ErrorCode.INVALID, assertThrows(BrokerException.class, () -> approver.call(tooLong)).code());
+            approver.call(Message.of("decide").with("run_id", pending.number("run_id", -1)).with("decision", "grant")
+                    .with("grant_seconds", 3600).with("request_hash", pending.string("request_hash"))
+                    .with("code", pending.string("code")));
+            collect(requester);
+            try (BrokerClient anyone = f.connect()) {
+                assertEquals(1, anyone.call(Message.of("grants_revoke").with("all", true)).number("revoked", -1),
+                        "revoking only takes permission away: any requester may");
+            }
+            assertTrue(approver.call(Message.of("grants_list")).messages("grants").isEmpty());
+        }
+    }
+
+    @Test
     void requestedVariable_isProvidedByAnApprover_straightIntoTheVault() throws Exception {
         started();
         String value = "canary-provided-value-51aa";
