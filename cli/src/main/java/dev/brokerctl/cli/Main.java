@@ -25,6 +25,7 @@ import picocli.CommandLine.Command;
             RunCommand.class,
             ApproveCommand.class,
             GrantsCommand.class,
+            AuditCommand.class,
             DemoCommand.class,
             CommandLine.HelpCommand.class
         })

@@ -19,7 +19,11 @@ final class Aad {
         ENVIRONMENT_POLICY("environment.policy"),
         VARIABLE_NAME("variable.name"),
         VARIABLE_META("variable.meta"),
-        VARIABLE_VALUE("variable.value");
+        VARIABLE_VALUE("variable.value"),
+        /** One audit log entry; the item id is its sequence number. */
+        AUDIT_ENTRY("audit.entry"),
+        /** The audit log's head (last sequence number and last chain MAC), in {@code meta}. */
+        AUDIT_HEAD("audit.head");
 
         final String id;
 

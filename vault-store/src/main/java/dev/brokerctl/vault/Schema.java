@@ -23,4 +23,15 @@ final class Schema {
                     + " environment_id INTEGER NOT NULL REFERENCES environment(id) ON DELETE CASCADE,"
                     + " name_index BLOB NOT NULL, name BLOB NOT NULL, meta BLOB NOT NULL,"
                     + " value BLOB NOT NULL, UNIQUE (environment_id, name_index))");
+
+    /**
+     * The audit log, still format version 1: a session creates it on its first audit call, so
+     * vaults made before the audit log get it too. {@code entry} is an AES-GCM envelope bound to
+     * {@code seq}; {@code mac} chains it to the entry before (see {@code AuditChain}).
+     */
+    static final String AUDIT = "CREATE TABLE IF NOT EXISTS audit (seq INTEGER PRIMARY KEY,"
+            + " entry BLOB NOT NULL, mac BLOB NOT NULL)";
+
+    /** {@code meta} key of the sealed audit head. */
+    static final String AUDIT_HEAD_KEY = "audit_head";
 }

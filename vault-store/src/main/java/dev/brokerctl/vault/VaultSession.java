@@ -1,5 +1,11 @@
 package dev.brokerctl.vault;
 
+import dev.brokerctl.vault.audit.AuditChain;
+import dev.brokerctl.vault.audit.AuditCodec;
+import dev.brokerctl.vault.audit.AuditDetails;
+import dev.brokerctl.vault.audit.AuditEntry;
+import dev.brokerctl.vault.audit.AuditEvent;
+import dev.brokerctl.vault.audit.AuditVerification;
 import dev.brokerctl.vault.crypto.AesGcm;
 import dev.brokerctl.vault.crypto.Hkdf;
 import dev.brokerctl.vault.crypto.HmacSha256;
@@ -22,6 +28,7 @@ import java.util.Comparator;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Objects;
 import java.util.TreeMap;
 import javax.crypto.AEADBadTagException;
 
@@ -56,6 +63,8 @@ public final class VaultSession implements AutoCloseable {
         this.valueKey = Hkdf.subkey(dek, vaultId, "brokerctl/v1/value");
         this.metadataKey = Hkdf.subkey(dek, vaultId, "brokerctl/v1/metadata");
         this.indexKey = Hkdf.subkey(dek, vaultId, "brokerctl/v1/name-index");
+        this.auditKey = Hkdf.subkey(dek, vaultId, "brokerctl/v1/audit");
+        this.auditChainKey = Hkdf.subkey(dek, vaultId, "brokerctl/v1/audit-chain");
         this.clock = clock;
         this.random = random;
     }
@@ -331,6 +340,217 @@ public final class VaultSession implements AutoCloseable {
         });
     }
 
+    // ---- audit
+    //
+    // Entries live in table `audit` (Schema.AUDIT), each sealed under the audit subkey with the
+    // AAD bound to its sequence number, and chained by AuditChain's MAC under its own subkey.
+    // The head (last seq, last MAC) is sealed in meta 'audit_head'. An append reads the head,
+    // writes the entry and the new head in one BEGIN IMMEDIATE transaction, so appenders in
+    // several processes keep one chain.
+
+    private final byte[] auditKey;
+    private final byte[] auditChainKey;
+    private boolean auditReady;
+
+    /**
+     * Appends an entry: names, argv and numbers only, never a value (see {@link AuditDetails}).
+     *
+     * @param environment the environment concerned, or null for a vault-wide event
+     * @return the entry's sequence number
+     * @throws IllegalArgumentException when a detail is refused (a secret, an unknown type)
+     * @throws VaultIntegrityException when the audit head is missing or damaged: the chain
+     *     cannot be extended without hiding the damage
+     */
+    public synchronized long audit(AuditEvent type, String environment, Map<String, ?> details)
+            throws VaultException {
+        checkOpen();
+        Objects.requireNonNull(type, "type");
+        Map<String, Object> checked = AuditDetails.copyOf(details);
+        AuditCodec.encode(clock.instant(), type, environment, checked);   // refuse bad input up front
+        ensureAuditTable();
+        return Sqlite.inWriteTransaction(connection, path, () -> {
+            AuditChain.Head head = readAuditHead();
+            if (head == null) {
+                throw new VaultIntegrityException("the audit head of " + path + " is missing or was"
+                        + " modified, so the audit log cannot be extended; the vault file was"
+                        + " modified. Check it with: brokerctl audit verify");
+            }
+            try (PreparedStatement ps = connection.prepareStatement(
+                    "SELECT min(seq) FROM audit WHERE seq > ?")) {
+                ps.setLong(1, head.seq());
+                try (ResultSet rs = ps.executeQuery()) {
+                    if (rs.next() && rs.getObject(1) != null) {
+                        throw new VaultIntegrityException("the audit log of " + path + " has entry "
+                                + rs.getLong(1) + " past its head (" + head.seq() + "); the vault file"
+                                + " was modified. Check it with: brokerctl audit verify");
+                    }
+                }
+            }
+            long seq = head.seq() + 1;
+            // the time is taken inside the write lock, so times follow the sequence numbers
+            byte[] sealed = seal(auditKey, AuditCodec.encode(clock.instant(), type, environment, checked),
+                    0, seq, Aad.Field.AUDIT_ENTRY);
+            byte[] mac = AuditChain.link(auditChainKey, head.mac(), seq, sealed);
+            try (PreparedStatement ps = connection.prepareStatement(
+                    "INSERT INTO audit(seq, entry, mac) VALUES (?, ?, ?)")) {
+                ps.setLong(1, seq);
+                ps.setBytes(2, sealed);
+                ps.setBytes(3, mac);
+                ps.executeUpdate();
+            }
+            writeAuditHead(new AuditChain.Head(seq, mac));
+            return seq;
+        });
+    }
+
+    /**
+     * The entries, oldest first, from {@code since} (null: all) in {@code environment} (null:
+     * all). An entry that does not decrypt or decode is returned in its place as
+     * {@link AuditEntry#isDamaged() damaged}, whatever the filters. This does not check the
+     * chain; {@link #verifyAudit()} does.
+     */
+    public synchronized List<AuditEntry> auditEntries(Instant since, String environment)
+            throws VaultException {
+        return auditEntriesAfter(0, since, environment);
+    }
+
+    /** As {@link #auditEntries} for the entries after sequence number {@code afterSeq}. */
+    public synchronized List<AuditEntry> auditEntriesAfter(long afterSeq, Instant since,
+            String environment) throws VaultException {
+        checkOpen();
+        ensureAuditTable();
+        return Sqlite.inReadTransaction(connection, path, () -> {
+            List<AuditEntry> out = new ArrayList<>();
+            try (PreparedStatement ps = connection.prepareStatement(
+                    "SELECT seq, entry FROM audit WHERE seq > ? ORDER BY seq")) {
+                ps.setLong(1, afterSeq);
+                try (ResultSet rs = ps.executeQuery()) {
+                    while (rs.next()) {
+                        AuditEntry e = decodeAuditEntry(rs.getLong(1), rs.getBytes(2));
+                        if (e.isDamaged() || ((since == null || !e.time().isBefore(since))
+                                && (environment == null || environment.equals(e.environment())))) {
+                            out.add(e);
+                        }
+                    }
+                }
+            }
+            return out;
+        });
+    }
+
+    /**
+     * Checks the whole chain against the sealed head: every entry present, in order, unchanged,
+     * none cut off the end. Returns the first problem found.
+     */
+    public synchronized AuditVerification verifyAudit() throws VaultException {
+        checkOpen();
+        ensureAuditTable();
+        return Sqlite.inReadTransaction(connection, path, () -> {
+            AuditChain.Head head = readAuditHead();
+            List<AuditChain.Row> rows = new ArrayList<>();
+            try (PreparedStatement ps = connection.prepareStatement(
+                    "SELECT seq, entry, mac FROM audit ORDER BY seq");
+                    ResultSet rs = ps.executeQuery()) {
+                while (rs.next()) {
+                    rows.add(new AuditChain.Row(rs.getLong(1), nullToEmpty(rs.getBytes(2)),
+                            nullToEmpty(rs.getBytes(3))));
+                }
+            }
+            return AuditChain.verify(auditChainKey, rows, head, (sealed, seq) -> {
+                try {
+                    open(auditKey, sealed, 0, seq, Aad.Field.AUDIT_ENTRY);
+                    return true;
+                } catch (AEADBadTagException e) {
+                    return false;
+                }
+            });
+        });
+    }
+
+    /**
+     * Creates the audit table on a session's first audit call, so a vault made before the audit
+     * log gets it (format version 1 either way), with an empty head. A table without a head, or
+     * a head without a table, is left for {@link #verifyAudit()} to report.
+     */
+    private void ensureAuditTable() throws VaultException {
+        if (auditReady) {
+            return;
+        }
+        if (!Sqlite.inReadTransaction(connection, path, this::auditTableExists)) {
+            Sqlite.inWriteTransaction(connection, path, () -> {
+                if (!auditTableExists()) {
+                    try (java.sql.Statement s = connection.createStatement()) {
+                        s.execute(Schema.AUDIT);
+                    }
+                    if (readMetaValue(Schema.AUDIT_HEAD_KEY) == null) {
+                        writeAuditHead(AuditChain.Head.genesis());
+                    }
+                }
+                return null;
+            });
+        }
+        auditReady = true;
+    }
+
+    private boolean auditTableExists() throws SQLException {
+        try (PreparedStatement ps = connection.prepareStatement(
+                "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'audit'");
+                ResultSet rs = ps.executeQuery()) {
+            return rs.next();
+        }
+    }
+
+    /** The head, or null when it is missing or does not decrypt. */
+    private AuditChain.Head readAuditHead() throws SQLException {
+        byte[] sealed = readMetaValue(Schema.AUDIT_HEAD_KEY);
+        if (sealed == null) {
+            return null;
+        }
+        try {
+            return AuditChain.Head.decode(open(auditKey, sealed, 0, 0, Aad.Field.AUDIT_HEAD));
+        } catch (AEADBadTagException | IllegalArgumentException e) {
+            return null;
+        }
+    }
+
+    private void writeAuditHead(AuditChain.Head head) throws SQLException {
+        try (PreparedStatement ps = connection.prepareStatement(
+                "INSERT OR REPLACE INTO meta(key, value) VALUES (?, ?)")) {
+            ps.setString(1, Schema.AUDIT_HEAD_KEY);
+            ps.setBytes(2, seal(auditKey, head.encode(), 0, 0, Aad.Field.AUDIT_HEAD));
+            ps.executeUpdate();
+        }
+    }
+
+    private byte[] readMetaValue(String key) throws SQLException {
+        try (PreparedStatement ps = connection.prepareStatement("SELECT value FROM meta WHERE key = ?")) {
+            ps.setString(1, key);
+            try (ResultSet rs = ps.executeQuery()) {
+                return rs.next() ? rs.getBytes(1) : null;
+            }
+        }
+    }
+
+    private AuditEntry decodeAuditEntry(long seq, byte[] sealed) {
+        byte[] plain;
+        try {
+            plain = open(auditKey, sealed, 0, seq, Aad.Field.AUDIT_ENTRY);
+        } catch (AEADBadTagException e) {
+            return AuditEntry.damaged(seq, "it does not decrypt (modified, moved or corrupted)");
+        }
+        try {
+            return AuditCodec.decode(seq, plain);
+        } catch (IllegalArgumentException e) {
+            return AuditEntry.damaged(seq, "it does not decode: " + e.getMessage());
+        }
+    }
+
+    private static byte[] nullToEmpty(byte[] b) {
+        return b == null ? new byte[0] : b;
+    }
+
+    // ---- end audit
+
     /** Zeroes the keys and closes the file. Idempotent. */
     @Override
     public synchronized void close() {
@@ -342,6 +562,8 @@ public final class VaultSession implements AutoCloseable {
         Arrays.fill(valueKey, (byte) 0);
         Arrays.fill(metadataKey, (byte) 0);
         Arrays.fill(indexKey, (byte) 0);
+        Arrays.fill(auditKey, (byte) 0);
+        Arrays.fill(auditChainKey, (byte) 0);
         try {
             connection.close();
         } catch (SQLException ignored) {

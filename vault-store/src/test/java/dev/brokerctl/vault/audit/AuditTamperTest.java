@@ -1,0 +1,280 @@
+package dev.brokerctl.vault.audit;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import dev.brokerctl.vault.VaultIntegrityException;
+import dev.brokerctl.vault.VaultSession;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.Map;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * Edits the audit log behind brokerctl's back: every change must make {@code verifyAudit} fail,
+ * naming the first bad entry and what is wrong.
+ */
+class AuditTamperTest {
+
+    @TempDir
+    Path tmp;
+    Path file;
+
+    /** Five entries: 1 unlocked, 2 requested, 3 decided, 4 started, 5 exited. */
+    @BeforeEach
+    void fill() throws Exception {
+        file = AuditFixtures.create(tmp);
+        try (VaultSession s = AuditFixtures.unlock(file)) {
+            s.audit(AuditEvent.UNLOCKED, null, AuditDetails.of("client", "cli"));
+            s.audit(AuditEvent.RUN_REQUESTED, "dev", AuditDetails.of("run_id", "r-1",
+                    "argv", List.of("make", "deploy"), "variables", List.of("TOKEN")));
+            s.audit(AuditEvent.RUN_DECIDED, "dev", AuditDetails.of("run_id", "r-1",
+                    "decision", "approved", "decided_by", "console-1"));
+            s.audit(AuditEvent.RUN_STARTED, "dev", AuditDetails.of("run_id", "r-1", "pid", 999));
+            s.audit(AuditEvent.RUN_EXITED, "dev", AuditDetails.of("run_id", "r-1", "exit_code", 0,
+                    "duration_ms", 12, "masked_count", 1));
+            assertEquals(AuditVerification.intact(5), s.verifyAudit());
+        }
+    }
+
+    private AuditVerification verify() throws Exception {
+        try (VaultSession s = AuditFixtures.unlock(file)) {
+            return s.verifyAudit();
+        }
+    }
+
+    private static void assertBroken(AuditVerification v, long verified, long firstBad, String problem) {
+        assertFalse(v.isIntact(), v.toString());
+        assertEquals(problem, v.problem());
+        assertEquals(firstBad, v.firstBad(), v.toString());
+        assertEquals(verified, v.verified(), v.toString());
+    }
+
+    @Test
+    void bitFlippedCiphertext_isReportedAsModified() throws Exception {
+        try (TamperDb db = new TamperDb(file)) {
+            db.flipAuditBit("entry", 3, 20);
+        }
+        assertBroken(verify(), 2, 3, "entry 3 was modified");
+    }
+
+    @Test
+    void bitFlippedCiphertext_isReportedInPlace_byTheListing() throws Exception {
+        try (TamperDb db = new TamperDb(file)) {
+            db.flipAuditBit("entry", 3, 20);
+        }
+        try (VaultSession s = AuditFixtures.unlock(file)) {
+            List<AuditEntry> all = s.auditEntries(null, "dev");
+            assertEquals(List.of(2L, 3L, 4L, 5L), all.stream().map(AuditEntry::seq).toList());
+            assertTrue(all.get(1).isDamaged());
+            assertEquals("it does not decrypt (modified, moved or corrupted)", all.get(1).damage());
+            assertFalse(all.get(2).isDamaged());
+        }
+    }
+
+    @Test
+    void bitFlippedMac_isReportedAsModified() throws Exception {
+        try (TamperDb db = new TamperDb(file)) {
+            db.flipAuditBit("mac", 4, 0);
+        }
+        assertBroken(verify(), 3, 4, "entry 4 was modified");
+    }
+
+    @Test
+    void entryDeletedFromTheMiddle_isReportedMissing() throws Exception {
+        try (TamperDb db = new TamperDb(file)) {
+            db.update("DELETE FROM audit WHERE seq = 3");
+        }
+        assertBroken(verify(), 2, 3, "entry 3 is missing");
+    }
+
+    @Test
+    void severalEntriesDeletedFromTheMiddle_areReportedAsARange() throws Exception {
+        try (TamperDb db = new TamperDb(file)) {
+            db.update("DELETE FROM audit WHERE seq IN (2, 3, 4)");
+        }
+        assertBroken(verify(), 1, 2, "entries 2 to 4 are missing");
+    }
+
+    @Test
+    void lastEntriesDeleted_truncationIsDetectedThroughTheHead() throws Exception {
+        try (TamperDb db = new TamperDb(file)) {
+            db.update("DELETE FROM audit WHERE seq > 3");
+        }
+        assertBroken(verify(), 3, 4, "entries after 3 are missing (head says 5)");
+    }
+
+    @Test
+    void onlyTheLastEntryDeleted_isDetected() throws Exception {
+        try (TamperDb db = new TamperDb(file)) {
+            db.update("DELETE FROM audit WHERE seq = 5");
+        }
+        assertBroken(verify(), 4, 5, "entries after 4 are missing (head says 5)");
+    }
+
+    @Test
+    void allEntriesDeleted_isDetected() throws Exception {
+        try (TamperDb db = new TamperDb(file)) {
+            db.update("DELETE FROM audit");
+        }
+        assertBroken(verify(), 0, 1, "all entries are missing (head says 5)");
+    }
+
+    @Test
+    void auditTableDropped_isDetected_notMistakenForAnOldVault() throws Exception {
+        try (TamperDb db = new TamperDb(file)) {
+            db.update("DROP TABLE audit");
+        }
+        assertBroken(verify(), 0, 1, "all entries are missing (head says 5)");
+    }
+
+    @Test
+    void twoEntriesSwappedBySequenceNumber_isReportedOutOfOrder() throws Exception {
+        try (TamperDb db = new TamperDb(file)) {
+            db.swapSeq(2, 4);
+        }
+        assertBroken(verify(), 1, 2, "entry 2 is out of order (it holds entry 4)");
+    }
+
+    @Test
+    void twoEntriesSwappedByContents_isReportedOutOfOrder() throws Exception {
+        try (TamperDb db = new TamperDb(file)) {
+            db.swapContents(3, 5);
+        }
+        assertBroken(verify(), 2, 3, "entry 3 is out of order (it holds entry 5)");
+    }
+
+    @Test
+    void entryRenumberedPastTheEnd_isReportedOutOfOrder() throws Exception {
+        try (TamperDb db = new TamperDb(file)) {
+            db.update("UPDATE audit SET seq = 99 WHERE seq = 3");
+        }
+        assertBroken(verify(), 2, 3, "entry 3 is out of order (it is stored as entry 99)");
+    }
+
+    @Test
+    void entryCopiedOverAnother_isDetected() throws Exception {
+        try (TamperDb db = new TamperDb(file)) {
+            byte[] entry = db.blob("SELECT entry FROM audit WHERE seq = 4");
+            byte[] mac = db.blob("SELECT mac FROM audit WHERE seq = 4");
+            db.update("UPDATE audit SET entry = ?, mac = ? WHERE seq = 2", entry, mac);
+        }
+        assertBroken(verify(), 1, 2, "entry 2 was overwritten with a copy of entry 4");
+    }
+
+    @Test
+    void ciphertextOnlyCopiedOverAnother_isDetected() throws Exception {
+        try (TamperDb db = new TamperDb(file)) {
+            byte[] entry = db.blob("SELECT entry FROM audit WHERE seq = 1");
+            db.update("UPDATE audit SET entry = ? WHERE seq = 5", entry);
+        }
+        assertBroken(verify(), 4, 5, "entry 5 was overwritten with a copy of entry 1");
+    }
+
+    @Test
+    void headDeleted_isDetected() throws Exception {
+        try (TamperDb db = new TamperDb(file)) {
+            db.update("DELETE FROM meta WHERE key = 'audit_head'");
+        }
+        assertBroken(verify(), 5, 0, "the audit head is missing or was modified");
+    }
+
+    @Test
+    void headAndAllEntriesDeleted_isDetected() throws Exception {
+        try (TamperDb db = new TamperDb(file)) {
+            db.update("DELETE FROM meta WHERE key = 'audit_head'");
+            db.update("DELETE FROM audit");
+        }
+        assertBroken(verify(), 0, 0, "the audit head is missing or was modified");
+    }
+
+    @Test
+    void headBitFlipped_isDetected() throws Exception {
+        try (TamperDb db = new TamperDb(file)) {
+            byte[] head = db.blob("SELECT value FROM meta WHERE key = 'audit_head'");
+            head[head.length - 20] ^= 1;
+            db.update("UPDATE meta SET value = ? WHERE key = 'audit_head'", head);
+        }
+        assertBroken(verify(), 5, 0, "the audit head is missing or was modified");
+    }
+
+    @Test
+    void entryCiphertextPutInPlaceOfTheHead_doesNotDecryptAsAHead() throws Exception {
+        try (TamperDb db = new TamperDb(file)) {
+            byte[] entry = db.blob("SELECT entry FROM audit WHERE seq = 5");
+            db.update("UPDATE meta SET value = ? WHERE key = 'audit_head'", entry);
+        }
+        assertBroken(verify(), 5, 0, "the audit head is missing or was modified");
+    }
+
+    @Test
+    void olderHeadRestored_whileEntriesKept_isDetected() throws Exception {
+        byte[] oldHead;
+        try (TamperDb db = new TamperDb(file)) {
+            oldHead = db.blob("SELECT value FROM meta WHERE key = 'audit_head'");
+        }
+        try (VaultSession s = AuditFixtures.unlock(file)) {
+            s.audit(AuditEvent.LOCKED, null, Map.of());
+            s.audit(AuditEvent.UNLOCKED, null, Map.of());
+        }
+        try (TamperDb db = new TamperDb(file)) {
+            db.update("UPDATE meta SET value = ? WHERE key = 'audit_head'", oldHead);
+        }
+        assertBroken(verify(), 5, 0,
+                "the audit head is missing or was modified (it ends at entry 5; the log goes on to 7)");
+        try (VaultSession s = AuditFixtures.unlock(file)) {
+            VaultIntegrityException e = assertThrows(VaultIntegrityException.class,
+                    () -> s.audit(AuditEvent.LOCKED, null, Map.of()));
+            assertTrue(e.getMessage().contains("has entry 6 past its head (5)"), e.getMessage());
+        }
+    }
+
+    @Test
+    void appendAfterHeadDeleted_isRefused_soTheDamageStaysVisible() throws Exception {
+        try (TamperDb db = new TamperDb(file)) {
+            db.update("DELETE FROM meta WHERE key = 'audit_head'");
+        }
+        try (VaultSession s = AuditFixtures.unlock(file)) {
+            VaultIntegrityException e = assertThrows(VaultIntegrityException.class,
+                    () -> s.audit(AuditEvent.LOCKED, null, Map.of()));
+            assertTrue(e.getMessage().contains("the audit head of ")
+                    && e.getMessage().contains("is missing or was modified, so the audit log cannot be"
+                    + " extended"), e.getMessage());
+            assertEquals("the audit head is missing or was modified", s.verifyAudit().problem());
+        }
+    }
+
+    @Test
+    void appendAfterTruncation_keepsTheGapVisible() throws Exception {
+        try (TamperDb db = new TamperDb(file)) {
+            db.update("DELETE FROM audit WHERE seq > 3");
+        }
+        try (VaultSession s = AuditFixtures.unlock(file)) {
+            assertEquals(6, s.audit(AuditEvent.LOCKED, null, Map.of()), "the head still says 5");
+            assertBroken(s.verifyAudit(), 3, 4, "entries 4 to 5 are missing");
+        }
+    }
+
+    @Test
+    void entryFromAnotherVault_doesNotVerify() throws Exception {
+        Path other = AuditFixtures.create(tmp.resolve("other"));
+        try (VaultSession s = AuditFixtures.unlock(other)) {
+            s.audit(AuditEvent.UNLOCKED, null, AuditDetails.of("client", "cli"));
+            s.audit(AuditEvent.RUN_REQUESTED, "dev", AuditDetails.of("run_id", "r-9"));
+        }
+        byte[] entry;
+        byte[] mac;
+        try (TamperDb db = new TamperDb(other)) {
+            entry = db.blob("SELECT entry FROM audit WHERE seq = 2");
+            mac = db.blob("SELECT mac FROM audit WHERE seq = 2");
+        }
+        try (TamperDb db = new TamperDb(file)) {
+            db.update("UPDATE audit SET entry = ?, mac = ? WHERE seq = 2", entry, mac);
+        }
+        assertBroken(verify(), 1, 2, "entry 2 was modified");
+    }
+}
