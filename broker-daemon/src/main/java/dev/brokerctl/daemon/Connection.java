@@ -12,6 +12,8 @@ import dev.brokerctl.vault.VariableInfo;
 import dev.brokerctl.vault.VaultException;
 import dev.brokerctl.vault.VaultIntegrityException;
 import dev.brokerctl.vault.WrongPassphraseException;
+import dev.brokerctl.vault.audit.AuditDetails;
+import dev.brokerctl.vault.audit.AuditEvent;
 import java.io.BufferedInputStream;
 import java.io.BufferedOutputStream;
 import java.io.DataInputStream;
@@ -313,6 +315,8 @@ final class Connection implements Runnable, Runner.Sink {
         }
         VariableRequests.Request q = daemon.variableRequests().submit(daemon.nextId(), environment, name,
                 description, requester, daemon.now());
+        daemon.vault().audit(AuditEvent.VARIABLE_REQUESTED, environment, AuditDetails.of(AuditDetails.VARIABLE, name,
+                AuditDetails.CLIENT, requester.clientName(), AuditDetails.PID, requester.pid()));
         currentRequest = q;
         LOG.info("variable request {}: {}/{} by {} (pid {})", q.id(), environment, name,
                 requester.clientName(), requester.pid());
@@ -361,6 +365,8 @@ final class Connection implements Runnable, Runner.Sink {
             }
             daemon.vault().with(s -> {
                 s.put(q.environment(), q.name(), value, q.description());
+                s.audit(AuditEvent.VARIABLE_SET, q.environment(), AuditDetails.of(AuditDetails.VARIABLE, q.name(),
+                        AuditDetails.SOURCE, "request " + q.id() + " answered by connection " + id));
                 return null;
             });
             q.answer().complete(new VariableRequests.Answer(VariableRequests.Outcome.PROVIDED, ""));
@@ -411,8 +417,23 @@ final class Connection implements Runnable, Runner.Sink {
                     if (length.isNegative() || length.isZero() || length.compareTo(Grants.MAX) > 0) {
                         throw new BrokerException(ErrorCode.INVALID, "a grant lasts from 1s to 8h");
                     }
+                    java.time.Duration cap = maxGrant(run.request());
+                    if (cap != null && length.compareTo(cap) > 0) {
+                        throw new BrokerException(ErrorCode.INVALID, "environment policy allows grants up to "
+                                + dev.brokerctl.protocol.Durations.format(cap) + "; choose a shorter one");
+                    }
                     Grants.Grant g = daemon.grants().add(daemon.nextId(), run.requestHash(), run.request(),
                             length, by);
+                    try {
+                        daemon.vault().audit(AuditEvent.GRANT_CREATED, run.request().environment(),
+                                AuditDetails.of(AuditDetails.GRANT_ID, g.id(), AuditDetails.RUN_ID, run.id(),
+                                        AuditDetails.ARGV, run.request().argv(), AuditDetails.CWD, run.request().cwd(),
+                                        AuditDetails.EXPIRES_AT, g.expiresAt().toString(), AuditDetails.DECIDED_BY, by));
+                    } catch (VaultException e) {
+                        daemon.grants().revoke(g.id());
+                        throw new BrokerException(ErrorCode.VAULT_DAMAGED, "the grant could not be recorded: "
+                                + e.getMessage());
+                    }
                     d = new Decision(Decision.Kind.GRANTED, "grant " + g.id(), by);
                 } else {
                     d = new Decision(Decision.Kind.APPROVED, "", by);
@@ -425,6 +446,24 @@ final class Connection implements Runnable, Runner.Sink {
             throw new BrokerException(ErrorCode.NOT_FOUND, "run " + runId + " was decided by someone else first");
         }
         send(Message.of("ok"));
+    }
+
+    /** The shortest --max-grant among the environments a run touches, or null. */
+    private java.time.Duration maxGrant(RunRequest q) throws BrokerException {
+        try {
+            return daemon.vault().with(s -> {
+                java.time.Duration min = null;
+                for (String env : q.environments()) {
+                    java.time.Duration d = s.environment(env).maxGrant();
+                    if (d != null && (min == null || d.compareTo(min) < 0)) {
+                        min = d;
+                    }
+                }
+                return min;
+            });
+        } catch (VaultException e) {
+            throw new BrokerException(ErrorCode.INTERNAL, e.getMessage());
+        }
     }
 
     private void grantsList() throws IOException {
@@ -445,15 +484,25 @@ final class Connection implements Runnable, Runner.Sink {
 
     /** Revoking only takes permission away, so any same-user connection may do it. */
     private void grantsRevoke(Message m) throws BrokerException, IOException {
-        if (m.bool("all", false)) {
-            send(Message.of("ok").with("revoked", daemon.grants().revokeAll()));
-            return;
-        }
+        int revoked;
         long grantId = m.number("grant_id", -1);
-        if (!daemon.grants().revoke(grantId)) {
+        if (m.bool("all", false)) {
+            revoked = daemon.grants().revokeAll();
+        } else if (daemon.grants().revoke(grantId)) {
+            revoked = 1;
+        } else {
             throw new BrokerException(ErrorCode.NOT_FOUND, "no live grant " + grantId + "; list them with: brokerctl grants");
         }
-        send(Message.of("ok").with("revoked", 1));
+        if (revoked > 0 && !daemon.vault().isLocked()) {
+            try {
+                daemon.vault().audit(AuditEvent.GRANT_REVOKED, null, m.bool("all", false)
+                        ? AuditDetails.of(AuditDetails.GRANT_ID, -1L, AuditDetails.SOURCE, "all (" + revoked + ")")
+                        : AuditDetails.of(AuditDetails.GRANT_ID, grantId, AuditDetails.SOURCE, requester.clientName()));
+            } catch (VaultException e) {
+                LOG.warn("could not record a grant revocation: {}", e.getMessage());
+            }
+        }
+        send(Message.of("ok").with("revoked", revoked));
     }
 
     private void requireApprover() throws BrokerException {

@@ -9,6 +9,8 @@ import dev.brokerctl.vault.ResolvedValues;
 import dev.brokerctl.vault.SecretValue;
 import dev.brokerctl.vault.VaultException;
 import dev.brokerctl.vault.VaultIntegrityException;
+import dev.brokerctl.vault.audit.AuditDetails;
+import dev.brokerctl.vault.audit.AuditEvent;
 import java.io.IOException;
 import java.io.OutputStream;
 import java.net.ConnectException;
@@ -277,6 +279,11 @@ public final class Daemon implements AutoCloseable {
         try {
             RunRequest q = run.request();
             run.identify(RequestIdentity.hash(q), RequestIdentity.newCode());
+            vault.audit(AuditEvent.RUN_REQUESTED, q.environment(), AuditDetails.of(AuditDetails.RUN_ID, run.id(),
+                    AuditDetails.ARGV, q.argv(), AuditDetails.CWD, q.cwd(),
+                    AuditDetails.VARIABLES, q.variables() == null ? java.util.List.of("*") : q.variables(),
+                    AuditDetails.REASON, q.reason(), AuditDetails.CLIENT, run.requester().clientName(),
+                    AuditDetails.PID, run.requester().pid()));
             boolean auto = vault.with(s -> {
                 boolean all = true;
                 for (String env : q.environments()) {
@@ -307,6 +314,9 @@ public final class Daemon implements AutoCloseable {
             if (run.cancelled() && d.allowsRun()) {
                 d = new Decision(Decision.Kind.CANCELLED, "cancelled by the requester", "requester");
             }
+            vault.audit(AuditEvent.RUN_DECIDED, q.environment(), AuditDetails.of(AuditDetails.RUN_ID, run.id(),
+                    AuditDetails.DECISION, d.kind().name().toLowerCase(java.util.Locale.ROOT),
+                    AuditDetails.DECIDED_BY, d.decidedBy()));
             if (!d.allowsRun()) {
                 LOG.info("run {} not started: {} by {}", run.id(), d.kind(), d.decidedBy());
                 c.send(Message.of("denied").with("run_id", run.id())
@@ -315,7 +325,19 @@ public final class Daemon implements AutoCloseable {
                 return;
             }
             Map<String, SecretValue> values = vault.with(s -> resolve(s, q));
-            runner.run(run, values, c);
+            java.util.List<String> names = new java.util.ArrayList<>(values.keySet());
+            Runner.Outcome outcome = runner.run(run, values, c, pid -> {
+                try {
+                    vault.audit(AuditEvent.RUN_STARTED, q.environment(), AuditDetails.of(AuditDetails.RUN_ID, run.id(),
+                            AuditDetails.PID, pid, AuditDetails.VARIABLES, names));
+                } catch (VaultException | BrokerException e) {
+                    LOG.warn("run {}: could not record its start: {}", run.id(), e.getMessage());
+                }
+            });
+            vault.audit(AuditEvent.RUN_EXITED, q.environment(), AuditDetails.of(AuditDetails.RUN_ID, run.id(),
+                    AuditDetails.EXIT_CODE, outcome.exitCode(), AuditDetails.DURATION_MS, outcome.durationMs(),
+                    AuditDetails.MASKED_COUNT, outcome.maskedCount(),
+                    AuditDetails.REASON, outcome.timedOut() ? "timed out" : run.cancelled() ? "cancelled" : "exited"));
         } catch (BrokerException e) {
             trySendError(c, e.code(), e.getMessage());
         } catch (VaultIntegrityException e) {

@@ -58,7 +58,8 @@ final class Runner {
      *
      * @throws BrokerException when the command cannot be started (not found, not executable)
      */
-    Outcome run(Run run, Map<String, SecretValue> values, Sink sink) throws BrokerException, IOException {
+    Outcome run(Run run, Map<String, SecretValue> values, Sink sink, java.util.function.LongConsumer onStart)
+            throws BrokerException, IOException {
         RunRequest req = run.request();
         Masker masker = null;
         Process process;
@@ -98,6 +99,7 @@ final class Runner {
         }
         long started = clock.millis();
         run.started(process);
+        onStart.accept(process.pid());
         LOG.info("run {} started: pid {}, {} variables injected", run.id(), process.pid(), values.size());
         List<String> unmasked = masker == null ? List.of() : masker.unmaskedShortValueNames();
         sink.message(Message.of("started").with("run_id", run.id()).with("pid", process.pid())

@@ -6,6 +6,8 @@ import dev.brokerctl.protocol.ErrorCode;
 import dev.brokerctl.vault.Vault;
 import dev.brokerctl.vault.VaultException;
 import dev.brokerctl.vault.VaultSession;
+import dev.brokerctl.vault.audit.AuditDetails;
+import dev.brokerctl.vault.audit.AuditEvent;
 import java.nio.file.Path;
 import java.time.Clock;
 import java.time.Duration;
@@ -29,6 +31,8 @@ final class VaultHolder {
     private final Duration idleLock;
     private VaultSession session;
     private long lastUse;
+    /** Wrong passphrases while locked: there is no key to record them with until the next unlock. */
+    private int failedWhileLocked;
 
     VaultHolder(Path file, Clock clock, Duration idleLock) {
         this.file = file;
@@ -46,22 +50,56 @@ final class VaultHolder {
             verify(passphrase);
             return;
         }
-        session = Vault.open(file).unlock(passphrase);
+        try {
+            session = Vault.open(file).unlock(passphrase);
+        } catch (dev.brokerctl.vault.WrongPassphraseException e) {
+            failedWhileLocked++;
+            throw e;
+        }
         lastUse = clock.millis();
         LOG.info("vault unlocked");
+        if (failedWhileLocked > 0) {
+            session.audit(AuditEvent.PASSPHRASE_FAILED, null,
+                    AuditDetails.of(AuditDetails.ATTEMPTS, failedWhileLocked, AuditDetails.SOURCE, "daemon, while locked"));
+            failedWhileLocked = 0;
+        }
+        session.audit(AuditEvent.UNLOCKED, null, AuditDetails.of(AuditDetails.SOURCE, "daemon"));
     }
 
     /** Proves a passphrase without changing the lock state (runs the KDF once). */
     void verify(char[] passphrase) throws VaultException {
-        Vault.open(file).unlock(passphrase).close();
+        try {
+            Vault.open(file).unlock(passphrase).close();
+        } catch (dev.brokerctl.vault.WrongPassphraseException e) {
+            synchronized (this) {
+                if (session == null) {
+                    failedWhileLocked++;
+                } else {
+                    session.audit(AuditEvent.PASSPHRASE_FAILED, null,
+                            AuditDetails.of(AuditDetails.ATTEMPTS, 1, AuditDetails.SOURCE, "daemon"));
+                }
+            }
+            throw e;
+        }
     }
 
     synchronized void lock(String why) {
         if (session != null) {
+            try {
+                session.audit(AuditEvent.LOCKED, null, AuditDetails.of(AuditDetails.REASON, why));
+            } catch (VaultException e) {
+                LOG.warn("could not record the lock in the audit log: {}", e.getMessage());
+            }
             session.close();
             session = null;
             LOG.info("vault locked ({})", why);
         }
+    }
+
+    /** Appends to the audit log; fails closed (the caller's request fails) when it cannot. */
+    void audit(AuditEvent event, String environment, java.util.Map<String, Object> details)
+            throws VaultException, BrokerException {
+        with(s -> s.audit(event, environment, details));
     }
 
     /** Runs {@code work} on the unlocked session, counting it as use. */

@@ -388,6 +388,50 @@ class DaemonProtocolTest {
     }
 
     @Test
+    void everyRunAndDecision_isInTheAuditLog_withNamesNeverValues() throws Exception {
+        started();
+        run(f, "dev", List.of("sh", "-c", "echo \"$TOKEN\""));
+        try (BrokerClient requester = f.connect(); BrokerClient approver = f.approver()) {
+            requester.send(runMessage("prod", List.of("true")));
+            Message.parse(requester.receive().payload());
+            Message pending = approver.call(Message.of("pending_list")).messages("runs").get(0);
+            approver.call(approve(pending).with("decided_by", "test console"));
+            collect(requester);
+        }
+        try (BrokerClient c = f.connect()) {
+            BrokerException wrong = assertThrows(BrokerException.class,
+                    () -> c.call(Message.of("authenticate"), "nope".getBytes(StandardCharsets.UTF_8)));
+            assertEquals(ErrorCode.WRONG_PASSPHRASE, wrong.code());
+        }
+        try (var s = dev.brokerctl.vault.Vault.open(f.vaultFile).unlock(DaemonFixture.PASSPHRASE.toCharArray())) {
+            var entries = s.auditEntries(null, null);
+            List<String> types = entries.stream().map(e -> e.type().name()).toList();
+            assertEquals(List.of("UNLOCKED", "RUN_REQUESTED", "RUN_DECIDED", "RUN_STARTED", "RUN_EXITED",
+                    "RUN_REQUESTED", "RUN_DECIDED", "RUN_STARTED", "RUN_EXITED", "PASSPHRASE_FAILED"), types);
+            var exit = entries.get(4);
+            assertEquals(0L, exit.number("exit_code"));
+            assertEquals(1L, exit.number("masked_count"));
+            assertEquals("test console", entries.get(6).string("decided_by"));
+            assertEquals(List.of("sh", "-c", "echo \"$TOKEN\""), entries.get(1).strings("argv"));
+            assertFalse(entries.toString().contains(DaemonFixture.CANARY));
+            entries.forEach(e -> assertFalse(e.details().toString().contains(DaemonFixture.CANARY)));
+            assertTrue(s.verifyAudit().isIntact());
+        }
+    }
+
+    @Test
+    void thereIsNoProtocolMessageToSetValuesOrPolicies() throws Exception {
+        started();
+        try (BrokerClient c = f.approver()) {
+            for (String type : List.of("set", "set_variable", "set_policy", "put", "unset")) {
+                BrokerException e = assertThrows(BrokerException.class, () -> c.call(Message.of(type)
+                        .with("environment", "prod").with("policy", "auto")));
+                assertEquals(ErrorCode.BAD_REQUEST, e.code(), type);
+            }
+        }
+    }
+
+    @Test
     void requestedVariable_isProvidedByAnApprover_straightIntoTheVault() throws Exception {
         started();
         String value = "canary-provided-value-51aa";

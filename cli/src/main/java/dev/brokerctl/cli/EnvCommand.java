@@ -4,13 +4,16 @@ import dev.brokerctl.vault.EnvironmentInfo;
 import dev.brokerctl.vault.Listing;
 import dev.brokerctl.vault.Policy;
 import dev.brokerctl.vault.VaultSession;
+import dev.brokerctl.vault.audit.AuditDetails;
+import dev.brokerctl.vault.audit.AuditEvent;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
 
 @Command(name = "env", description = "Create, list and delete environments.",
-        subcommands = {EnvCommand.Create.class, EnvCommand.ListEnvironments.class, EnvCommand.Delete.class})
+        subcommands = {EnvCommand.Create.class, EnvCommand.ListEnvironments.class, EnvCommand.Delete.class,
+            EnvCommand.SetPolicy.class})
 final class EnvCommand implements Runnable {
 
     @CommandLine.Spec
@@ -19,7 +22,7 @@ final class EnvCommand implements Runnable {
     @Override
     public void run() {
         throw new CommandLine.ParameterException(spec.commandLine(),
-                "env needs a subcommand: create, list or delete");
+                "env needs a subcommand: create, list, delete or policy");
     }
 
     @Command(name = "create", description = "Create an environment.")
@@ -37,6 +40,8 @@ final class EnvCommand implements Runnable {
             dev.brokerctl.vault.Names.checkEnvironment(name);
             try (VaultSession s = unlock()) {
                 s.createEnvironment(name, p);
+                s.audit(AuditEvent.ENVIRONMENT_CREATED, name, AuditDetails.of(AuditDetails.POLICY, p.id(),
+                        AuditDetails.SOURCE, "cli"));
             }
             out().printf("created environment %s (policy %s)%n", name, p.id());
             return ExitCodes.OK;
@@ -94,8 +99,48 @@ final class EnvCommand implements Runnable {
                     }
                 }
                 int count = s.deleteEnvironment(name);
+                s.audit(AuditEvent.ENVIRONMENT_DELETED, name, AuditDetails.of(AuditDetails.VARIABLE_COUNT, count,
+                        AuditDetails.SOURCE, "cli"));
                 out().printf("deleted environment %s and %d variables%n", name, count);
             }
+            return ExitCodes.OK;
+        }
+    }
+
+    @Command(name = "policy", description = {
+        "Change an environment's approval policy (prompt or auto) and its longest grant.",
+        "Needs the passphrase: the policy lives encrypted in the vault, so editing files cannot change it."})
+    static final class SetPolicy extends VaultCommand {
+        @Parameters(index = "0", paramLabel = "ENV")
+        String name;
+
+        @Parameters(index = "1", paramLabel = "prompt|auto")
+        String policy;
+
+        @Option(names = "--max-grant", paramLabel = "DURATION",
+                description = "Longest grant a human may give for this environment (at most 8h).")
+        String maxGrant;
+
+        @Override
+        public Integer call() throws Exception {
+            dev.brokerctl.vault.Names.checkEnvironment(name);
+            Policy p = Policy.parse(policy);
+            java.time.Duration max = null;
+            if (maxGrant != null) {
+                max = dev.brokerctl.protocol.Durations.parse(maxGrant);
+                if (max.isZero() || max.compareTo(java.time.Duration.ofHours(8)) > 0) {
+                    throw new CliException("--max-grant must be between 1s and 8h", ExitCodes.USAGE);
+                }
+            }
+            try (VaultSession s = unlock()) {
+                EnvironmentInfo before = s.environment(name);
+                s.setPolicy(name, p, max);
+                s.audit(AuditEvent.POLICY_CHANGED, name, AuditDetails.of(AuditDetails.POLICY,
+                        p.id() + (max == null ? "" : ", max grant " + dev.brokerctl.protocol.Durations.format(max)),
+                        AuditDetails.PREVIOUS, before.policy().id(), AuditDetails.SOURCE, "cli"));
+            }
+            out().printf("environment %s: policy %s%s%n", name, p.id(),
+                    max == null ? "" : ", grants up to " + dev.brokerctl.protocol.Durations.format(max));
             return ExitCodes.OK;
         }
     }

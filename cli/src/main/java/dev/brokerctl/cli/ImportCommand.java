@@ -3,6 +3,8 @@ package dev.brokerctl.cli;
 import dev.brokerctl.vault.Names;
 import dev.brokerctl.vault.SecretValue;
 import dev.brokerctl.vault.VaultSession;
+import dev.brokerctl.vault.audit.AuditDetails;
+import dev.brokerctl.vault.audit.AuditEvent;
 import dev.brokerctl.vault.dotenv.DotenvEntry;
 import dev.brokerctl.vault.dotenv.DotenvException;
 import dev.brokerctl.vault.dotenv.DotenvParser;
@@ -67,6 +69,8 @@ final class ImportCommand extends VaultCommand {
             }
             try (VaultSession s = unlock()) {
                 s.putAll(environment, values);
+                s.audit(AuditEvent.IMPORTED, environment, AuditDetails.of(AuditDetails.VARIABLES,
+                        new ArrayList<>(values.keySet()), AuditDetails.SOURCE, file.getFileName().toString()));
             }
         } finally {
             entries.forEach(DotenvEntry::destroy);

@@ -2,6 +2,8 @@ package dev.brokerctl.cli;
 
 import dev.brokerctl.vault.Vault;
 import dev.brokerctl.vault.VaultSession;
+import dev.brokerctl.vault.audit.AuditDetails;
+import dev.brokerctl.vault.audit.AuditEvent;
 import dev.brokerctl.vault.crypto.KdfParams;
 import java.util.Arrays;
 import picocli.CommandLine.Command;
@@ -19,6 +21,7 @@ final class PasswdCommand extends VaultCommand {
             char[] fresh = terminal.newPassphrase(Terminal.NEW_PASSPHRASE_FILE, "New passphrase: ");
             try {
                 s.changePassphrase(fresh, params);
+                s.audit(AuditEvent.PASSPHRASE_CHANGED, null, AuditDetails.of(AuditDetails.SOURCE, "cli"));
             } finally {
                 Arrays.fill(fresh, '\0');
             }

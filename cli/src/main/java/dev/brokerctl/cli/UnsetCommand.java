@@ -2,6 +2,8 @@ package dev.brokerctl.cli;
 
 import dev.brokerctl.vault.Names;
 import dev.brokerctl.vault.VaultSession;
+import dev.brokerctl.vault.audit.AuditDetails;
+import dev.brokerctl.vault.audit.AuditEvent;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Parameters;
 
@@ -20,6 +22,8 @@ final class UnsetCommand extends VaultCommand {
         Names.checkVariable(name);
         try (VaultSession s = unlock()) {
             s.delete(environment, name);
+            s.audit(AuditEvent.VARIABLE_UNSET, environment, AuditDetails.of(AuditDetails.VARIABLE, name,
+                    AuditDetails.SOURCE, "cli"));
         }
         out().printf("unset %s in %s%n", name, environment);
         return ExitCodes.OK;

@@ -204,6 +204,37 @@ class CliIT {
     }
 
     @Test
+    void audit_recordsVaultChanges_verifies_andDetectsTruncation() throws Exception {
+        b.init();
+        b.run("env", "create", "dev");
+        b.runWithInput(CANARY.getBytes(StandardCharsets.UTF_8), "set", "dev", "TOKEN");
+        b.run("unset", "dev", "TOKEN");
+        Brokerctl.Result policy = b.run("env", "policy", "dev", "auto", "--max-grant", "1h");
+        assertEquals(0, policy.exit(), policy.toString());
+        assertEquals("environment dev: policy auto, grants up to 1h\n", policy.out());
+        assertTrue(b.run("env", "list").out().contains("auto"));
+
+        Brokerctl.Result verify = b.run("audit", "verify");
+        assertEquals(0, verify.exit(), verify.toString());
+        assertEquals("audit log intact: 4 entries\n", verify.out());
+        Brokerctl.Result json = b.run("audit", "--json");
+        assertEquals(0, json.exit(), json.toString());
+        String[] lines = json.out().split("\n");
+        assertEquals(4, lines.length, json.out());
+        assertTrue(lines[0].contains("\"environment_created\""), lines[0]);
+        assertTrue(lines[1].contains("\"variable_set\"") && lines[1].contains("\"TOKEN\""), lines[1]);
+        assertTrue(lines[3].contains("\"policy_changed\""), lines[3]);
+
+        try (java.sql.Connection db = java.sql.DriverManager.getConnection("jdbc:sqlite:" + b.home.resolve("vault.db"));
+                java.sql.Statement st = db.createStatement()) {
+            st.executeUpdate("DELETE FROM audit WHERE seq = (SELECT max(seq) FROM audit)");
+        }
+        Brokerctl.Result broken = b.run("audit", "verify");
+        assertEquals(1, broken.exit(), broken.toString());
+        assertTrue(broken.err().contains("entries after 3 are missing (head says 4)"), broken.err());
+    }
+
+    @Test
     void launcher_worksFromAnyDirectory_andThroughASymlinkOnPath() throws Exception {
         Path binDir = Files.createDirectories(tmp.resolve("somewhere/bin"));
         Path link = binDir.resolve("brokerctl");

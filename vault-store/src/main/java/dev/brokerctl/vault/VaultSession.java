@@ -96,8 +96,8 @@ public final class VaultSession implements AutoCloseable {
                             continue;
                         }
                         try {
-                            Policy policy = decodePolicy(rs.getBytes(3), id);
-                            items.add(new EnvironmentInfo(name, policy, rs.getInt(4)));
+                            Rule rule = decodePolicy(rs.getBytes(3), id);
+                            items.add(new EnvironmentInfo(name, rule.policy(), rs.getInt(4), rule.maxGrant()));
                         } catch (AEADBadTagException | IllegalArgumentException e) {
                             damaged.add("environment '" + name + "' failed its integrity check:"
                                     + " its policy does not decrypt");
@@ -120,7 +120,7 @@ public final class VaultSession implements AutoCloseable {
                 ps.setLong(1, env.id);
                 try (ResultSet rs = ps.executeQuery()) {
                     rs.next();
-                    return new EnvironmentInfo(name, env.policy, rs.getInt(1));
+                    return new EnvironmentInfo(name, env.rule.policy(), rs.getInt(1), env.rule.maxGrant());
                 }
             }
         });
@@ -141,7 +141,7 @@ public final class VaultSession implements AutoCloseable {
                 ps.setBytes(2, index);
                 ps.setBytes(3, seal(metadataKey, name.getBytes(StandardCharsets.UTF_8), id, 0,
                         Aad.Field.ENVIRONMENT_NAME));
-                ps.setBytes(4, encodePolicy(policy, id));
+                ps.setBytes(4, encodePolicy(new Rule(policy, null), id));
                 ps.executeUpdate();
             }
             return null;
@@ -149,13 +149,22 @@ public final class VaultSession implements AutoCloseable {
     }
 
     public synchronized void setPolicy(String name, Policy policy) throws VaultException {
+        setPolicy(name, policy, null);
+    }
+
+    /**
+     * Changes an environment's approval policy and its longest grant ({@code null}: the broker's
+     * own limit). The policy is encrypted and authenticated like every other field, so editing the
+     * file cannot turn approvals off.
+     */
+    public synchronized void setPolicy(String name, Policy policy, java.time.Duration maxGrant) throws VaultException {
         checkOpen();
         Names.checkEnvironment(name);
         Sqlite.inWriteTransaction(connection, path, () -> {
             Env env = findEnvironment(name);
             try (PreparedStatement ps = connection.prepareStatement(
                     "UPDATE environment SET policy = ? WHERE id = ?")) {
-                ps.setBytes(1, encodePolicy(policy, env.id));
+                ps.setBytes(1, encodePolicy(new Rule(policy, maxGrant), env.id));
                 ps.setLong(2, env.id);
                 ps.executeUpdate();
             }
@@ -582,7 +591,7 @@ public final class VaultSession implements AutoCloseable {
 
     // ---------------------------------------------------------------- internals
 
-    private record Env(long id, Policy policy) {
+    private record Env(long id, Rule rule) {
     }
 
     private void checkOpen() {
@@ -748,13 +757,25 @@ public final class VaultSession implements AutoCloseable {
                 name.getBytes(StandardCharsets.UTF_8));
     }
 
-    private byte[] encodePolicy(Policy policy, long environmentId) {
-        return seal(metadataKey, policy.id().getBytes(StandardCharsets.US_ASCII), environmentId, 0,
+    /** An environment's policy as stored: {@code prompt} or {@code auto}, then {@code ;max_grant_s=N}. */
+    private record Rule(Policy policy, java.time.Duration maxGrant) {
+    }
+
+    private byte[] encodePolicy(Rule rule, long environmentId) {
+        String text = rule.policy().id() + (rule.maxGrant() == null ? "" : ";max_grant_s=" + rule.maxGrant().toSeconds());
+        return seal(metadataKey, text.getBytes(StandardCharsets.US_ASCII), environmentId, 0,
                 Aad.Field.ENVIRONMENT_POLICY);
     }
 
-    private Policy decodePolicy(byte[] sealed, long environmentId) throws AEADBadTagException {
-        return Policy.parse(text(metadataKey, sealed, environmentId, 0, Aad.Field.ENVIRONMENT_POLICY));
+    private Rule decodePolicy(byte[] sealed, long environmentId) throws AEADBadTagException {
+        String[] parts = text(metadataKey, sealed, environmentId, 0, Aad.Field.ENVIRONMENT_POLICY).split(";");
+        java.time.Duration maxGrant = null;
+        for (int i = 1; i < parts.length; i++) {
+            if (parts[i].startsWith("max_grant_s=")) {
+                maxGrant = java.time.Duration.ofSeconds(Long.parseLong(parts[i].substring(12)));
+            }
+        }
+        return new Rule(Policy.parse(parts[0]), maxGrant);
     }
 
     /** Variable metadata: 8 bytes updated-at (epoch ms) then the UTF-8 description. */
