@@ -337,7 +337,7 @@ public final class Daemon implements AutoCloseable {
             vault.audit(AuditEvent.RUN_EXITED, q.environment(), AuditDetails.of(AuditDetails.RUN_ID, run.id(),
                     AuditDetails.EXIT_CODE, outcome.exitCode(), AuditDetails.DURATION_MS, outcome.durationMs(),
                     AuditDetails.MASKED_COUNT, outcome.maskedCount(),
-                    AuditDetails.REASON, outcome.timedOut() ? "timed out" : run.cancelled() ? "cancelled" : "exited"));
+                    AuditDetails.REASON, outcome.timedOut() ? "timed out" : outcome.cancelled() ? "cancelled" : "exited"));
         } catch (BrokerException e) {
             trySendError(c, e.code(), e.getMessage());
         } catch (VaultIntegrityException e) {

@@ -106,6 +106,9 @@ final class Run {
 
     /** Kills the run's process group; a pending run stops waiting for its decision. */
     void cancel() {
+        if (state == State.FINISHED) {
+            return;
+        }
         cancelled = true;
         java.util.concurrent.CompletableFuture<Decision> d = decision;
         if (d != null) {

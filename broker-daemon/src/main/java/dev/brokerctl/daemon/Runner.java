@@ -43,7 +43,7 @@ final class Runner {
     }
 
     /** Outcome, for the caller's log and (later) the audit log. */
-    record Outcome(int exitCode, boolean timedOut, long durationMs, long maskedCount) {
+    record Outcome(int exitCode, boolean timedOut, boolean cancelled, long durationMs, long maskedCount) {
     }
 
     private final Clock clock;
@@ -131,17 +131,18 @@ final class Runner {
             long masked = (maskedOut == null ? 0 : maskedOut.maskedCount())
                     + (maskedErr == null ? 0 : maskedErr.maskedCount());
             long duration = clock.millis() - started;
+            boolean cancelled = run.cancelled();
             run.finished();
             Message exit = Message.of("exit").with("run_id", run.id()).with("exit_code", code)
                     .with("duration_ms", duration).with("masked_count", masked)
-                    .with("timed_out", timedOut).with("cancelled", run.cancelled());
+                    .with("timed_out", timedOut).with("cancelled", cancelled);
             if (code > 128 && code < 128 + 65) {
                 exit.with("signal", code - 128);
             }
             LOG.info("run {} exited: code {}, {} ms, {} values masked{}", run.id(), code, duration, masked,
                     timedOut ? ", timed out" : "");
             sink.message(exit);
-            return new Outcome(code, timedOut, duration, masked);
+            return new Outcome(code, timedOut, cancelled, duration, masked);
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
             ProcessTree.kill(process, Posix.SIGKILL);

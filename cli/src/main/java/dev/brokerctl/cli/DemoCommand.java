@@ -1,5 +1,6 @@
 package dev.brokerctl.cli;
 
+import dev.brokerctl.approval.Quoting;
 import dev.brokerctl.daemon.Daemon;
 import dev.brokerctl.daemon.DaemonConfig;
 import dev.brokerctl.protocol.BrokerPaths;
@@ -7,6 +8,7 @@ import dev.brokerctl.vault.Policy;
 import dev.brokerctl.vault.SecretValue;
 import dev.brokerctl.vault.Vault;
 import dev.brokerctl.vault.VaultSession;
+import dev.brokerctl.vault.audit.AuditEntry;
 import dev.brokerctl.vault.crypto.KdfParams;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
@@ -87,7 +89,20 @@ final class DemoCommand implements Callable<Integer> {
             }
             out.println();
             out.println("   exit code " + exit + notes.toString(StandardCharsets.UTF_8).trim());
-            out.println("4. The value reached the command, but no form of it came back. Next: brokerctl init");
+            out.println("4. The value reached the command, but no form of it came back.");
+            daemon.shutdown();
+            out.println("5. The audit log in the vault (encrypted, MAC-chained) recorded the run; names, never values:");
+            try (VaultSession s = Vault.open(vaultFile).unlock(passphrase)) {
+                for (AuditEntry e : s.auditEntries(null, null)) {
+                    StringBuilder d = new StringBuilder();
+                    e.details().forEach((k, v) -> d.append(' ').append(k).append('=').append(v instanceof List<?> l
+                            ? "[" + Quoting.argv(l.stream().map(String::valueOf).toList()) + "]"
+                            : Quoting.word(String.valueOf(v))));
+                    out.printf("     %3d %-13s%s%n", e.seq(), e.type().id(), d);
+                }
+                out.println("   " + (s.verifyAudit().isIntact() ? "chain verified" : "CHAIN BROKEN"));
+            }
+            out.println("Next: brokerctl init   (then brokerctl --help)");
             out.flush();
             return exit == 0 ? ExitCodes.OK : ExitCodes.FAILURE;
         } finally {
