@@ -137,17 +137,21 @@ final class RunClient {
         }
     }
 
+    /** An inner class, not a lambda: the first lambda of a JVM costs milliseconds on this path. */
     private void forwardStdin(InputStream stdin) {
-        Thread t = new Thread(() -> {
-            byte[] buf = new byte[Frame.MAX_DATA_CHUNK];
-            try {
-                int n;
-                while ((n = stdin.read(buf)) > 0) {
-                    client.sendData(Frame.STDIN, buf, 0, n);
+        Thread t = new Thread(new Runnable() {
+            @Override
+            public void run() {
+                byte[] buf = new byte[Frame.MAX_DATA_CHUNK];
+                try {
+                    int n;
+                    while ((n = stdin.read(buf)) > 0) {
+                        client.sendData(Frame.STDIN, buf, 0, n);
+                    }
+                    client.sendData(Frame.STDIN_EOF, buf, 0, 0);
+                } catch (IOException | BrokerException e) {
+                    // stdin closed or the run ended
                 }
-                client.sendData(Frame.STDIN_EOF, buf, 0, 0);
-            } catch (IOException | BrokerException e) {
-                // stdin closed or the run ended
             }
         }, "stdin-forwarder");
         t.setDaemon(true);
