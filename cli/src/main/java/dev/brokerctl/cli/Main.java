@@ -26,6 +26,7 @@ import picocli.CommandLine.Command;
             ApproveCommand.class,
             GrantsCommand.class,
             AuditCommand.class,
+            McpCommand.class,
             DemoCommand.class,
             CommandLine.HelpCommand.class
         })
