@@ -59,8 +59,8 @@ final class Daemon {
     static String advice(BrokerException e, String retry) {
         String again = retry == null ? "" : ", then call " + retry + " again";
         if (e instanceof DaemonUnavailableException) {
-            return "the brokerctl daemon is not running (" + e.getMessage()
-                    + "); ask the human to start it with: brokerctl daemon" + again;
+            // the protocol's message already says what is wrong and names the socket
+            return e.getMessage() + "; ask the human to start it" + again;
         }
         return advice(e.code().wire(), e.getMessage(), retry);
     }
