@@ -201,6 +201,23 @@ class DaemonProtocolTest {
     }
 
     @Test
+    void onlyTheNamedVariables_andTemplateReferences_areInjected() throws Exception {
+        started();
+        try (BrokerClient c = f.connect()) {
+            c.send(runMessage("dev", List.of("sh", "-c", "echo \"only=${TOKEN:-unset} ref=${DB:-unset} other=${OTHER:-unset}\""))
+                    .with("variables", List.of()).with("refs", List.of(Map.of("name", "DB", "environment", "dev",
+                            "variable", "TOKEN"))));
+            assertEquals("only=unset ref=[MASKED:DB] other=unset\n", collect(c).stdout());
+        }
+        try (BrokerClient c = f.connect()) {
+            c.send(runMessage("dev", List.of("sh", "-c", "echo \"$TOKEN\"")).with("variables", List.of("MISSING")));
+            Message error = collect(c).last();
+            assertEquals("not_found", error.string("code"));
+            assertTrue(error.string("message").contains("MISSING"), error.string("message"));
+        }
+    }
+
+    @Test
     void promptRun_waits_thenRunsAfterApproval() throws Exception {
         started();
         try (BrokerClient requester = f.connect(); BrokerClient approver = f.approver()) {
