@@ -175,7 +175,12 @@ final class DaemonCommand implements Callable<Integer> {
         Files.createDirectories(paths.home(), PosixFilePermissions.asFileAttribute(
                 PosixFilePermissions.fromString("rwx------")));
         // The JVM's own stderr (a crash report, say); the daemon logs to brokerd.log.
-        File stderr = paths.home().resolve("brokerd.stderr").toFile();
+        Path stderrFile = paths.home().resolve("brokerd.stderr");
+        if (!Files.exists(stderrFile)) {
+            Files.createFile(stderrFile, PosixFilePermissions.asFileAttribute(
+                    PosixFilePermissions.fromString("rw-------")));
+        }
+        File stderr = stderrFile.toFile();
         Process child = new ProcessBuilder(cmd)
                 .redirectError(ProcessBuilder.Redirect.appendTo(stderr))
                 .start();

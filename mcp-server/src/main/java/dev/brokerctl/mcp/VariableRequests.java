@@ -216,8 +216,11 @@ final class VariableRequests {
         synchronized String message() {
             String v = name + " in environment '" + environment + "'";
             return switch (status) {
-                case PENDING -> "waiting for the human to enter the value of " + v + " in their brokerctl console"
-                        + (requestId >= 0 ? " (request " + requestId + ")" : "")
+                case PENDING -> requestId < 0
+                        ? "the request for " + v + " was sent to the brokerctl daemon, which has not answered yet;"
+                                + " call request_variable again with the same environment and name to see its answer"
+                        : "waiting for the human to enter the value of " + v + " in their brokerctl console"
+                        + " (request " + requestId + ")"
                         + (timeoutMs > 0 ? "; the request expires after " + timeoutMs / 1000 + " s" : "")
                         + "; call request_variable again with the same environment and name to keep waiting";
                 case PROVIDED -> "the human stored " + v + "; use it with run_command (variables: [\"" + name
