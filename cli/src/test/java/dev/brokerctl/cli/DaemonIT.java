@@ -170,6 +170,34 @@ class DaemonIT {
         assertNoSecretIn("stdout", lines.out());
     }
 
+    // ------------------------------------------------------------------ 1b. --only and --env-file
+
+    @Test
+    void run_injectsOnlyWhatIsAsked_andEnvFileTemplatesResolveReferences() throws Exception {
+        startDaemon();
+        String probe = "echo \"token=${TOKEN:-unset} pem=${PEM:+set} db=${DB_TOKEN:-unset} mode=${MODE:-unset}\"";
+        Brokerctl.Result only = b.run("run", "--env", "dev", "--only", "TOKEN", "--", "sh", "-c", probe);
+        assertEquals(0, only.exit(), safe(only));
+        assertEquals("token=[MASKED:TOKEN] pem= db=unset mode=unset\n", only.out());
+
+        Path template = tmp.resolve(".env.broker");
+        Files.writeString(template, "# committed to the repository instead of a .env\n"
+                + "DB_TOKEN=broker://dev/TOKEN\nMODE=test\n");
+        Brokerctl.Result templated = b.run("run", "--env", "dev", "--only", "PEM", "--env-file", template.toString(),
+                "--", "sh", "-c", probe);
+        assertEquals(0, templated.exit(), safe(templated));
+        assertEquals("token=unset pem=set db=[MASKED:DB_TOKEN] mode=test\n", templated.out());
+
+        Files.writeString(template, "BAD=broker://dev\n");
+        Brokerctl.Result bad = b.run("run", "--env", "dev", "--env-file", template.toString(), "--", "true");
+        assertEquals(125, bad.exit(), safe(bad));
+        assertTrue(bad.err().contains("line 1: BAD is not a valid reference; write broker://ENV/VARIABLE"), safe(bad));
+
+        Brokerctl.Result missing = b.run("run", "--env", "dev", "--only", "NOPE", "--", "true");
+        assertEquals(125, missing.exit(), safe(missing));
+        assertTrue(missing.err().contains("variable NOPE does not exist in environment 'dev'"), safe(missing));
+    }
+
     // ------------------------------------------------------------------ 2. exit codes
 
     @Test
