@@ -214,9 +214,9 @@ public final class ApprovalConsole {
         }
     }
 
+    /** A queued item is {@code {type: "run"|"variable", <type>: {...}}}: the request itself. */
     private static Message inner(Message item) throws BrokerException {
-        Message wrapper = Message.of("x").with("x", List.of(item.asMap().get(item.type())));
-        return wrapper.messages("x").get(0);
+        return item.message(item.type());
     }
 
     private void show() throws BrokerException {

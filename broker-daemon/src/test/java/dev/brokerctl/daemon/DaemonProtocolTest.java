@@ -244,6 +244,27 @@ class DaemonProtocolTest {
     }
 
     @Test
+    void watchingConsoles_seeNewRequests_andWhoDecidedFirst() throws Exception {
+        started();
+        try (BrokerClient a = f.approver(); BrokerClient b = f.approver(); BrokerClient requester = f.connect()) {
+            a.call(Message.of("watch"));
+            b.call(Message.of("watch"));
+            requester.send(runMessage("prod", List.of("true")));
+            Message addedA = Message.parse(a.receive().payload());
+            Message addedB = Message.parse(b.receive().payload());
+            assertEquals("pending_added", addedA.type());
+            assertEquals("pending_added", addedB.type());
+            Message decide = approve(addedA.message("run")).with("decided_by", "console A");
+            a.send(decide);
+            Message removedB = Message.parse(b.receive().payload());
+            assertEquals("pending_removed", removedB.type());
+            assertEquals("approved", removedB.string("outcome"));
+            assertEquals("console A", removedB.string("decided_by"));
+            collect(requester);
+        }
+    }
+
+    @Test
     void promptRun_deniedByTheHuman_returnsTheMessage_andNeverStarts() throws Exception {
         started();
         try (BrokerClient requester = f.connect(); BrokerClient approver = f.approver()) {

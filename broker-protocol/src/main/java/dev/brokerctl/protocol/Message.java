@@ -122,6 +122,19 @@ public final class Message {
         throw missing(key, "an object of strings");
     }
 
+    /** A nested object, or null when absent. */
+    @SuppressWarnings("unchecked")
+    public Message message(String key) throws BrokerException {
+        Object v = fields.get(key);
+        if (v == null) {
+            return null;
+        }
+        if (v instanceof Map<?, ?> m) {
+            return new Message((Map<String, Object>) m);
+        }
+        throw missing(key, "an object");
+    }
+
     /** A list of nested messages, or an empty list when absent. */
     @SuppressWarnings("unchecked")
     public List<Message> messages(String key) throws BrokerException {

@@ -360,6 +360,21 @@ class DaemonIT {
         }
     }
 
+    /** A console does not prompt for a request made from its own terminal. */
+    @Test
+    void approveConsole_refusesARequestFromItsOwnTerminal() throws Exception {
+        startDaemon();
+        Tmux tmux = new Tmux(tmp.resolve("tmux.sock"));
+        try {
+            // one terminal: the request in the background, the console in the foreground
+            tmux.start(b, "sh", "-c", b.launcher + " run --env prod -- true & exec " + b.launcher + " approve");
+            tmux.awaitScreen("comes from this terminal", EXIT_WAIT);
+            assertFalse(tmux.screen().contains("[a]pprove once"), "no prompt for a request from this terminal");
+        } finally {
+            tmux.kill();
+        }
+    }
+
     /** A private tmux server driving one console. */
     static final class Tmux {
         private final Path socket;
@@ -368,10 +383,13 @@ class DaemonIT {
             this.socket = socket;
         }
 
+        /** Runs {@code brokerctl ARGS} in a new tmux session, or {@code sh -c ...} when args[0] is sh. */
         void start(Brokerctl b, String... args) throws Exception {
             List<String> cmd = new ArrayList<>(List.of("env"));
             b.env.forEach((k, v) -> cmd.add(k + "=" + v));
-            cmd.add(b.launcher.toString());
+            if (!args[0].equals("sh")) {
+                cmd.add(b.launcher.toString());
+            }
             cmd.addAll(List.of(args));
             tmux("new-session", "-d", "-x", "200", "-y", "50", String.join(" ", cmd.stream().map(Tmux::quote).toList()));
         }
