@@ -3,7 +3,6 @@ package dev.brokerctl.protocol;
 import java.io.DataInputStream;
 import java.io.EOFException;
 import java.io.IOException;
-import java.io.InputStream;
 import java.io.OutputStream;
 
 /**
