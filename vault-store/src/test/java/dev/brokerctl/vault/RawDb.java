@@ -8,16 +8,19 @@ import java.sql.ResultSet;
 import java.sql.SQLException;
 import java.sql.Statement;
 
-/** Direct SQL on a vault file, playing the attacker who edits it behind brokerctl's back. */
-final class RawDb implements AutoCloseable {
+/**
+ * Direct SQL on a vault file, playing the attacker who edits it behind brokerctl's back. Public for
+ * the tests of other packages (the audit log's).
+ */
+public class RawDb implements AutoCloseable {
 
     private final Connection c;
 
-    RawDb(Path file) throws SQLException {
+    public RawDb(Path file) throws SQLException {
         c = DriverManager.getConnection("jdbc:sqlite:" + file);
     }
 
-    byte[] blob(String sql, Object... args) throws SQLException {
+    public byte[] blob(String sql, Object... args) throws SQLException {
         try (PreparedStatement ps = prepare(sql, args); ResultSet rs = ps.executeQuery()) {
             if (!rs.next()) {
                 throw new AssertionError("no row for " + sql);
@@ -26,28 +29,28 @@ final class RawDb implements AutoCloseable {
         }
     }
 
-    long number(String sql, Object... args) throws SQLException {
+    public long number(String sql, Object... args) throws SQLException {
         try (PreparedStatement ps = prepare(sql, args); ResultSet rs = ps.executeQuery()) {
             rs.next();
             return rs.getLong(1);
         }
     }
 
-    String text(String sql) throws SQLException {
+    public String text(String sql) throws SQLException {
         try (Statement s = c.createStatement(); ResultSet rs = s.executeQuery(sql)) {
             rs.next();
             return rs.getString(1);
         }
     }
 
-    int update(String sql, Object... args) throws SQLException {
+    public int update(String sql, Object... args) throws SQLException {
         try (PreparedStatement ps = prepare(sql, args)) {
             return ps.executeUpdate();
         }
     }
 
     /** Flips one bit of a BLOB cell, addressed by table, column and rowid. */
-    void flipBit(String table, String column, long rowid, int byteIndex) throws SQLException {
+    public void flipBit(String table, String column, long rowid, int byteIndex) throws SQLException {
         byte[] b = blob("SELECT " + column + " FROM " + table + " WHERE rowid = ?", rowid);
         b[Math.floorMod(byteIndex, b.length)] ^= 0x10;
         update("UPDATE " + table + " SET " + column + " = ? WHERE rowid = ?", b, rowid);

@@ -1,48 +1,19 @@
 package dev.brokerctl.vault.audit;
 
+import dev.brokerctl.vault.RawDb;
 import java.nio.file.Path;
-import java.sql.Connection;
-import java.sql.DriverManager;
-import java.sql.PreparedStatement;
-import java.sql.ResultSet;
 import java.sql.SQLException;
 
-/** Direct SQL on a vault file, playing the attacker who edits the audit log behind brokerctl's back. */
-final class TamperDb implements AutoCloseable {
-
-    private final Connection c;
+/** {@link RawDb} with the audit log's tamperings: flipped bits, swapped rows. */
+final class TamperDb extends RawDb {
 
     TamperDb(Path file) throws SQLException {
-        c = DriverManager.getConnection("jdbc:sqlite:" + file);
+        super(file);
     }
 
-    byte[] blob(String sql, Object... args) throws SQLException {
-        try (PreparedStatement ps = prepare(sql, args); ResultSet rs = ps.executeQuery()) {
-            if (!rs.next()) {
-                throw new AssertionError("no row for " + sql);
-            }
-            return rs.getBytes(1);
-        }
-    }
-
-    long number(String sql, Object... args) throws SQLException {
-        try (PreparedStatement ps = prepare(sql, args); ResultSet rs = ps.executeQuery()) {
-            rs.next();
-            return rs.getLong(1);
-        }
-    }
-
-    int update(String sql, Object... args) throws SQLException {
-        try (PreparedStatement ps = prepare(sql, args)) {
-            return ps.executeUpdate();
-        }
-    }
-
-    /** Flips one bit of a BLOB cell of the audit table. */
+    /** Flips one bit of a BLOB cell of the audit table ({@code seq} is its rowid). */
     void flipAuditBit(String column, long seq, int byteIndex) throws SQLException {
-        byte[] b = blob("SELECT " + column + " FROM audit WHERE seq = ?", seq);
-        b[Math.floorMod(byteIndex, b.length)] ^= 0x10;
-        update("UPDATE audit SET " + column + " = ? WHERE seq = ?", b, seq);
+        flipBit("audit", column, seq, byteIndex);
     }
 
     /** Swaps the stored entry and MAC of two rows, leaving their sequence numbers. */
@@ -60,18 +31,5 @@ final class TamperDb implements AutoCloseable {
         update("UPDATE audit SET seq = -1 WHERE seq = ?", a);
         update("UPDATE audit SET seq = ? WHERE seq = ?", a, b);
         update("UPDATE audit SET seq = ? WHERE seq = -1", b);
-    }
-
-    private PreparedStatement prepare(String sql, Object... args) throws SQLException {
-        PreparedStatement ps = c.prepareStatement(sql);
-        for (int i = 0; i < args.length; i++) {
-            ps.setObject(i + 1, args[i]);
-        }
-        return ps;
-    }
-
-    @Override
-    public void close() throws SQLException {
-        c.close();
     }
 }
