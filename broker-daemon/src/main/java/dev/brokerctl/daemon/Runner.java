@@ -77,6 +77,9 @@ final class Runner {
             Map<String, String> env = pb.environment();
             env.clear();
             env.putAll(req.baseEnvironment());
+            // A command run through the broker must not learn where the passphrase is kept.
+            env.remove("BROKERCTL_PASSPHRASE_FILE");
+            env.remove("BROKERCTL_NEW_PASSPHRASE_FILE");
             Map<String, byte[]> patterns = new LinkedHashMap<>();
             for (Map.Entry<String, SecretValue> e : values.entrySet()) {
                 byte[] v = e.getValue().revealBytes();

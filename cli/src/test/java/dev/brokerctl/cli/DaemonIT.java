@@ -176,9 +176,11 @@ class DaemonIT {
     void run_injectsOnlyWhatIsAsked_andEnvFileTemplatesResolveReferences() throws Exception {
         startDaemon();
         String probe = "echo \"token=${TOKEN:-unset} pem=${PEM:+set} db=${DB_TOKEN:-unset} mode=${MODE:-unset}\"";
-        Brokerctl.Result only = b.run("run", "--env", "dev", "--only", "TOKEN", "--", "sh", "-c", probe);
+        Brokerctl.Result only = b.run("run", "--env", "dev", "--only", "TOKEN", "--", "sh", "-c", probe
+                + "; echo \"passphrase file: ${BROKERCTL_PASSPHRASE_FILE:-hidden}\"");
         assertEquals(0, only.exit(), safe(only));
-        assertEquals("token=[MASKED:TOKEN] pem= db=unset mode=unset\n", only.out());
+        assertEquals("token=[MASKED:TOKEN] pem= db=unset mode=unset\npassphrase file: hidden\n", only.out(),
+                "the caller's environment passes through, but not where the passphrase is kept");
 
         Path template = tmp.resolve(".env.broker");
         Files.writeString(template, "# committed to the repository instead of a .env\n"
