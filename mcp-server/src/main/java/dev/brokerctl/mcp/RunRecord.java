@@ -214,15 +214,7 @@ final class RunRecord implements Waitable {
 
     @Override
     public synchronized boolean awaitSettled(long millis) throws InterruptedException {
-        long deadline = System.nanoTime() + millis * 1_000_000L;
-        while (!settled()) {
-            long left = (deadline - System.nanoTime()) / 1_000_000L;
-            if (left <= 0) {
-                return false;
-            }
-            wait(left);
-        }
-        return true;
+        return Waitable.waitUntilSettled(this, millis);
     }
 
     /** Settled, or closed with the session: nothing more will change. */

@@ -193,15 +193,7 @@ final class VariableRequests {
 
         @Override
         public synchronized boolean awaitSettled(long millis) throws InterruptedException {
-            long deadline = System.nanoTime() + millis * 1_000_000L;
-            while (!settled()) {
-                long left = (deadline - System.nanoTime()) / 1_000_000L;
-                if (left <= 0) {
-                    return false;
-                }
-                wait(left);
-            }
-            return true;
+            return Waitable.waitUntilSettled(this, millis);
         }
 
         /** An error reply's wire code, when {@link Status#FAILED}. */
