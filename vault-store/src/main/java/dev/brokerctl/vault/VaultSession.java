@@ -5,6 +5,7 @@ import dev.brokerctl.vault.audit.AuditCodec;
 import dev.brokerctl.vault.audit.AuditDetails;
 import dev.brokerctl.vault.audit.AuditEntry;
 import dev.brokerctl.vault.audit.AuditEvent;
+import dev.brokerctl.vault.audit.AuditRecord;
 import dev.brokerctl.vault.audit.AuditVerification;
 import dev.brokerctl.vault.crypto.AesGcm;
 import dev.brokerctl.vault.crypto.Hkdf;
@@ -370,12 +371,21 @@ public final class VaultSession implements AutoCloseable {
      * @throws VaultIntegrityException when the audit head is missing or damaged: the chain
      *     cannot be extended without hiding the damage
      */
-    public synchronized long audit(AuditEvent type, String environment, Map<String, ?> details)
-            throws VaultException {
+    public long audit(AuditEvent type, String environment, Map<String, ?> details) throws VaultException {
+        return audit(List.of(AuditRecord.of(type, environment, details)));
+    }
+
+    /**
+     * Appends entries in order, in one transaction (one sync to disk): all of them or none.
+     *
+     * @return the last entry's sequence number
+     * @throws VaultIntegrityException as {@link #audit(AuditEvent, String, Map)}
+     */
+    public synchronized long audit(List<AuditRecord> records) throws VaultException {
         checkOpen();
-        Objects.requireNonNull(type, "type");
-        Map<String, Object> checked = AuditDetails.copyOf(details);
-        AuditCodec.encode(clock.instant(), type, environment, checked);   // refuse bad input up front
+        if (records.isEmpty()) {
+            throw new IllegalArgumentException("no audit entries to append");
+        }
         ensureAuditTable();
         return Sqlite.inWriteTransaction(connection, path, () -> {
             AuditChain.Head head = readAuditHead();
@@ -395,20 +405,22 @@ public final class VaultSession implements AutoCloseable {
                     }
                 }
             }
-            long seq = head.seq() + 1;
-            // the time is taken inside the write lock, so times follow the sequence numbers
-            byte[] sealed = seal(auditKey, AuditCodec.encode(clock.instant(), type, environment, checked),
-                    0, seq, Aad.Field.AUDIT_ENTRY);
-            byte[] mac = AuditChain.link(auditChainKey, head.mac(), seq, sealed);
             try (PreparedStatement ps = connection.prepareStatement(
                     "INSERT INTO audit(seq, entry, mac) VALUES (?, ?, ?)")) {
-                ps.setLong(1, seq);
-                ps.setBytes(2, sealed);
-                ps.setBytes(3, mac);
-                ps.executeUpdate();
+                for (AuditRecord r : records) {
+                    long seq = head.seq() + 1;
+                    // the time is taken inside the write lock, so times follow the sequence numbers
+                    byte[] sealed = seal(auditKey, AuditCodec.encode(clock.instant(), r.type(), r.environment(),
+                            r.details()), 0, seq, Aad.Field.AUDIT_ENTRY);
+                    head = new AuditChain.Head(seq, AuditChain.link(auditChainKey, head.mac(), seq, sealed));
+                    ps.setLong(1, seq);
+                    ps.setBytes(2, sealed);
+                    ps.setBytes(3, head.mac());
+                    ps.executeUpdate();
+                }
             }
-            writeAuditHead(new AuditChain.Head(seq, mac));
-            return seq;
+            writeAuditHead(head);
+            return head.seq();
         });
     }
 

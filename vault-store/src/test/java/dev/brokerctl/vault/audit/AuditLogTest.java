@@ -178,6 +178,46 @@ class AuditLogTest {
     }
 
     @Test
+    void batch_appendsInOrderInOneGo_andChainsWithSingleAppends() throws Exception {
+        try (VaultSession s = AuditFixtures.unlock(file)) {
+            assertEquals(1, s.audit(AuditEvent.UNLOCKED, null, Map.of()));
+            assertEquals(3, s.audit(List.of(
+                    new AuditRecord(AuditEvent.RUN_REQUESTED, "dev", AuditDetails.of("run_id", 7)),
+                    new AuditRecord(AuditEvent.RUN_DECIDED, "dev", AuditDetails.of("run_id", 7, "decision", "auto")))));
+            assertEquals(4, s.audit(AuditEvent.RUN_EXITED, "dev", AuditDetails.of("run_id", 7, "exit_code", 0)));
+        }
+        try (VaultSession s = AuditFixtures.unlock(file)) {
+            List<AuditEntry> all = s.auditEntries(null, null);
+            assertEquals(List.of(AuditEvent.UNLOCKED, AuditEvent.RUN_REQUESTED, AuditEvent.RUN_DECIDED,
+                    AuditEvent.RUN_EXITED), all.stream().map(AuditEntry::type).toList());
+            assertEquals("auto", all.get(2).string("decision"));
+            assertFalse(all.get(2).time().isBefore(all.get(1).time()));
+            assertEquals(AuditVerification.intact(4), s.verifyAudit());
+        }
+    }
+
+    @Test
+    void batch_withOneRefusedEntry_failsBeforeAnythingIsAppended() throws Exception {
+        try (VaultSession s = AuditFixtures.unlock(file);
+                SecretValue secret = AuditFixtures.value("must-not-be-audited")) {
+            s.audit(AuditEvent.UNLOCKED, null, Map.of());
+            assertThrows(IllegalArgumentException.class, () -> s.audit(List.of(
+                    new AuditRecord(AuditEvent.RUN_REQUESTED, "dev", AuditDetails.of("run_id", 8)),
+                    AuditRecord.of(AuditEvent.VARIABLE_SET, "dev", Map.of("value", secret)))));
+            assertThrows(IllegalArgumentException.class, () -> s.audit(List.of()));
+            assertEquals(1, s.auditEntries(null, null).size());
+            assertEquals(AuditVerification.intact(1), s.verifyAudit());
+        }
+    }
+
+    @Test
+    void recordToString_namesTheEventOnly() {
+        AuditRecord r = new AuditRecord(AuditEvent.RUN_REQUESTED, "dev",
+                AuditDetails.of("argv", List.of("deploy", "--token=canary-in-argv")));
+        assertEquals("AuditRecord[run_requested dev]", r.toString());
+    }
+
+    @Test
     void refusedDetails_throwBeforeAnythingIsAppended() throws Exception {
         try (VaultSession s = AuditFixtures.unlock(file)) {
             s.audit(AuditEvent.UNLOCKED, null, Map.of());
