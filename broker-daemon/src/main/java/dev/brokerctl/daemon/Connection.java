@@ -261,15 +261,13 @@ final class Connection implements Runnable, Runner.Sink {
         RunRequest request = RunRequest.from(m);
         Run run = daemon.newRun(request, requester);
         current = run;
-        Thread t = new Thread(() -> {
+        daemon.execute("run-" + run.id(), () -> {
             try {
                 daemon.execute(run, this);
             } finally {
                 current = null;
             }
-        }, "run-" + run.id());
-        t.setDaemon(true);
-        t.start();
+        });
     }
 
     private void signal(Message m) throws BrokerException {

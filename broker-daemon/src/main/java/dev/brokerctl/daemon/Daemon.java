@@ -4,6 +4,7 @@ import dev.brokerctl.protocol.BrokerException;
 import dev.brokerctl.protocol.ErrorCode;
 import dev.brokerctl.protocol.Frame;
 import dev.brokerctl.protocol.Message;
+import dev.brokerctl.protocol.Workers;
 import dev.brokerctl.vault.Policy;
 import dev.brokerctl.vault.ResolvedValues;
 import dev.brokerctl.vault.SecretValue;
@@ -11,6 +12,7 @@ import dev.brokerctl.vault.VaultException;
 import dev.brokerctl.vault.VaultIntegrityException;
 import dev.brokerctl.vault.audit.AuditDetails;
 import dev.brokerctl.vault.audit.AuditEvent;
+import dev.brokerctl.vault.audit.AuditRecord;
 import java.io.IOException;
 import java.io.OutputStream;
 import java.net.ConnectException;
@@ -76,6 +78,7 @@ public final class Daemon implements AutoCloseable {
     private final CountDownLatch terminated = new CountDownLatch(1);
     private final Set<Connection> connections = ConcurrentHashMap.newKeySet();
     private final Map<Long, Run> active = new ConcurrentHashMap<>();
+    private final Workers workers;
     private final String owner = System.getProperty("user.name");
     private ServerSocketChannel server;
     private FileChannel lockChannel;
@@ -85,11 +88,13 @@ public final class Daemon implements AutoCloseable {
 
     public Daemon(DaemonConfig config) {
         this.config = config;
-        this.vault = new VaultHolder(config.vaultFile(), config.clock(), config.idleLock());
+        this.workers = new Workers("worker");
+        this.vault = new VaultHolder(config.vaultFile(), config.clock(), config.idleLock(),
+                task -> workers.execute("audit", task));
         this.approvals = new Approvals(config.approvalTimeout());
         this.variableRequests = new VariableRequests(config.approvalTimeout());
         this.grants = new Grants(config.clock());
-        this.runner = new Runner(config.clock());
+        this.runner = new Runner(config.clock(), workers);
         this.startedAt = config.clock().millis();
     }
 
@@ -232,9 +237,7 @@ public final class Daemon implements AutoCloseable {
             }
             Connection c = new Connection(this, ch, connectionIds.incrementAndGet());
             connections.add(c);
-            Thread t = new Thread(c, "connection-" + connectionIds.get());
-            t.setDaemon(true);
-            t.start();
+            workers.execute("connection-" + connectionIds.get(), c);
         }
     }
 
@@ -266,6 +269,11 @@ public final class Daemon implements AutoCloseable {
 
     // ------------------------------------------------------------------ runs
 
+    /** Runs {@code task} on a pooled daemon thread named {@code name}. */
+    void execute(String name, Runnable task) {
+        workers.execute(name, task);
+    }
+
     Run newRun(RunRequest request, Run.Requester requester) {
         Run run = new Run(nextId(), request, requester, now());
         LOG.info("run {} requested by {} (pid {}): {}; reason: {}", run.id(), requester.clientName(),
@@ -279,27 +287,36 @@ public final class Daemon implements AutoCloseable {
         try {
             RunRequest q = run.request();
             run.identify(RequestIdentity.hash(q), RequestIdentity.newCode());
-            vault.audit(AuditEvent.RUN_REQUESTED, q.environment(), AuditDetails.of(AuditDetails.RUN_ID, run.id(),
-                    AuditDetails.ARGV, q.argv(), AuditDetails.CWD, q.cwd(),
+            AuditRecord requested = new AuditRecord(AuditEvent.RUN_REQUESTED, q.environment(), AuditDetails.of(
+                    AuditDetails.RUN_ID, run.id(), AuditDetails.ARGV, q.argv(), AuditDetails.CWD, q.cwd(),
                     AuditDetails.VARIABLES, q.variables() == null ? java.util.List.of("*") : q.variables(),
                     AuditDetails.REASON, q.reason(), AuditDetails.CLIENT, run.requester().clientName(),
                     AuditDetails.PID, run.requester().pid()));
             // A missing variable fails in valuesInArgv (before a human is asked) or when the values
             // are resolved to start the run: no separate check, which would decrypt them once more.
-            boolean auto = vault.with(s -> {
-                boolean all = true;
-                for (String env : q.environments()) {
-                    all &= s.environment(env).policy() == Policy.AUTO;
-                }
-                return all;
-            });
-            Decision d;
+            boolean auto;
+            try {
+                auto = vault.with(s -> {
+                    boolean all = true;
+                    for (String env : q.environments()) {
+                        all &= s.environment(env).policy() == Policy.AUTO;
+                    }
+                    return all;
+                });
+            } catch (VaultException | BrokerException e) {
+                vault.audit(requested);   // a request for an unknown environment is recorded too
+                throw e;
+            }
             Grants.Grant grant = auto ? null : grants.match(run.requestHash());
-            if (auto) {
-                d = new Decision(Decision.Kind.AUTO, "", "policy");
-            } else if (grant != null) {
-                d = new Decision(Decision.Kind.GRANT, "", "grant " + grant.id());
+            Decision d;
+            if (auto || grant != null) {
+                // decided at once: the request and its decision go to disk together
+                d = auto ? new Decision(Decision.Kind.AUTO, "", "policy")
+                        : new Decision(Decision.Kind.GRANT, "", "grant " + grant.id());
+                d = cancelledMeanwhile(run, d);
+                vault.audit(requested, decided(run, d));
             } else {
+                vault.audit(requested);   // on disk before a human is asked
                 run.valueInArgv(vault.with(s -> valuesInArgv(s, q)));
                 java.util.concurrent.CompletableFuture<Decision> decision = approvals.submit(run);
                 broadcast(Message.of("pending_added").with("run", Connection.describe(run)));
@@ -308,14 +325,9 @@ public final class Daemon implements AutoCloseable {
                         .with("decided_by", dd == null ? "" : dd.decidedBy())));
                 c.send(Message.of("pending").with("run_id", run.id())
                         .with("timeout_ms", approvals.timeout().toMillis()));
-                d = run.awaitDecision(decision);
+                d = cancelledMeanwhile(run, run.awaitDecision(decision));
+                vault.audit(decided(run, d));
             }
-            if (run.cancelled() && d.allowsRun()) {
-                d = new Decision(Decision.Kind.CANCELLED, "cancelled by the requester", "requester");
-            }
-            vault.audit(AuditEvent.RUN_DECIDED, q.environment(), AuditDetails.of(AuditDetails.RUN_ID, run.id(),
-                    AuditDetails.DECISION, d.kind().name().toLowerCase(java.util.Locale.ROOT),
-                    AuditDetails.DECIDED_BY, d.decidedBy()));
             if (!d.allowsRun()) {
                 LOG.info("run {} not started: {} by {}", run.id(), d.kind(), d.decidedBy());
                 c.send(Message.of("denied").with("run_id", run.id())
@@ -325,18 +337,23 @@ public final class Daemon implements AutoCloseable {
             }
             Map<String, SecretValue> values = vault.with(s -> resolve(s, q));
             java.util.List<String> names = new java.util.ArrayList<>(values.keySet());
-            Runner.Outcome outcome = runner.run(run, values, c, pid -> {
-                try {
-                    vault.audit(AuditEvent.RUN_STARTED, q.environment(), AuditDetails.of(AuditDetails.RUN_ID, run.id(),
-                            AuditDetails.PID, pid, AuditDetails.VARIABLES, names));
-                } catch (VaultException | BrokerException e) {
-                    LOG.warn("run {}: could not record its start: {}", run.id(), e.getMessage());
+            // The start and the exit record what already happened: appended in the background,
+            // in order, so the command and its requester do not wait for the disk.
+            runner.run(run, values, c, new Runner.Events() {
+                @Override
+                public void started(long pid) {
+                    vault.auditLater(new AuditRecord(AuditEvent.RUN_STARTED, q.environment(), AuditDetails.of(
+                            AuditDetails.RUN_ID, run.id(), AuditDetails.PID, pid, AuditDetails.VARIABLES, names)));
+                }
+
+                @Override
+                public void exited(Runner.Outcome o) {
+                    vault.auditLater(new AuditRecord(AuditEvent.RUN_EXITED, q.environment(), AuditDetails.of(
+                            AuditDetails.RUN_ID, run.id(), AuditDetails.EXIT_CODE, o.exitCode(),
+                            AuditDetails.DURATION_MS, o.durationMs(), AuditDetails.MASKED_COUNT, o.maskedCount(),
+                            AuditDetails.REASON, o.timedOut() ? "timed out" : o.cancelled() ? "cancelled" : "exited")));
                 }
             });
-            vault.audit(AuditEvent.RUN_EXITED, q.environment(), AuditDetails.of(AuditDetails.RUN_ID, run.id(),
-                    AuditDetails.EXIT_CODE, outcome.exitCode(), AuditDetails.DURATION_MS, outcome.durationMs(),
-                    AuditDetails.MASKED_COUNT, outcome.maskedCount(),
-                    AuditDetails.REASON, outcome.timedOut() ? "timed out" : outcome.cancelled() ? "cancelled" : "exited"));
         } catch (BrokerException e) {
             trySendError(c, e.code(), e.getMessage());
         } catch (VaultIntegrityException e) {
@@ -356,6 +373,17 @@ public final class Daemon implements AutoCloseable {
         } finally {
             active.remove(run.id());
         }
+    }
+
+    private static Decision cancelledMeanwhile(Run run, Decision d) {
+        return run.cancelled() && d.allowsRun()
+                ? new Decision(Decision.Kind.CANCELLED, "cancelled by the requester", "requester") : d;
+    }
+
+    private static AuditRecord decided(Run run, Decision d) {
+        return new AuditRecord(AuditEvent.RUN_DECIDED, run.request().environment(), AuditDetails.of(
+                AuditDetails.RUN_ID, run.id(), AuditDetails.DECISION, d.kind().name().toLowerCase(java.util.Locale.ROOT),
+                AuditDetails.DECIDED_BY, d.decidedBy()));
     }
 
     /** Names of injected variables whose value appears verbatim in an argv element. */
@@ -525,6 +553,7 @@ public final class Daemon implements AutoCloseable {
         }
         lock("daemon stopping");
         connections.forEach(Connection::close);
+        workers.shutdown();
         // The .lock file stays: deleting it would let a starting daemon lock an unlinked inode.
         releaseLock();
         if (acceptor != null && acceptor != Thread.currentThread()) {

@@ -6,6 +6,7 @@ import dev.brokerctl.protocol.BrokerException;
 import dev.brokerctl.protocol.ErrorCode;
 import dev.brokerctl.protocol.Frame;
 import dev.brokerctl.protocol.Message;
+import dev.brokerctl.protocol.Workers;
 import dev.brokerctl.vault.SecretValue;
 import java.io.File;
 import java.io.IOException;
@@ -21,7 +22,10 @@ import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.Future;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -42,14 +46,23 @@ final class Runner {
         void message(Message m) throws IOException;
     }
 
-    /** Outcome, for the caller's log and (later) the audit log. */
+    /** What the caller records: told before the requester hears of it. */
+    interface Events {
+        void started(long pid);
+
+        void exited(Outcome outcome);
+    }
+
+    /** Outcome, for the caller's log and the audit log. */
     record Outcome(int exitCode, boolean timedOut, boolean cancelled, long durationMs, long maskedCount) {
     }
 
     private final Clock clock;
+    private final Workers workers;
 
-    Runner(Clock clock) {
+    Runner(Clock clock, Workers workers) {
         this.clock = clock;
+        this.workers = workers;
     }
 
     /**
@@ -58,7 +71,7 @@ final class Runner {
      *
      * @throws BrokerException when the command cannot be started (not found, not executable)
      */
-    Outcome run(Run run, Map<String, SecretValue> values, Sink sink, java.util.function.LongConsumer onStart)
+    Outcome run(Run run, Map<String, SecretValue> values, Sink sink, Events events)
             throws BrokerException, IOException {
         RunRequest req = run.request();
         Masker masker = null;
@@ -102,7 +115,7 @@ final class Runner {
         }
         long started = clock.millis();
         run.started(process);
-        onStart.accept(process.pid());
+        events.started(process.pid());
         LOG.info("run {} started: pid {}, {} variables injected", run.id(), process.pid(), values.size());
         List<String> unmasked = masker == null ? List.of() : masker.unmaskedShortValueNames();
         sink.message(Message.of("started").with("run_id", run.id()).with("pid", process.pid())
@@ -112,9 +125,9 @@ final class Runner {
         OutputStream err = new FrameStream(sink, Frame.STDERR);
         MaskingOutputStream maskedOut = masker == null ? null : masker.wrap(out);
         MaskingOutputStream maskedErr = masker == null ? null : masker.wrap(err);
-        Thread outPump = pump("run-" + run.id() + "-stdout", process.getInputStream(),
+        Future<?> outPump = pump("run-" + run.id() + "-stdout", process.getInputStream(),
                 maskedOut != null ? maskedOut : out);
-        Thread errPump = pump("run-" + run.id() + "-stderr", process.getErrorStream(),
+        Future<?> errPump = pump("run-" + run.id() + "-stderr", process.getErrorStream(),
                 maskedErr != null ? maskedErr : err);
 
         boolean timedOut = false;
@@ -144,8 +157,10 @@ final class Runner {
             }
             LOG.info("run {} exited: code {}, {} ms, {} values masked{}", run.id(), code, duration, masked,
                     timedOut ? ", timed out" : "");
+            Outcome outcome = new Outcome(code, timedOut, cancelled, duration, masked);
+            events.exited(outcome);
             sink.message(exit);
-            return new Outcome(code, timedOut, cancelled, duration, masked);
+            return outcome;
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
             ProcessTree.kill(process, Posix.SIGKILL);
@@ -214,8 +229,8 @@ final class Runner {
         }
     }
 
-    private static Thread pump(String name, InputStream from, OutputStream to) {
-        Thread t = new Thread(() -> {
+    private Future<?> pump(String name, InputStream from, OutputStream to) {
+        return workers.submit(name, () -> {
             byte[] buf = new byte[BUFFER];
             try (to) {
                 int n;
@@ -227,22 +242,26 @@ final class Runner {
             } finally {
                 java.util.Arrays.fill(buf, (byte) 0);
             }
-        }, name);
-        t.setDaemon(true);
-        t.start();
-        return t;
+        });
     }
 
     /** Waits for a pump; if something outside the group still holds the pipe, closes it. */
-    private static void join(Thread pump, InputStream pipe) throws InterruptedException {
-        pump.join(5_000);
-        if (pump.isAlive()) {
+    private static void join(Future<?> pump, InputStream pipe) throws InterruptedException {
+        try {
+            pump.get(5, TimeUnit.SECONDS);
+        } catch (TimeoutException e) {
             try {
                 pipe.close();
             } catch (IOException ignored) {
                 // closing to unblock the pump
             }
-            pump.join();
+            try {
+                pump.get();
+            } catch (ExecutionException unexpected) {
+                LOG.warn("output pump failed: {}", unexpected.getCause().toString());
+            }
+        } catch (ExecutionException unexpected) {
+            LOG.warn("output pump failed: {}", unexpected.getCause().toString());
         }
     }
 

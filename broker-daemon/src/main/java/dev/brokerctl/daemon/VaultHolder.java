@@ -8,15 +8,25 @@ import dev.brokerctl.vault.VaultException;
 import dev.brokerctl.vault.VaultSession;
 import dev.brokerctl.vault.audit.AuditDetails;
 import dev.brokerctl.vault.audit.AuditEvent;
+import dev.brokerctl.vault.audit.AuditRecord;
 import java.nio.file.Path;
 import java.time.Clock;
 import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.Executor;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
  * The daemon's unlocked vault, or nothing. Locking closes the session, which zeroes its keys.
  * Requests touch it; {@link #lockIfIdle()} locks it after the idle period.
+ *
+ * <p>Audit entries are appended two ways. {@link #audit} is for entries something depends on (a
+ * request and its decision are on disk before the command starts): it fails closed. {@link
+ * #auditLater} is for entries that record what already happened (a start, an exit): they are
+ * appended in order, in the background or together with the next entry, so a run does not wait
+ * for their sync to disk. Locking appends what is still queued first.
  */
 final class VaultHolder {
 
@@ -29,15 +39,20 @@ final class VaultHolder {
     private final Path file;
     private final Clock clock;
     private final Duration idleLock;
+    private final Executor background;
+    /** Entries {@link #auditLater} queued and not yet appended, oldest first. */
+    private final List<AuditRecord> deferred = new ArrayList<>();
     private VaultSession session;
     private long lastUse;
     /** Wrong passphrases while locked: there is no key to record them with until the next unlock. */
     private int failedWhileLocked;
 
-    VaultHolder(Path file, Clock clock, Duration idleLock) {
+    /** @param background where queued audit entries are appended (one task per entry queued) */
+    VaultHolder(Path file, Clock clock, Duration idleLock, Executor background) {
         this.file = file;
         this.clock = clock;
         this.idleLock = idleLock;
+        this.background = background;
     }
 
     synchronized boolean isLocked() {
@@ -75,8 +90,8 @@ final class VaultHolder {
                 if (session == null) {
                     failedWhileLocked++;
                 } else {
-                    session.audit(AuditEvent.PASSPHRASE_FAILED, null,
-                            AuditDetails.of(AuditDetails.ATTEMPTS, 1, AuditDetails.SOURCE, "daemon"));
+                    appendWithDeferred(List.of(new AuditRecord(AuditEvent.PASSPHRASE_FAILED, null,
+                            AuditDetails.of(AuditDetails.ATTEMPTS, 1, AuditDetails.SOURCE, "daemon"))));
                 }
             }
             throw e;
@@ -86,7 +101,8 @@ final class VaultHolder {
     synchronized void lock(String why) {
         if (session != null) {
             try {
-                session.audit(AuditEvent.LOCKED, null, AuditDetails.of(AuditDetails.REASON, why));
+                appendWithDeferred(List.of(new AuditRecord(AuditEvent.LOCKED, null,
+                        AuditDetails.of(AuditDetails.REASON, why))));
             } catch (VaultException e) {
                 LOG.warn("could not record the lock in the audit log: {}", e.getMessage());
             }
@@ -96,10 +112,66 @@ final class VaultHolder {
         }
     }
 
-    /** Appends to the audit log; fails closed (the caller's request fails) when it cannot. */
+    /**
+     * Appends to the audit log, after the entries still queued, in one transaction; fails closed
+     * (the caller's request fails) when it cannot.
+     */
+    synchronized void audit(AuditRecord... records) throws VaultException, BrokerException {
+        if (session == null) {
+            throw locked();
+        }
+        lastUse = clock.millis();
+        appendWithDeferred(List.of(records));
+    }
+
+    /** As {@link #audit(AuditRecord...)} for one entry. */
     void audit(AuditEvent event, String environment, java.util.Map<String, Object> details)
             throws VaultException, BrokerException {
-        with(s -> s.audit(event, environment, details));
+        audit(new AuditRecord(event, environment, details));
+    }
+
+    /**
+     * Queues an entry that records what already happened; it is appended in the background, in
+     * order. When that fails (the vault was locked meanwhile and could not take it, the disk is
+     * full), the daemon log says which entry was lost.
+     */
+    void auditLater(AuditRecord record) {
+        synchronized (this) {
+            deferred.add(record);
+        }
+        background.execute(this::appendDeferred);
+    }
+
+    private synchronized void appendDeferred() {
+        if (deferred.isEmpty()) {
+            return;   // appended with a later entry already
+        }
+        if (session == null) {
+            LOG.warn("audit entries not recorded, the vault was locked first: {}", deferred);
+            deferred.clear();
+            return;
+        }
+        try {
+            appendWithDeferred(List.of());
+        } catch (VaultException | RuntimeException e) {
+            LOG.warn("audit entries not recorded ({}): {}", e.getMessage(), deferred);
+            deferred.clear();
+        }
+    }
+
+    /** Appends the queued entries, then {@code records}, in one transaction; the queue empties on success. */
+    private void appendWithDeferred(List<AuditRecord> records) throws VaultException {
+        assert Thread.holdsLock(this);
+        if (deferred.isEmpty()) {
+            if (!records.isEmpty()) {
+                session.audit(records);
+            }
+            return;
+        }
+        List<AuditRecord> all = new ArrayList<>(deferred);
+        all.addAll(records);
+        session.audit(all);
+        deferred.clear();
     }
 
     /** Runs {@code work} on the unlocked session, counting it as use. */

@@ -67,7 +67,7 @@ public final class BrokerMcpServer {
         String debug = environment.get("BROKERCTL_DEBUG");
         McpLog mcpLog = new McpLog(log, debug != null && !debug.isEmpty() && !debug.equals("0"));
         Runs runs = new Runs();
-        VariableRequests variables = new VariableRequests(mcpLog);
+        VariableRequests variables = new VariableRequests(mcpLog, runs.readers());
         McpSyncServer server = null;
         InFlightRequests inFlight = null;
         try {

@@ -518,7 +518,7 @@ final class BrokerTools {
         log.info("run " + run.localId() + " requested: environment " + environment + ", argv of " + command.size()
                 + ", " + (names == null ? "all variables" : names.size() + " variable(s)"));
         try {
-            run.start(request);
+            run.start(request, runs.readers());
         } catch (BrokerException e) {
             run.close();
             throw new ToolFailure(Daemon.advice(e, RUN_COMMAND));

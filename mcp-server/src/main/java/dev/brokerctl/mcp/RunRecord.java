@@ -4,6 +4,7 @@ import dev.brokerctl.protocol.BrokerClient;
 import dev.brokerctl.protocol.BrokerException;
 import dev.brokerctl.protocol.Frame;
 import dev.brokerctl.protocol.Message;
+import dev.brokerctl.protocol.Workers;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -73,11 +74,9 @@ final class RunRecord implements Waitable {
     }
 
     /** Sends the run request and starts reading the daemon's answer on a thread of its own. */
-    void start(Message request) throws BrokerException {
+    void start(Message request, Workers readers) throws BrokerException {
         client.send(request);
-        Thread t = new Thread(this::read, "mcp-run-" + localId);
-        t.setDaemon(true);
-        t.start();
+        readers.execute("mcp-run-" + localId, this::read);
     }
 
     private void read() {

@@ -1,5 +1,6 @@
 package dev.brokerctl.mcp;
 
+import dev.brokerctl.protocol.Workers;
 import java.math.BigDecimal;
 import java.util.ArrayList;
 import java.util.Iterator;
@@ -18,10 +19,16 @@ final class Runs {
 
     static final int KEEP = 100;
 
+    private final Workers readers = new Workers("mcp-reader");
     private final AtomicLong localIds = new AtomicLong();
     private final Map<String, RunRecord> byId = new LinkedHashMap<>();
     private final List<RunRecord> order = new ArrayList<>();
     private boolean closed;
+
+    /** Threads that read the daemon's answers, for runs and for variable requests. */
+    Workers readers() {
+        return readers;
+    }
 
     String nextLocalId() {
         return "local-" + localIds.incrementAndGet();

@@ -4,6 +4,7 @@ import dev.brokerctl.protocol.BrokerClient;
 import dev.brokerctl.protocol.BrokerException;
 import dev.brokerctl.protocol.Frame;
 import dev.brokerctl.protocol.Message;
+import dev.brokerctl.protocol.Workers;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -32,7 +33,10 @@ final class VariableRequests {
     private final McpLog log;
     private boolean closed;
 
-    VariableRequests(McpLog log) {
+    private final Workers readers;
+
+    VariableRequests(McpLog log, Workers readers) {
+        this.readers = readers;
         this.log = log;
     }
 
@@ -68,9 +72,7 @@ final class VariableRequests {
             }
             throw e;
         }
-        Thread t = new Thread(r::read, "mcp-variable-" + environment + "-" + name);
-        t.setDaemon(true);
-        t.start();
+        readers.execute("mcp-variable-" + environment + "-" + name, r::read);
         return r;
     }
 
