@@ -30,14 +30,74 @@ public final class BrokerClient implements AutoCloseable {
     private final SocketChannel channel;
     private final DataInputStream in;
     private final OutputStream out;
-    private final Message hello;
+    /** The daemon's hello reply; null until read (guarded by {@code in}). */
+    private Message hello;
 
+    /**
+     * Writes the hello without waiting for its reply: it leaves with the first request, in one
+     * write, and its reply is read before that request's, which saves a round trip. A refusal (a
+     * daemon of another user, another protocol version) surfaces at the first reply.
+     */
     private BrokerClient(SocketChannel channel, Map<String, Object> client) throws BrokerException {
         this.channel = channel;
         this.in = new DataInputStream(new java.io.BufferedInputStream(ChannelStreams.in(channel), 65536));
         this.out = new BufferedOutputStream(ChannelStreams.out(channel), 65536);
-        this.hello = call(Message.of("hello").with("protocol", PROTOCOL_VERSION).with("client", client)
-                .with("pid", ProcessHandle.current().pid()));
+        try {
+            writeFrame(Frame.JSON, Message.of("hello").with("protocol", PROTOCOL_VERSION).with("client", client)
+                    .with("pid", ownPid()).toJson(), 0, -1);
+        } catch (IOException e) {
+            throw lost(e);
+        }
+    }
+
+    /**
+     * This process's id from {@code /proc/self}: {@link ProcessHandle#current()} would start the
+     * JDK's process machinery (an executor, lambdas), milliseconds on {@code brokerctl run}'s
+     * start-up path. Falls back to it where there is no procfs.
+     */
+    private static long ownPid() {
+        try {
+            return Long.parseLong(Files.readSymbolicLink(Path.of("/proc/self")).toString());
+        } catch (IOException | RuntimeException e) {
+            return ProcessHandle.current().pid();
+        }
+    }
+
+    /** Reads the hello reply if it is still unread; throws the refusal it carries. */
+    private void readHello() throws BrokerException {
+        synchronized (in) {
+            if (hello != null) {
+                return;
+            }
+            IOException unsent = null;
+            try {
+                synchronized (out) {
+                    out.flush();
+                }
+            } catch (IOException e) {
+                unsent = e;   // the daemon may have answered before it closed: read that first
+            }
+            Frame f;
+            try {
+                f = Frame.read(in);
+            } catch (IOException e) {
+                throw lost(unsent != null ? unsent : e);
+            }
+            if (f == null && unsent != null) {
+                throw lost(unsent);
+            }
+            if (f == null || f.kind() != Frame.JSON) {
+                throw new BrokerException(ErrorCode.INTERNAL, f == null
+                        ? "the daemon closed the connection during 'hello'" : "unexpected " + f + " in reply to 'hello'");
+            }
+            hello = check(Message.parse(f.payload()));
+        }
+    }
+
+    private boolean helloRead() {
+        synchronized (in) {
+            return hello != null;
+        }
     }
 
     /**
@@ -83,7 +143,8 @@ public final class BrokerClient implements AutoCloseable {
     }
 
     /** The daemon's hello reply: {@code protocol}, {@code pid}, {@code locked}. */
-    public Message hello() {
+    public Message hello() throws BrokerException {
+        readHello();
         return hello;
     }
 
@@ -163,8 +224,18 @@ public final class BrokerClient implements AutoCloseable {
                 out.flush();
             }
         } catch (IOException e) {
-            throw lost(e);
+            // a daemon that refused the hello answered and closed: its reason beats "broken pipe"
+            throw helloRead() ? lost(e) : waitingHelloError().orElse(lost(e));
         }
+    }
+
+    private java.util.Optional<BrokerException> waitingHelloError() {
+        try {
+            readHello();
+        } catch (BrokerException e) {
+            return java.util.Optional.of(e);
+        }
+        return java.util.Optional.empty();
     }
 
     public void sendData(byte kind, byte[] b, int off, int len) throws BrokerException {
@@ -184,6 +255,7 @@ public final class BrokerClient implements AutoCloseable {
 
     /** The next frame from the daemon, or null when it closed the connection. */
     public Frame receive() throws BrokerException {
+        readHello();
         try {
             return Frame.read(in);
         } catch (IOException e) {

@@ -551,14 +551,24 @@ class DaemonIT {
         }
         assertTrue(Files.readString(nobody.home.resolve("brokerd.log")).contains("refused a connection from user root"));
 
-        // ... and so must every BrokerClient, which sends its hello at once: the reason has to reach
-        // the user however that write races with the daemon's close. The race goes either way
+        // ... and so must every BrokerClient, whose hello leaves with its first request: the reason
+        // has to reach the user however that write races with the daemon's close, for a request
+        // and its reply (call) as for a run (send, then receive). The race goes either way
         // (measured: 12% to 75% of the tries lost), hence many tries.
         for (int i = 0; i < 200; i++) {
-            BrokerException refused = assertThrows(BrokerException.class,
-                    () -> BrokerClient.connect(nobody.socket(), Map.of("name", "root-intruder")).close());
+            boolean call = i % 2 == 0;
+            BrokerException refused = assertThrows(BrokerException.class, () -> {
+                try (BrokerClient c = BrokerClient.connect(nobody.socket(), Map.of("name", "root-intruder"))) {
+                    if (call) {
+                        c.call(Message.of("status"));
+                    } else {
+                        c.send(Message.of("run").with("environment", "dev").with("argv", List.of("true")));
+                        c.receive();
+                    }
+                }
+            });
             assertTrue(refused.getMessage().contains("connections from user root are refused"),
-                    "try " + (i + 1) + ": " + refused.getMessage());
+                    "try " + (i + 1) + (call ? " (call)" : " (run)") + ": " + refused.getMessage());
         }
     }
 
