@@ -15,7 +15,7 @@ final class DaemonClient {
     static BrokerClient connect(BrokerPaths paths, String command) throws BrokerException {
         Map<String, Object> client = new LinkedHashMap<>();
         client.put("name", "brokerctl " + command);
-        client.put("version", new Main.Version().getVersion()[0]);
+        client.put("version", RunMain.version());
         return BrokerClient.connect(paths.socket(), client);
     }
 }

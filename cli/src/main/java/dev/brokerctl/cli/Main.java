@@ -6,6 +6,7 @@ import picocli.CommandLine.Command;
 /** {@code brokerctl}: a local secrets broker for coding agents. */
 @Command(name = "brokerctl",
         mixinStandardHelpOptions = true,
+        scope = CommandLine.ScopeType.INHERIT,   // --help and --version on every subcommand too
         versionProvider = Main.Version.class,
         description = "A local secrets broker for coding agents: values stay in an encrypted vault"
                 + " and are injected into approved commands.",
@@ -42,28 +43,12 @@ public final class Main implements Runnable {
 
     public static void main(String[] args) {
         if (args.length > 0 && args[0].equals("run")) {
-            Integer fast = fastRun(args);
+            Integer fast = RunMain.fastRun(args);
             if (fast != null) {
                 System.exit(fast);
             }
         }
         System.exit(execute(args));
-    }
-
-    /** The hot path; failures are reported the way {@link ExitCodes} would. */
-    private static Integer fastRun(String[] args) {
-        try {
-            return RunCommand.fast(args);
-        } catch (CliException e) {
-            System.err.println("brokerctl: " + e.getMessage());
-            return e.exitCode();
-        } catch (IllegalArgumentException e) {
-            System.err.println("brokerctl: " + e.getMessage());
-            return ExitCodes.USAGE;
-        } catch (Exception e) {
-            System.err.println("brokerctl: " + e.getMessage());
-            return RunClient.BROKER_FAILED;
-        }
     }
 
     static CommandLine commandLine() {
@@ -88,8 +73,7 @@ public final class Main implements Runnable {
     static final class Version implements CommandLine.IVersionProvider {
         @Override
         public String[] getVersion() {
-            String v = Main.class.getPackage().getImplementationVersion();
-            return new String[] {"brokerctl " + (v == null ? "dev" : v)};
+            return new String[] {RunMain.version()};
         }
     }
 }

@@ -170,6 +170,34 @@ class DaemonIT {
         assertNoSecretIn("stdout", lines.out());
     }
 
+    // ------------------------------------------------------------------ 1a. the small run jar
+
+    @Test
+    void run_startsFromTheSmallJar_withoutOpeningTheFullOne_andHelpFallsBackToIt() throws Exception {
+        startDaemon();
+        Path log = tmp.resolve("class-load.log");
+        b.env.put("BROKERCTL_JAVA_OPTS", "-Xlog:class+load=info:file=" + log);
+        Brokerctl.Result r;
+        try {
+            r = b.run("run", "--env", "dev", "--", "true");
+        } finally {
+            b.env.remove("BROKERCTL_JAVA_OPTS");
+        }
+        assertEquals(0, r.exit(), safe(r));
+        String loaded = Files.readString(log);
+        assertTrue(loaded.contains("dev.brokerctl.cli.RunMain source:"), "the launcher started brokerctl-run.jar");
+        List<String> fromFullJar = loaded.lines().filter(l -> l.contains("/brokerctl.jar")).toList();
+        assertEquals(List.of(), fromFullJar, "classes of `run` loaded from the full jar");
+
+        // what the small jar does not handle, the full CLI does (its classes come from brokerctl.jar)
+        Brokerctl.Result help = b.run("run", "--help");
+        assertEquals(0, help.exit(), safe(help));
+        assertTrue(help.out().contains("Usage: brokerctl run"), safe(help));
+        Brokerctl.Result usage = b.run("run", "--env", "dev", "--bogus", "--", "true");
+        assertEquals(2, usage.exit(), safe(usage));
+        assertTrue(usage.err().contains("--bogus"), safe(usage));
+    }
+
     // ------------------------------------------------------------------ 1b. --only and --env-file
 
     @Test
