@@ -553,7 +553,6 @@ public final class Daemon implements AutoCloseable {
         }
         lock("daemon stopping");
         connections.forEach(Connection::close);
-        workers.shutdown();
         // The .lock file stays: deleting it would let a starting daemon lock an unlinked inode.
         releaseLock();
         if (acceptor != null && acceptor != Thread.currentThread()) {

@@ -12,7 +12,8 @@ import java.util.concurrent.atomic.AtomicLong;
  * runs and output pumps; the MCP server's run readers). Unbounded like a thread per task, but an
  * idle thread is reused for a minute instead of a new one started for every task. Each task runs
  * under its own name, as it would on a thread of its own, so log lines and thread dumps say what
- * a thread does.
+ * a thread does. Never shut down (it would refuse tasks; a run must always get its output
+ * pumps): idle threads end on their own, and they are daemon threads.
  */
 public final class Workers {
 
@@ -28,9 +29,24 @@ public final class Workers {
         });
     }
 
-    /** Runs {@code task} on a pooled thread named {@code name} while it runs. */
+    /**
+     * Runs {@code task} on a pooled thread named {@code name} while it runs; its outcome, an
+     * exception included, is the future's.
+     */
     public Future<?> submit(String name, Runnable task) {
-        return pool.submit(() -> {
+        return pool.submit(named(name, task));
+    }
+
+    /**
+     * As {@link #submit} without a future: an exception the task throws goes to the thread's
+     * uncaught-exception handler (stderr, so the daemon log), as on a thread of its own.
+     */
+    public void execute(String name, Runnable task) {
+        pool.execute(named(name, task));
+    }
+
+    private static Runnable named(String name, Runnable task) {
+        return () -> {
             Thread t = Thread.currentThread();
             String idle = t.getName();
             t.setName(name);
@@ -39,16 +55,6 @@ public final class Workers {
             } finally {
                 t.setName(idle);
             }
-        });
-    }
-
-    /** As {@link #submit} without a future. */
-    public void execute(String name, Runnable task) {
-        submit(name, task);
-    }
-
-    /** No new tasks; running ones go on (connections and runs end on their own). */
-    public void shutdown() {
-        pool.shutdown();
+        };
     }
 }
