@@ -1,9 +1,12 @@
 #!/usr/bin/env bash
 # `brokerctl run --env bench -- true` beside `/bin/true` and a bare JVM that spawns `true`, in one
 # run, alternating so that machine noise hits all three alike. Prints medians and the ratio.
-# Usage: bench/run-overhead.sh [runs]   (needs the jar: mvn -q -DskipTests package)
+# The daemon is long-running: before measuring, `warm` runs (default 300) let its JIT compile the
+# run path, as it has after a few hundred runs in real use. `warm` = 1 measures a fresh daemon.
+# Usage: bench/run-overhead.sh [runs] [warm]   (needs the jars: mvn -q -DskipTests package)
 set -euo pipefail
 runs=${1:-30}
+warm=${2:-300}
 root=$(cd "$(dirname "$0")/.." && pwd)
 bin=$root/bin/brokerctl
 work=$(mktemp -d)
@@ -30,7 +33,7 @@ java=${JAVA_HOME:+$JAVA_HOME/bin/}java
 "$bin" env create bench --policy auto >/dev/null
 printf %s 'bench-token-value-0123456789' | "$bin" set bench TOKEN >/dev/null
 "$bin" daemon --detach >/dev/null
-"$bin" run --env bench -- true   # warm the daemon
+for _ in $(seq "$warm"); do "$bin" run --env bench -- true; done
 
 ms() { local t0 t1; t0=$(date +%s%N); "$@" >/dev/null; t1=$(date +%s%N); echo $(( (t1 - t0) / 1000 )); }
 : > "$work/true"; : > "$work/jvm"; : > "$work/run"
@@ -41,7 +44,7 @@ for _ in $(seq "$runs"); do
 done
 median() { sort -n "$1" | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
 t=$(median "$work/true"); j=$(median "$work/jvm"); r=$(median "$work/run")
-printf 'median of %d runs (microseconds)\n' "$runs"
+printf 'median of %d runs (microseconds), daemon warmed by %d runs\n' "$runs" "$warm"
 printf '  /bin/true                          %8d\n' "$t"
 printf '  bare JVM spawning true             %8d\n' "$j"
 printf '  brokerctl run --env bench -- true  %8d\n' "$r"

@@ -1,7 +1,10 @@
 // Round-trip latency of MCP run_command for `true` in an auto environment (warm daemon, one
 // client session), beside a direct spawn of `true` measured in the same run.
+// Warm: `warmup` calls (default 500) first, so that the daemon's and the MCP server's JIT have
+// compiled the run path, as after a few hundred calls in real use; `warmup` = 20 measures a
+// freshly started pair.
 // Usage (after `mvn -q -DskipTests package` and `npm ci` in mcp-e2e/):
-//   node mcp-e2e/bench/mcp-latency.mjs [calls]
+//   node mcp-e2e/bench/mcp-latency.mjs [calls] [warmup]
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js';
 import { execFileSync, spawn } from 'node:child_process';
@@ -11,6 +14,7 @@ import { join, dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const calls = Number(process.argv[2] ?? 200);
+const warmup = Number(process.argv[3] ?? 500);
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
 const bin = join(root, 'bin', 'brokerctl');
 const home = mkdtempSync(join(tmpdir(), 'brokerctl-bench-'));
@@ -42,7 +46,7 @@ try {
   const client = new Client({ name: 'mcp-latency-bench', version: '1' });
   await client.connect(transport);
   const args = { environment: 'bench', command: ['true'], reason: 'benchmark' };
-  for (let i = 0; i < 20; i++) {                     // warm both sides
+  for (let i = 0; i < warmup; i++) {                 // warm both sides
     await client.callTool({ name: 'run_command', arguments: args });
     await spawnTrue();
   }
@@ -59,7 +63,7 @@ try {
   mcp.sort((a, b) => (a < b ? -1 : 1));
   direct.sort((a, b) => (a < b ? -1 : 1));
   const row = (name, v) => console.log(`  ${name.padEnd(34)} p50 ${ms(percentile(v, 0.5)).toFixed(2).padStart(7)} ms   p99 ${ms(percentile(v, 0.99)).toFixed(2).padStart(7)} ms`);
-  console.log(`${calls} calls, one MCP session, warm daemon`);
+  console.log(`${calls} calls after ${warmup} warm-up calls, one MCP session`);
   row('MCP run_command {command: [true]}', mcp);
   row('direct spawn of true (Node)', direct);
   console.log(`  overhead p50 ${(ms(percentile(mcp, 0.5)) - ms(percentile(direct, 0.5))).toFixed(2)} ms`);
