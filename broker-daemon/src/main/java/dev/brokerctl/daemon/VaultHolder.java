@@ -104,7 +104,9 @@ final class VaultHolder {
                 appendWithDeferred(List.of(new AuditRecord(AuditEvent.LOCKED, null,
                         AuditDetails.of(AuditDetails.REASON, why))));
             } catch (VaultException e) {
-                LOG.warn("could not record the lock in the audit log: {}", e.getMessage());
+                LOG.warn("could not record the lock in the audit log: {}; not recorded: {}", e.getMessage(),
+                        deferred.isEmpty() ? "the lock" : deferred + " and the lock");
+                deferred.clear();   // not after the next unlock's entries
             }
             session.close();
             session = null;
