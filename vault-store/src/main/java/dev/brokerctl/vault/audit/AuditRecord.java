@@ -25,9 +25,11 @@ public record AuditRecord(AuditEvent type, String environment, Map<String, Objec
         return new AuditRecord(type, environment, AuditDetails.copyOf(details));
     }
 
-    /** The event and environment only: details may hold argv, which is not for logs. */
+    /** The event, environment and run id only: details may hold argv, which is not for logs. */
     @Override
     public String toString() {
-        return "AuditRecord[" + type.id() + (environment == null ? "" : " " + environment) + "]";
+        Object run = details.get(AuditDetails.RUN_ID);
+        return "AuditRecord[" + type.id() + (environment == null ? "" : " " + environment)
+                + (run == null ? "" : " run " + run) + "]";
     }
 }

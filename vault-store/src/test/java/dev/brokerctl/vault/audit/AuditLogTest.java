@@ -211,10 +211,11 @@ class AuditLogTest {
     }
 
     @Test
-    void recordToString_namesTheEventOnly() {
+    void recordToString_namesTheEventAndRunOnly_neverArgv() {
         AuditRecord r = new AuditRecord(AuditEvent.RUN_REQUESTED, "dev",
-                AuditDetails.of("argv", List.of("deploy", "--token=canary-in-argv")));
-        assertEquals("AuditRecord[run_requested dev]", r.toString());
+                AuditDetails.of("run_id", 12, "argv", List.of("deploy", "--token=canary-in-argv")));
+        assertEquals("AuditRecord[run_requested dev run 12]", r.toString());
+        assertEquals("AuditRecord[unlocked]", new AuditRecord(AuditEvent.UNLOCKED, null, Map.of()).toString());
     }
 
     @Test
