@@ -53,6 +53,8 @@ final class Connection implements Runnable, Runner.Sink {
     private Run.Requester requester = new Run.Requester("unknown", "", -1, "", "");
     private volatile Run current;
     private volatile VariableRequests.Request currentRequest;
+    /** Set by a refused hello: nothing after it is read (clients send their first request with it). */
+    private boolean refused;
 
     Connection(Daemon daemon, SocketChannel channel, long id) {
         this.daemon = daemon;
@@ -66,7 +68,7 @@ final class Connection implements Runnable, Runner.Sink {
     public void run() {
         try {
             Frame f;
-            while ((f = Frame.read(in)) != null) {
+            while (!refused && (f = Frame.read(in)) != null) {
                 switch (f.kind()) {
                     case Frame.JSON -> handle(f.payload());
                     case Frame.STDIN -> {
@@ -174,6 +176,9 @@ final class Connection implements Runnable, Runner.Sink {
     private void hello(Message m) throws BrokerException, IOException {
         long protocol = m.number("protocol", -1);
         if (protocol != BrokerClient.PROTOCOL_VERSION) {
+            // The request sent along with this hello was written for another protocol: closing
+            // the connection makes sure it is never carried out.
+            refused = true;
             sendError(ErrorCode.UNSUPPORTED_PROTOCOL, "this daemon speaks protocol "
                     + BrokerClient.PROTOCOL_VERSION + ", the client " + protocol
                     + "; restart the daemon after upgrading brokerctl");

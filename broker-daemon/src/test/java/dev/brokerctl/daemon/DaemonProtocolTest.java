@@ -3,6 +3,7 @@ package dev.brokerctl.daemon;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNotNull;
+import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -116,12 +117,21 @@ class DaemonProtocolTest {
     @Test
     void wrongProtocolVersion_isRefusedWithAdvice() throws Exception {
         started();
+        Path marker = tmp.resolve("ran-under-another-protocol");
         try (SocketChannel ch = raw()) {
+            // a client pipelines its first request behind the hello: that request must not run
             writeFrame(ch, Frame.JSON, Message.of("hello").with("protocol", 99).toJson());
+            writeFrame(ch, Frame.JSON, runMessage("dev", List.of("touch", marker.toString())).toJson());
             Message m = readMessage(ch);
             assertEquals("unsupported_protocol", m.string("code"));
             assertTrue(m.string("message").contains("restart the daemon"));
+            assertNull(Frame.read(new DataInputStream(java.nio.channels.Channels.newInputStream(ch))),
+                    "the daemon closed the connection without reading on");
         }
+        try (BrokerClient c = f.connect()) {
+            c.call(Message.of("status"));   // the daemon serves others, and had nothing running
+        }
+        assertFalse(Files.exists(marker), "the request sent with a refused hello ran");
     }
 
     @Test
