@@ -77,6 +77,8 @@ public final class Daemon implements AutoCloseable {
     private final AtomicBoolean stopped = new AtomicBoolean();
     private final CountDownLatch terminated = new CountDownLatch(1);
     private final Set<Connection> connections = ConcurrentHashMap.newKeySet();
+    /** Connections whose task has not ended (guarded by itself). */
+    private final Set<Connection> serving = new java.util.HashSet<>();
     private final Map<Long, Run> active = new ConcurrentHashMap<>();
     private final Workers workers;
     private final String owner = System.getProperty("user.name");
@@ -237,6 +239,9 @@ public final class Daemon implements AutoCloseable {
             }
             Connection c = new Connection(this, ch, connectionIds.incrementAndGet());
             connections.add(c);
+            synchronized (serving) {
+                serving.add(c);
+            }
             workers.execute("connection-" + connectionIds.get(), c);
         }
     }
@@ -512,6 +517,36 @@ public final class Daemon implements AutoCloseable {
                 .with("pending", approvals.size() + variableRequests.size()).with("running", active.size());
     }
 
+    /** A connection's task has ended (its thread goes back to the pool). */
+    void ended(Connection c) {
+        synchronized (serving) {
+            serving.remove(c);
+            serving.notifyAll();
+        }
+    }
+
+    /** How many connection tasks are still running. */
+    int serving() {
+        synchronized (serving) {
+            return serving.size();
+        }
+    }
+
+    /** Waits up to {@code millis} for every connection task to end; false if some did not. */
+    private boolean awaitConnectionsEnded(long millis) throws InterruptedException {
+        long deadline = System.nanoTime() + millis * 1_000_000L;
+        synchronized (serving) {
+            while (!serving.isEmpty()) {
+                long left = (deadline - System.nanoTime()) / 1_000_000L;
+                if (left <= 0) {
+                    return false;
+                }
+                serving.wait(left);
+            }
+        }
+        return true;
+    }
+
     void forget(Connection c) {
         connections.remove(c);
         watchers.remove(c);
@@ -553,6 +588,13 @@ public final class Daemon implements AutoCloseable {
         }
         lock("daemon stopping");
         connections.forEach(Connection::close);
+        try {
+            if (!awaitConnectionsEnded(5_000)) {
+                LOG.warn("{} connection(s) still ending after 5 s", serving());
+            }
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
         // The .lock file stays: deleting it would let a starting daemon lock an unlinked inode.
         releaseLock();
         if (acceptor != null && acceptor != Thread.currentThread()) {

@@ -72,9 +72,10 @@ final class DaemonFixture implements AutoCloseable {
         if (daemon != null) {
             daemon.shutdown();
             assertFalse(Files.exists(socket), "socket file removed on stop");
+            assertEquals(0, daemon.serving(), "connections left running after shutdown");
             for (Thread t : Thread.getAllStackTraces().keySet()) {
                 String n = t.getName();
-                if (t.isAlive() && (n.equals("accept") || n.equals("idle-lock") || n.startsWith("connection-"))) {
+                if (t.isAlive() && (n.equals("accept") || n.equals("idle-lock"))) {
                     t.join(5_000);
                     assertFalse(t.isAlive(), "thread " + n + " left running");
                 }
