@@ -248,17 +248,15 @@ final class Runner {
     /** Waits for a pump; if something outside the group still holds the pipe, closes it. */
     private static void join(Future<?> pump, InputStream pipe) throws InterruptedException {
         try {
-            pump.get(5, TimeUnit.SECONDS);
-        } catch (TimeoutException e) {
             try {
-                pipe.close();
-            } catch (IOException ignored) {
-                // closing to unblock the pump
-            }
-            try {
+                pump.get(5, TimeUnit.SECONDS);
+            } catch (TimeoutException e) {
+                try {
+                    pipe.close();
+                } catch (IOException ignored) {
+                    // closing to unblock the pump
+                }
                 pump.get();
-            } catch (ExecutionException unexpected) {
-                LOG.warn("output pump failed: {}", unexpected.getCause().toString());
             }
         } catch (ExecutionException unexpected) {
             LOG.warn("output pump failed: {}", unexpected.getCause().toString());
