@@ -106,7 +106,7 @@ final class Connection implements Runnable, Runner.Sink {
                 q.answer().complete(new VariableRequests.Answer(VariableRequests.Outcome.CANCELLED, "requester left"));
             }
             close();
-            daemon.ended(this);
+            daemon.ended();
         }
     }
 

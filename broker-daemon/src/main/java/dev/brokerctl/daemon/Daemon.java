@@ -77,8 +77,10 @@ public final class Daemon implements AutoCloseable {
     private final AtomicBoolean stopped = new AtomicBoolean();
     private final CountDownLatch terminated = new CountDownLatch(1);
     private final Set<Connection> connections = ConcurrentHashMap.newKeySet();
-    /** Connections whose task has not ended (guarded by itself). */
-    private final Set<Connection> serving = new java.util.HashSet<>();
+    /** Guards {@link #serving}; notified when a connection task ends. */
+    private final Object servingLock = new Object();
+    /** Connection tasks that have not ended. */
+    private int serving;
     private final Map<Long, Run> active = new ConcurrentHashMap<>();
     private final Workers workers;
     private final String owner = System.getProperty("user.name");
@@ -239,8 +241,8 @@ public final class Daemon implements AutoCloseable {
             }
             Connection c = new Connection(this, ch, connectionIds.incrementAndGet());
             connections.add(c);
-            synchronized (serving) {
-                serving.add(c);
+            synchronized (servingLock) {
+                serving++;
             }
             workers.execute("connection-" + connectionIds.get(), c);
         }
@@ -518,30 +520,30 @@ public final class Daemon implements AutoCloseable {
     }
 
     /** A connection's task has ended (its thread goes back to the pool). */
-    void ended(Connection c) {
-        synchronized (serving) {
-            serving.remove(c);
-            serving.notifyAll();
+    void ended() {
+        synchronized (servingLock) {
+            serving--;
+            servingLock.notifyAll();
         }
     }
 
     /** How many connection tasks are still running. */
     int serving() {
-        synchronized (serving) {
-            return serving.size();
+        synchronized (servingLock) {
+            return serving;
         }
     }
 
     /** Waits up to {@code millis} for every connection task to end; false if some did not. */
     private boolean awaitConnectionsEnded(long millis) throws InterruptedException {
         long deadline = System.nanoTime() + millis * 1_000_000L;
-        synchronized (serving) {
-            while (!serving.isEmpty()) {
+        synchronized (servingLock) {
+            while (serving > 0) {
                 long left = (deadline - System.nanoTime()) / 1_000_000L;
                 if (left <= 0) {
                     return false;
                 }
-                serving.wait(left);
+                servingLock.wait(left);
             }
         }
         return true;
