@@ -103,7 +103,7 @@ public final class Daemon implements AutoCloseable {
     }
 
     /** Unlocks the vault before or after start (foreground daemon with a passphrase). */
-    public void unlock(char[] passphrase) throws VaultException {
+    public void unlock(char[] passphrase) throws VaultException, BrokerException {
         vault.unlock(passphrase);
     }
 

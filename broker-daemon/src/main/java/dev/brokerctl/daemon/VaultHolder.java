@@ -42,6 +42,8 @@ final class VaultHolder {
     private final Executor background;
     /** Entries {@link #auditLater} queued and not yet appended, oldest first. */
     private final List<AuditRecord> deferred = new ArrayList<>();
+    /** Held while a passphrase is stretched: one key derivation at a time. */
+    private final Object kdf = new Object();
     private VaultSession session;
     private long lastUse;
     /** Wrong passphrases while locked: there is no key to record them with until the next unlock. */
@@ -59,42 +61,64 @@ final class VaultHolder {
         return session == null;
     }
 
-    /** Unlocks with the passphrase; a no-op check of the passphrase when already unlocked. */
-    synchronized void unlock(char[] passphrase) throws VaultException {
-        if (session != null) {
-            verify(passphrase);
-            return;
-        }
-        try {
-            session = Vault.open(file).unlock(passphrase);
-        } catch (dev.brokerctl.vault.WrongPassphraseException e) {
-            failedWhileLocked++;
-            throw e;
-        }
-        lastUse = clock.millis();
-        LOG.info("vault unlocked");
-        if (failedWhileLocked > 0) {
-            session.audit(AuditEvent.PASSPHRASE_FAILED, null,
-                    AuditDetails.of(AuditDetails.ATTEMPTS, failedWhileLocked, AuditDetails.SOURCE, "daemon, while locked"));
-            failedWhileLocked = 0;
-        }
-        session.audit(AuditEvent.UNLOCKED, null, AuditDetails.of(AuditDetails.SOURCE, "daemon"));
-    }
-
-    /** Proves a passphrase without changing the lock state (runs the KDF once). */
-    void verify(char[] passphrase) throws VaultException {
-        try {
-            Vault.open(file).unlock(passphrase).close();
-        } catch (dev.brokerctl.vault.WrongPassphraseException e) {
+    /**
+     * Unlocks with the passphrase; when already unlocked, proves the passphrase against the held
+     * key instead. One key derivation at a time: parallel attempts queue rather than each
+     * allocating the KDF's memory.
+     */
+    void unlock(char[] passphrase) throws VaultException, BrokerException {
+        synchronized (kdf) {
             synchronized (this) {
                 if (session == null) {
-                    failedWhileLocked++;
-                } else {
-                    appendWithDeferred(List.of(new AuditRecord(AuditEvent.PASSPHRASE_FAILED, null,
-                            AuditDetails.of(AuditDetails.ATTEMPTS, 1, AuditDetails.SOURCE, "daemon"))));
+                    try {
+                        session = Vault.open(file).unlock(passphrase);
+                    } catch (dev.brokerctl.vault.WrongPassphraseException e) {
+                        failedWhileLocked++;
+                        throw e;
+                    }
+                    lastUse = clock.millis();
+                    LOG.info("vault unlocked");
+                    if (failedWhileLocked > 0) {
+                        session.audit(AuditEvent.PASSPHRASE_FAILED, null, AuditDetails.of(AuditDetails.ATTEMPTS,
+                                failedWhileLocked, AuditDetails.SOURCE, "daemon, while locked"));
+                        failedWhileLocked = 0;
+                    }
+                    session.audit(AuditEvent.UNLOCKED, null, AuditDetails.of(AuditDetails.SOURCE, "daemon"));
+                    return;
                 }
             }
-            throw e;
+            verify(passphrase);
+        }
+    }
+
+    /**
+     * Proves a passphrase against the key this daemon holds, without changing the lock state: the
+     * file's keyslot must open with it to that very key, so a vault file someone else put at the
+     * path proves nothing. A locked daemon holds no key and cannot check anyone.
+     */
+    void verify(char[] passphrase) throws VaultException, BrokerException {
+        synchronized (kdf) {
+            VaultSession held;
+            synchronized (this) {
+                held = session;
+            }
+            if (held == null) {
+                throw new BrokerException(ErrorCode.LOCKED, "the vault is locked, so the daemon holds no key to"
+                        + " check a passphrase against; a human must run: brokerctl unlock");
+            }
+            try {
+                Vault.open(file).proveKeyOf(held, passphrase);
+            } catch (dev.brokerctl.vault.WrongPassphraseException e) {
+                synchronized (this) {
+                    if (session != null) {
+                        appendWithDeferred(List.of(new AuditRecord(AuditEvent.PASSPHRASE_FAILED, null,
+                                AuditDetails.of(AuditDetails.ATTEMPTS, 1, AuditDetails.SOURCE, "daemon"))));
+                    }
+                }
+                throw e;
+            } catch (IllegalStateException e) {
+                throw locked();   // locked while the key was derived
+            }
         }
     }
 

@@ -205,9 +205,42 @@ public final class Vault implements AutoCloseable {
         if (handedOver) {
             throw new IllegalStateException("this vault handle was already unlocked");
         }
-        byte[] dek = unwrap(keyslot, passphrase);
+        byte[] dek;
+        try {
+            dek = unwrap(keyslot, passphrase);
+        } catch (VaultException | RuntimeException e) {
+            close();   // a failed unlock keeps no file descriptor open
+            throw e;
+        }
         handedOver = true;
         return new VaultSession(path, connection, vaultId, dek, clock, random);
+    }
+
+    /**
+     * Proves that {@code passphrase} opens this file's keyslot <em>and</em> that the key inside is
+     * the one {@code held} was unlocked with. Only the key in memory is trusted: a file someone
+     * put at the path (their own vault, made with their own passphrase) opens to another key and
+     * is refused. Closes this handle.
+     *
+     * @throws WrongPassphraseException when the passphrase does not open this file's keyslot
+     * @throws VaultIntegrityException when it does, but to a key other than the held one
+     */
+    public void proveKeyOf(VaultSession held, char[] passphrase) throws VaultException {
+        try {
+            byte[] dek = unwrap(keyslot, passphrase);
+            try {
+                if (!held.isKey(vaultId, dek)) {
+                    throw new VaultIntegrityException("the passphrase opens the vault file now at " + path
+                            + ", but that is not the vault this daemon unlocked (the file was replaced or"
+                            + " moved); no approver rights are given. Put the original vault back, or stop"
+                            + " the daemon and start it again");
+                }
+            } finally {
+                Arrays.fill(dek, (byte) 0);
+            }
+        } finally {
+            close();
+        }
     }
 
     private byte[] unwrap(Keyslot slot, char[] passphrase) throws VaultException {

@@ -592,6 +592,13 @@ public final class VaultSession implements AutoCloseable {
         }
     }
 
+    /** Whether {@code candidateDek} of vault {@code candidateVaultId} is this session's key (constant time). */
+    synchronized boolean isKey(byte[] candidateVaultId, byte[] candidateDek) {
+        checkOpen();
+        return java.security.MessageDigest.isEqual(vaultId, candidateVaultId)
+                & java.security.MessageDigest.isEqual(dek, candidateDek);
+    }
+
     public synchronized boolean isClosed() {
         return closed;
     }
