@@ -73,14 +73,17 @@ final class Connection implements Runnable, Runner.Sink {
                     case Frame.JSON -> handle(f.payload());
                     case Frame.STDIN -> {
                         Run r = current;
-                        if (r != null) {
-                            r.writeStdin(f.payload());
+                        StdinPipe stdin = r == null ? null : r.stdin();
+                        if (stdin != null && !stdin.offer(f.payload())) {
+                            r.cancel();
+                            sendError(ErrorCode.BAD_REQUEST, "stdin was sent past the flow-control window of "
+                                    + Frame.STDIN_WINDOW + " bytes; the run was stopped");
                         }
                     }
                     case Frame.STDIN_EOF -> {
                         Run r = current;
-                        if (r != null) {
-                            r.closeStdin();
+                        if (r != null && r.stdin() != null) {
+                            r.stdin().end();
                         }
                     }
                     case Frame.SECRET -> {

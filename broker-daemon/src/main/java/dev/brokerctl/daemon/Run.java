@@ -1,7 +1,5 @@
 package dev.brokerctl.daemon;
 
-import java.io.IOException;
-import java.io.OutputStream;
 import java.time.Instant;
 
 /** One requested run, from request through decision to exit. */
@@ -15,7 +13,7 @@ final class Run {
     private final Instant requestedAt;
     private volatile State state = State.PENDING;
     private volatile Process process;
-    private volatile OutputStream stdin;
+    private final StdinPipe stdinPipe;
     private volatile boolean cancelled;
     private volatile java.util.concurrent.CompletableFuture<Decision> decision;
     private volatile String requestHash = "";
@@ -31,6 +29,7 @@ final class Run {
         this.request = request;
         this.requester = requester;
         this.requestedAt = requestedAt;
+        this.stdinPipe = request.forwardStdin() ? new StdinPipe() : null;
     }
 
     long id() {
@@ -78,7 +77,6 @@ final class Run {
 
     void started(Process p) {
         this.process = p;
-        this.stdin = p.getOutputStream();
         this.state = State.RUNNING;
     }
 
@@ -110,6 +108,9 @@ final class Run {
             return;
         }
         cancelled = true;
+        if (stdinPipe != null) {
+            stdinPipe.close();
+        }
         java.util.concurrent.CompletableFuture<Decision> d = decision;
         if (d != null) {
             d.complete(new Decision(Decision.Kind.CANCELLED, "cancelled", "requester"));
@@ -127,28 +128,9 @@ final class Run {
         }
     }
 
-    void writeStdin(byte[] b) {
-        OutputStream in = stdin;
-        if (in == null || !request.forwardStdin()) {
-            return;
-        }
-        try {
-            in.write(b);
-            in.flush();
-        } catch (IOException e) {
-            // the child closed its stdin or exited: like a pipe to a finished reader, drop the data
-        }
-    }
-
-    void closeStdin() {
-        OutputStream in = stdin;
-        if (in != null) {
-            try {
-                in.close();
-            } catch (IOException ignored) {
-                // already closed
-            }
-        }
+    /** The run's stdin, or null when the request did not attach one. */
+    StdinPipe stdin() {
+        return stdinPipe;
     }
 
     @Override

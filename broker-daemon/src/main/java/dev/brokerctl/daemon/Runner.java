@@ -125,6 +125,17 @@ final class Runner {
         OutputStream err = new FrameStream(sink, Frame.STDERR);
         MaskingOutputStream maskedOut = masker == null ? null : masker.wrap(out);
         MaskingOutputStream maskedErr = masker == null ? null : masker.wrap(err);
+        StdinPipe stdin = run.stdin();
+        if (stdin != null) {
+            workers.execute("run-" + run.id() + "-stdin", () -> {
+                try {
+                    stdin.pump(process.getOutputStream(), total -> sink.message(
+                            Message.of("stdin_ack").with("run_id", run.id()).with("bytes", total)));
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                }
+            });
+        }
         Future<?> outPump = pump("run-" + run.id() + "-stdout", process.getInputStream(),
                 maskedOut != null ? maskedOut : out);
         Future<?> errPump = pump("run-" + run.id() + "-stderr", process.getErrorStream(),
@@ -167,6 +178,9 @@ final class Runner {
             throw new BrokerException(ErrorCode.INTERNAL, "the daemon is stopping; the run was killed");
         } finally {
             ProcessTree.kill(process, Posix.SIGKILL);
+            if (stdin != null) {
+                stdin.close();
+            }
             if (masker != null) {
                 masker.destroy();
             }

@@ -25,7 +25,7 @@ import java.util.Map;
 public final class BrokerClient implements AutoCloseable {
 
     /** Wire protocol version, sent in the hello. */
-    public static final int PROTOCOL_VERSION = 1;
+    public static final int PROTOCOL_VERSION = 2;
 
     private final SocketChannel channel;
     private final DataInputStream in;

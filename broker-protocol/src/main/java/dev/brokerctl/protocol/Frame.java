@@ -25,6 +25,11 @@ public record Frame(byte kind, byte[] payload) {
     public static final int MAX_FRAME_BYTES = 1024 * 1024;
     /** Largest payload of one data frame a writer produces. */
     public static final int MAX_DATA_CHUNK = 64 * 1024;
+    /**
+     * stdin bytes a client may send ahead of the daemon's {@code stdin_ack}: the daemon queues at
+     * most this much for a command that does not read, and ends a run whose client sends more.
+     */
+    public static final int STDIN_WINDOW = 1024 * 1024;
 
     /** The peer sent a frame that is not one (bad length, unknown kind). */
     public static final class MalformedFrameException extends IOException {

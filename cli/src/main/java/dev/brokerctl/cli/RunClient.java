@@ -31,6 +31,9 @@ final class RunClient {
     private volatile boolean started;
     private volatile long runId = -1;
     private volatile int cancelledBySignal;
+    /** stdin bytes the daemon wrote to the command; guards the forwarder's window. */
+    private final Object window = new Object();
+    private long acked;
 
     RunClient(BrokerClient client, OutputStream stdout, OutputStream stderr, PrintStream notes) {
         this.client = client;
@@ -107,6 +110,13 @@ final class RunClient {
                 }
                 return null;
             }
+            case "stdin_ack" -> {
+                synchronized (window) {
+                    acked = Math.max(acked, m.number("bytes", 0));
+                    window.notifyAll();
+                }
+                return null;
+            }
             case "denied" -> {
                 if (cancelledBySignal > 0 && "cancelled".equals(m.string("reason", ""))) {
                     return 128 + cancelledBySignal;
@@ -144,13 +154,23 @@ final class RunClient {
             public void run() {
                 byte[] buf = new byte[Frame.MAX_DATA_CHUNK];
                 try {
+                    long sent = 0;
                     int n;
                     while ((n = stdin.read(buf)) > 0) {
+                        // no more than the daemon's window ahead of what the command has read
+                        synchronized (window) {
+                            while (sent + n - acked > Frame.STDIN_WINDOW) {
+                                window.wait();
+                            }
+                        }
                         client.sendData(Frame.STDIN, buf, 0, n);
+                        sent += n;
                     }
                     client.sendData(Frame.STDIN_EOF, buf, 0, 0);
                 } catch (IOException | BrokerException e) {
                     // stdin closed or the run ended
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
                 }
             }
         }, "stdin-forwarder");

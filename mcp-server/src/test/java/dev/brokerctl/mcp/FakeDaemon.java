@@ -70,7 +70,7 @@ final class FakeDaemon implements AutoCloseable {
                 Message m = Message.parse(f.payload());
                 received.add(m);
                 switch (m.type()) {
-                    case "hello" -> send(out, Message.of("hello").with("protocol", 1).with("pid", 1).with("locked", locked));
+                    case "hello" -> send(out, Message.of("hello").with("protocol", dev.brokerctl.protocol.BrokerClient.PROTOCOL_VERSION).with("pid", 1).with("locked", locked));
                     case "status" -> send(out, Message.of("status").with("pid", 1).with("locked", locked)
                             .with("socket", socket.toString()).with("uptime_ms", 5).with("pending", 2).with("running", 0));
                     case "list_environments" -> {
