@@ -50,7 +50,8 @@ final class Connection implements Runnable, Runner.Sink {
     private final DataInputStream in;
     private final OutputStream out;
     private volatile boolean approver;
-    private Run.Requester requester = new Run.Requester("unknown", "", -1, "", "");
+    private final Peer peer;
+    private Run.Requester requester;
     private volatile Run current;
     private volatile VariableRequests.Request currentRequest;
     /** Set by a refused hello: nothing after it is read (clients send their first request with it). */
@@ -60,6 +61,8 @@ final class Connection implements Runnable, Runner.Sink {
         this.daemon = daemon;
         this.channel = channel;
         this.id = id;
+        this.peer = Peer.of(channel);
+        this.requester = new Run.Requester(peer, "unknown", "", -1);
         this.in = new DataInputStream(new BufferedInputStream(ChannelStreams.in(channel), 65536));
         this.out = new BufferedOutputStream(ChannelStreams.out(channel), 65536);
     }
@@ -190,9 +193,8 @@ final class Connection implements Runnable, Runner.Sink {
         }
         Map<String, Object> client = m.asMap().get("client") instanceof Map<?, ?> c
                 ? castMap(c) : Map.of();
-        long pid = m.number("pid", -1);
-        requester = new Run.Requester(str(client.get("name")), str(client.get("version")), pid,
-                procLink(pid, "exe"), pid > 0 ? dev.brokerctl.protocol.Ttys.controlling(pid) : "");
+        requester = new Run.Requester(peer, str(client.get("name")), str(client.get("version")),
+                m.number("pid", -1));
         send(Message.of("hello").with("protocol", BrokerClient.PROTOCOL_VERSION)
                 .with("pid", ProcessHandle.current().pid()).with("locked", daemon.vault().isLocked()));
     }
@@ -294,11 +296,11 @@ final class Connection implements Runnable, Runner.Sink {
         requireApprover();
         List<Object> items = new ArrayList<>();
         for (Run r : daemon.approvals().list()) {
-            items.add(describe(r));
+            items.add(r.description());
         }
         List<Object> variables = new ArrayList<>();
         for (VariableRequests.Request q : daemon.variableRequests().list()) {
-            variables.add(describe(q));
+            variables.add(describe(q, q.policy()));
         }
         send(Message.of("pending").with("runs", items).with("variables", variables));
     }
@@ -320,14 +322,16 @@ final class Connection implements Runnable, Runner.Sink {
                     + environment + "'; use it, or ask the human to change it with: brokerctl set "
                     + environment + " " + name);
         }
+        String policy = daemon.vault().with(s -> s.environment(environment).policy().id());
         VariableRequests.Request q = daemon.variableRequests().submit(daemon.nextId(), environment, name,
-                description, requester, daemon.now());
+                description, policy, requester, daemon.now());
         daemon.vault().audit(AuditEvent.VARIABLE_REQUESTED, environment, AuditDetails.of(AuditDetails.VARIABLE, name,
-                AuditDetails.CLIENT, requester.clientName(), AuditDetails.PID, requester.pid()));
+                AuditDetails.CLIENT, requester.clientName(), AuditDetails.PID, peer.pid(),
+                AuditDetails.PEER_EXE, peer.exe(), AuditDetails.POLICY, policy));
         currentRequest = q;
-        LOG.info("variable request {}: {}/{} by {} (pid {})", q.id(), environment, name,
-                requester.clientName(), requester.pid());
-        daemon.broadcast(Message.of("pending_added").with("variable", describe(q)));
+        LOG.info("variable request {}: {}/{} by pid {} (claims to be {})", q.id(), environment, name,
+                peer.pid(), Log.safe(requester.clientName()));
+        daemon.broadcast(Message.of("pending_added").with("variable", describe(q, policy)));
         send(Message.of("pending_variable").with("request_id", q.id())
                 .with("timeout_ms", daemon.variableRequests().timeout().toMillis()));
         q.answer().whenComplete((a, e) -> {
@@ -504,7 +508,8 @@ final class Connection implements Runnable, Runner.Sink {
             try {
                 daemon.vault().audit(AuditEvent.GRANT_REVOKED, null, m.bool("all", false)
                         ? AuditDetails.of(AuditDetails.GRANT_ID, -1L, AuditDetails.SOURCE, "all (" + revoked + ")")
-                        : AuditDetails.of(AuditDetails.GRANT_ID, grantId, AuditDetails.SOURCE, requester.clientName()));
+                        : AuditDetails.of(AuditDetails.GRANT_ID, grantId, AuditDetails.SOURCE,
+                                "pid " + peer.pid() + " (claims to be " + requester.clientName() + ")"));
             } catch (VaultException e) {
                 LOG.warn("could not record a grant revocation: {}", e.getMessage());
             }
@@ -519,45 +524,19 @@ final class Connection implements Runnable, Runner.Sink {
         }
     }
 
-    static Map<String, Object> describe(VariableRequests.Request q) {
+    /** What an approver sees of a variable request: verified and claimed facts apart, the target's policy. */
+    static Map<String, Object> describe(VariableRequests.Request q, String policy) {
         Map<String, Object> v = new java.util.LinkedHashMap<>();
         v.put("request_id", q.id());
         v.put("environment", q.environment());
         v.put("name", q.name());
         v.put("description", q.description());
-        v.put("client", q.requester().clientName());
-        v.put("pid", q.requester().pid());
-        v.put("tty", q.requester().tty());
+        v.put("policy", policy);
+        v.put("verified", q.requester().peer().describe());
+        v.put("claimed", Map.of("name", q.requester().clientName(), "version", q.requester().clientVersion(),
+                "pid", q.requester().claimedPid()));
         v.put("requested_at", q.requestedAt().toString());
         return v;
-    }
-
-    /** What an approver sees of a pending run (never a value). */
-    static Map<String, Object> describe(Run r) {
-        RunRequest q = r.request();
-        Map<String, Object> m = new java.util.LinkedHashMap<>();
-        m.put("run_id", r.id());
-        m.put("environment", q.environment());
-        m.put("argv", q.argv());
-        m.put("cwd", q.cwd());
-        m.put("variables", q.variables());
-        List<Object> refs = new ArrayList<>();
-        for (RunRequest.Ref ref : q.refs()) {
-            refs.add(ref.name() + "=broker://" + ref.environment() + "/" + ref.variable());
-        }
-        m.put("refs", refs);
-        m.put("reason", q.reason());
-        m.put("client", r.requester().clientName());
-        m.put("client_version", r.requester().clientVersion());
-        m.put("pid", r.requester().pid());
-        m.put("executable", r.requester().executable());
-        m.put("tty", r.requester().tty());
-        m.put("requested_at", r.requestedAt().toString());
-        m.put("timeout_ms", q.timeoutMs());
-        m.put("value_in_argv", r.valueInArgv());
-        m.put("request_hash", r.requestHash());
-        m.put("code", r.code());
-        return m;
     }
 
     // ------------------------------------------------------------------ sending
@@ -602,17 +581,6 @@ final class Connection implements Runnable, Runner.Sink {
             // closing
         }
         daemon.forget(this);
-    }
-
-    private static String procLink(long pid, String what) {
-        if (pid <= 0) {
-            return "";
-        }
-        try {
-            return Files.readSymbolicLink(Path.of("/proc", Long.toString(pid), what)).toString();
-        } catch (IOException | UnsupportedOperationException e) {
-            return "";
-        }
     }
 
     private static String str(Object o) {

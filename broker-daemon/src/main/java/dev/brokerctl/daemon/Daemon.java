@@ -69,6 +69,7 @@ public final class Daemon implements AutoCloseable {
     private final Approvals approvals;
     private final VariableRequests variableRequests;
     private final Grants grants;
+    private final Prompts prompts;
     private final Set<Connection> watchers = ConcurrentHashMap.newKeySet();
     private final Runner runner;
     private final long startedAt;
@@ -98,6 +99,7 @@ public final class Daemon implements AutoCloseable {
         this.approvals = new Approvals(config.approvalTimeout());
         this.variableRequests = new VariableRequests(config.approvalTimeout());
         this.grants = new Grants(config.clock());
+        this.prompts = new Prompts();
         this.runner = new Runner(config.clock(), workers);
         this.startedAt = config.clock().millis();
     }
@@ -283,9 +285,27 @@ public final class Daemon implements AutoCloseable {
 
     Run newRun(RunRequest request, Run.Requester requester) {
         Run run = new Run(nextId(), request, requester, now());
-        LOG.info("run {} requested by {} (pid {}): {}; reason: {}", run.id(), requester.clientName(),
-                requester.pid(), request, request.reason().isEmpty() ? "(none)" : "given");
+        LOG.info("run {} requested by pid {} ({}, claims to be {}): {}; reason: {}", run.id(), requester.peer().pid(),
+                Log.safe(requester.peer().exe()), Log.safe(requester.clientName()), request,
+                request.reason().isEmpty() ? "(none)" : "given");
         return run;
+    }
+
+    /** What the request names, resolved now: the executable, the canonical cwd, the child's environment. */
+    private Run.Resolved resolve(RunRequest q) throws BrokerException {
+        java.nio.file.Path cwd;
+        try {
+            cwd = java.nio.file.Path.of(q.cwd()).toRealPath();
+        } catch (IOException | java.nio.file.InvalidPathException e) {
+            throw new BrokerException(ErrorCode.INVALID, "the working directory " + Log.safe(q.cwd())
+                    + " does not exist");
+        }
+        if (!java.nio.file.Files.isDirectory(cwd)) {
+            throw new BrokerException(ErrorCode.INVALID, "the working directory " + cwd + " is not a directory");
+        }
+        ChildEnvironment env = ChildEnvironment.of(config.environment(), q.baseEnvironment(), cwd);
+        Executable exe = Executable.resolve(q.argv().get(0), env.variables().get("PATH"), cwd);
+        return new Run.Resolved(exe, cwd, env);
     }
 
     /** Decides, resolves, runs; every outcome ends in a message to the requester. */
@@ -293,27 +313,35 @@ public final class Daemon implements AutoCloseable {
         active.put(run.id(), run);
         try {
             RunRequest q = run.request();
-            run.identify(RequestIdentity.hash(q), RequestIdentity.newCode());
+            Run.Resolved resolved = resolve(q);
+            run.identify(resolved, RequestIdentity.hash(q, resolved), RequestIdentity.newCode());
             AuditRecord requested = new AuditRecord(AuditEvent.RUN_REQUESTED, q.environment(), AuditDetails.of(
-                    AuditDetails.RUN_ID, run.id(), AuditDetails.ARGV, q.argv(), AuditDetails.CWD, q.cwd(),
+                    AuditDetails.RUN_ID, run.id(), AuditDetails.ARGV, q.argv(),
+                    AuditDetails.EXECUTABLE, resolved.executable().path().toString(),
+                    AuditDetails.CWD, resolved.cwd().toString(),
                     AuditDetails.VARIABLES, q.variables() == null ? java.util.List.of("*") : q.variables(),
+                    AuditDetails.ENV_CHANGES, resolved.environment().changes().stream()
+                            .map(ChildEnvironment.Change::name).toList(),
+                    AuditDetails.MASKING, q.masking() ? "on" : "off", AuditDetails.STDIN, q.forwardStdin() ? "attached" : "none",
                     AuditDetails.REASON, q.reason(), AuditDetails.CLIENT, run.requester().clientName(),
-                    AuditDetails.PID, run.requester().pid()));
+                    AuditDetails.PID, run.requester().peer().pid(), AuditDetails.PEER_EXE, run.requester().peer().exe(),
+                    AuditDetails.REQUEST_HASH, run.requestHash()));
             // A missing variable fails in valuesInArgv (before a human is asked) or when the values
             // are resolved to start the run: no separate check, which would decrypt them once more.
-            boolean auto;
+            Map<String, String> policies = new LinkedHashMap<>();
             try {
-                auto = vault.with(s -> {
-                    boolean all = true;
+                vault.with(s -> {
                     for (String env : q.environments()) {
-                        all &= s.environment(env).policy() == Policy.AUTO;
+                        policies.put(env, s.environment(env).policy().id());
                     }
-                    return all;
+                    return null;
                 });
             } catch (VaultException | BrokerException e) {
                 vault.audit(requested);   // a request for an unknown environment is recorded too
                 throw e;
             }
+            // Output that comes back raw is never decided by policy alone.
+            boolean auto = q.masking() && policies.values().stream().allMatch(Policy.AUTO.id()::equals);
             Grants.Grant grant = auto ? null : grants.match(run.requestHash());
             Decision d;
             if (auto || grant != null) {
@@ -323,20 +351,37 @@ public final class Daemon implements AutoCloseable {
                 d = cancelledMeanwhile(run, d);
                 vault.audit(requested, decided(run, d));
             } else {
-                vault.audit(requested);   // on disk before a human is asked
-                run.valueInArgv(vault.with(s -> valuesInArgv(s, q)));
-                java.util.concurrent.CompletableFuture<Decision> decision = approvals.submit(run);
-                broadcast(Message.of("pending_added").with("run", Connection.describe(run)));
-                decision.whenComplete((dd, e) -> broadcast(Message.of("pending_removed")
-                        .with("run_id", run.id()).with("outcome", dd == null ? "failed" : dd.kind().name().toLowerCase(java.util.Locale.ROOT))
-                        .with("decided_by", dd == null ? "" : dd.decidedBy())));
-                c.send(Message.of("pending").with("run_id", run.id())
-                        .with("timeout_ms", approvals.timeout().toMillis()));
-                d = cancelledMeanwhile(run, run.awaitDecision(decision));
-                vault.audit(decided(run, d));
+                Decision refused = prompts.refusal(run, now());
+                if (refused != null) {
+                    vault.audit(requested, decided(run, refused));
+                    d = refused;
+                } else {
+                    vault.audit(requested);   // on disk before a human is asked
+                    run.valueInArgv(vault.with(s -> valuesInArgv(s, q)));
+                    java.util.List<String> allNames = q.variables() != null ? java.util.List.of()
+                            : vault.with(s -> s.listVariables(q.environment()).items().stream()
+                                    .map(dev.brokerctl.vault.VariableInfo::name).toList());
+                    run.describe(RunDescription.of(run, policies, allNames, approvals.timeout()));
+                    java.util.concurrent.CompletableFuture<Decision> decision = approvals.submit(run);
+                    prompts.asked(run, now());
+                    Decision human = null;
+                    try {
+                        broadcast(Message.of("pending_added").with("run", run.description()));
+                        decision.whenComplete((dd, e) -> broadcast(Message.of("pending_removed")
+                                .with("run_id", run.id()).with("outcome", dd == null ? "failed" : dd.kind().name().toLowerCase(java.util.Locale.ROOT))
+                                .with("decided_by", dd == null ? "" : dd.decidedBy())));
+                        c.send(Message.of("pending").with("run_id", run.id())
+                                .with("timeout_ms", approvals.timeout().toMillis()));
+                        human = run.awaitDecision(decision);
+                    } finally {
+                        prompts.decided(run, human, now());
+                    }
+                    d = cancelledMeanwhile(run, human);
+                    vault.audit(decided(run, d));
+                }
             }
             if (!d.allowsRun()) {
-                LOG.info("run {} not started: {} by {}", run.id(), d.kind(), d.decidedBy());
+                LOG.info("run {} not started: {} by {}", run.id(), d.kind(), Log.safe(d.decidedBy()));
                 c.send(Message.of("denied").with("run_id", run.id())
                         .with("reason", d.kind().name().toLowerCase(java.util.Locale.ROOT))
                         .with("message", d.message()));
@@ -370,13 +415,19 @@ public final class Daemon implements AutoCloseable {
         } catch (VaultException e) {
             trySendError(c, ErrorCode.INTERNAL, e.getMessage());
         } catch (IOException e) {
-            LOG.info("run {}: requester went away ({})", run.id(), e.getMessage());
+            LOG.info("run {}: requester went away ({})", run.id(), e.getClass().getSimpleName());
             run.cancel();
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
             run.cancel();
         } catch (ExecutionException e) {
-            trySendError(c, ErrorCode.INTERNAL, "approval failed: " + e.getCause());
+            trySendError(c, ErrorCode.INTERNAL, "approval failed: " + e.getCause().getClass().getSimpleName());
+        } catch (RuntimeException e) {
+            // a bug, never a requester's fault: its message may quote the request, so only the type is logged
+            LOG.error("run {} failed: {}", run.id(), e.getClass().getName());
+            run.cancel();
+            trySendError(c, ErrorCode.INTERNAL, "the daemon failed on this request (" + e.getClass().getSimpleName()
+                    + "); nothing ran. See brokerd.log");
         } finally {
             active.remove(run.id());
         }

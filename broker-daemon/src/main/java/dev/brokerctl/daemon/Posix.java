@@ -21,6 +21,8 @@ final class Posix {
         int kill(int pid, int sig);
 
         int getuid();
+
+        int getsockopt(int fd, int level, int option, byte[] value, int[] length);
     }
 
     private static final LibC LIBC = load();
@@ -48,6 +50,24 @@ final class Posix {
     /** Signals a process group; false if libc is missing or the group is gone. */
     static boolean killGroup(long pgid, int signal) {
         return LIBC != null && pgid > 1 && LIBC.kill((int) -pgid, signal) == 0;
+    }
+
+    private static final int SOL_SOCKET = 1;
+    private static final int SO_PEERCRED = 17;
+
+    /** {@code getsockopt(SO_PEERCRED)}: the peer's {pid, uid, gid} as the kernel saw it at connect, or null. */
+    static long[] peerCredentials(int fd) {
+        if (LIBC == null || fd < 0) {
+            return null;
+        }
+        byte[] ucred = new byte[12];
+        int[] length = {ucred.length};
+        if (LIBC.getsockopt(fd, SOL_SOCKET, SO_PEERCRED, ucred, length) != 0 || length[0] != 12) {
+            return null;
+        }
+        java.nio.ByteBuffer b = java.nio.ByteBuffer.wrap(ucred).order(java.nio.ByteOrder.nativeOrder());
+        return new long[] {Integer.toUnsignedLong(b.getInt()), Integer.toUnsignedLong(b.getInt()),
+            Integer.toUnsignedLong(b.getInt())};
     }
 
     static long uid() {

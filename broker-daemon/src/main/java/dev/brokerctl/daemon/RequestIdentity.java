@@ -11,8 +11,8 @@ import java.util.List;
 import java.util.Map;
 
 /**
- * What a decision is bound to: the SHA-256 of the request's canonical JSON (environment, argv,
- * cwd, variables, references), and the one-time code a human types back, so that keystrokes
+ * What a decision is bound to: the SHA-256 of the request's canonical JSON (everything that
+ * decides what runs, see {@link #hash}), and the one-time code a human types back, so that keystrokes
  * injected into the terminal without seeing the screen cannot approve.
  */
 final class RequestIdentity {
@@ -24,17 +24,27 @@ final class RequestIdentity {
     private RequestIdentity() {
     }
 
-    static String hash(RunRequest r) {
+    /**
+     * Everything that decides what runs: environment, the executable resolved to an absolute path
+     * with its content hash (and its interpreter's), argv, canonical cwd, variables, references,
+     * the child's whole environment before injection, masking, stdin, timeout.
+     */
+    static String hash(RunRequest r, Run.Resolved resolved) {
         Map<String, Object> canonical = new LinkedHashMap<>();
         canonical.put("environment", r.environment());
+        canonical.put("executable", resolved.executable().identity());
         canonical.put("argv", r.argv());
-        canonical.put("cwd", r.cwd());
-        canonical.put("variables", r.variables());
+        canonical.put("cwd", resolved.cwd().toString());
+        canonical.put("variables", r.variables() == null ? List.of("*") : r.variables());
         List<Object> refs = new java.util.ArrayList<>();
         for (RunRequest.Ref ref : r.refs()) {
             refs.add(List.of(ref.name(), ref.environment(), ref.variable()));
         }
         canonical.put("refs", refs);
+        canonical.put("env", resolved.environment().variables());
+        canonical.put("masking", r.masking());
+        canonical.put("stdin", r.forwardStdin());
+        canonical.put("timeout_ms", r.timeoutMs());
         byte[] json = Message.of("request").with("request", canonical).toJson();
         try {
             return HexFormat.of().formatHex(MessageDigest.getInstance("SHA-256").digest(json));

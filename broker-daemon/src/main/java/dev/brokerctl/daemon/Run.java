@@ -16,12 +16,21 @@ final class Run {
     private final StdinPipe stdinPipe;
     private volatile boolean cancelled;
     private volatile java.util.concurrent.CompletableFuture<Decision> decision;
+    private volatile Resolved resolved;
+    private volatile java.util.Map<String, Object> description = java.util.Map.of();
     private volatile String requestHash = "";
     private volatile String code = "";
     private volatile java.util.List<String> valueInArgv = java.util.List.of();
 
-    /** Who asked: for the human deciding, and the log. Self-reported except the uid. */
-    record Requester(String clientName, String clientVersion, long pid, String executable, String tty) {
+    /**
+     * Who asked: what the daemon verified of the connection ({@code peer}), and what the client
+     * claims about itself (name, version, pid), shown as claimed.
+     */
+    record Requester(Peer peer, String clientName, String clientVersion, long claimedPid) {
+    }
+
+    /** What the request resolved to when it was asked for: this is what the human approves. */
+    record Resolved(Executable executable, java.nio.file.Path cwd, ChildEnvironment environment) {
     }
 
     Run(long id, RunRequest request, Requester requester, Instant requestedAt) {
@@ -48,10 +57,24 @@ final class Run {
         return requestedAt;
     }
 
-    /** Binds the run to its request hash and one-time code before anyone sees it. */
-    void identify(String hash, String oneTimeCode) {
+    /** Binds the run to what it resolved to, its request hash and one-time code, before anyone sees it. */
+    void identify(Resolved what, String hash, String oneTimeCode) {
+        this.resolved = what;
         this.requestHash = hash;
         this.code = oneTimeCode;
+    }
+
+    /** What approver consoles are shown of this run, made once when it is put before them. */
+    void describe(java.util.Map<String, Object> shown) {
+        this.description = shown;
+    }
+
+    java.util.Map<String, Object> description() {
+        return description;
+    }
+
+    Resolved resolved() {
+        return resolved;
     }
 
     String requestHash() {

@@ -22,6 +22,16 @@ record RunRequest(String environment, List<String> argv, String cwd, Map<String,
     record Ref(String name, String environment, String variable) {
     }
 
+    /** Documented limits (docs/architecture.md): past one, the requester gets an error before anyone is asked. */
+    static final int MAX_ARGV = 1024;
+    static final int MAX_ARG_CHARS = 16 * 1024;
+    static final int MAX_VARIABLES = 1024;
+    static final int MAX_REFS = 256;
+    static final int MAX_ENV = 2048;
+    static final int MAX_ENV_NAME_CHARS = 256;
+    static final int MAX_REASON_CHARS = 2000;
+    static final int MAX_CWD_CHARS = 4096;
+
     static RunRequest from(Message m) throws BrokerException {
         String environment = m.string("environment");
         if (!Names.isEnvironment(environment)) {
@@ -31,21 +41,36 @@ record RunRequest(String environment, List<String> argv, String cwd, Map<String,
         if (argv == null || argv.isEmpty() || argv.get(0).isEmpty()) {
             throw invalid("the command is empty; give it after --, e.g. brokerctl run --env dev -- npm test");
         }
-        for (String a : argv) {
+        if (argv.size() > MAX_ARGV) {
+            throw invalid("the command has " + argv.size() + " arguments; the limit is " + MAX_ARGV);
+        }
+        for (int i = 0; i < argv.size(); i++) {
+            String a = argv.get(i);
             if (a.indexOf('\0') >= 0) {
-                throw invalid("an argument contains a NUL byte");
+                throw invalid("argument " + i + " contains a NUL byte");
+            }
+            if (a.length() > MAX_ARG_CHARS) {
+                throw invalid("argument " + i + " has " + a.length() + " characters; the limit is " + MAX_ARG_CHARS);
             }
         }
         String cwd = m.string("cwd");
-        if (!cwd.startsWith("/")) {
-            throw invalid("cwd must be an absolute path");
+        if (cwd == null || !cwd.startsWith("/") || cwd.indexOf('\0') >= 0 || cwd.length() > MAX_CWD_CHARS) {
+            throw invalid("cwd must be an absolute path of at most " + MAX_CWD_CHARS + " characters, without NUL");
         }
         Map<String, String> base = m.stringMap("env");
         if (base == null) {
             base = Map.of();
         }
+        checkEnvironment(base);
+        String reason = m.string("reason", "");
+        if (reason.length() > MAX_REASON_CHARS) {
+            throw invalid("the reason has " + reason.length() + " characters; the limit is " + MAX_REASON_CHARS);
+        }
         List<String> variables = m.strings("variables");
         if (variables != null) {
+            if (variables.size() > MAX_VARIABLES) {
+                throw invalid(variables.size() + " variables asked for; the limit is " + MAX_VARIABLES);
+            }
             for (String v : variables) {
                 if (!Names.isVariable(v)) {
                     throw invalid("invalid variable name '" + v + "'");
@@ -53,7 +78,11 @@ record RunRequest(String environment, List<String> argv, String cwd, Map<String,
             }
         }
         List<Ref> refs = new ArrayList<>();
-        for (Message r : m.messages("refs")) {
+        List<Message> refMessages = m.messages("refs");
+        if (refMessages.size() > MAX_REFS) {
+            throw invalid(refMessages.size() + " references; the limit is " + MAX_REFS);
+        }
+        for (Message r : refMessages) {
             Ref ref = new Ref(r.string("name"), r.string("environment"), r.string("variable"));
             if (!Names.isVariable(ref.name()) || !Names.isVariable(ref.variable())
                     || !Names.isEnvironment(ref.environment())) {
@@ -67,7 +96,26 @@ record RunRequest(String environment, List<String> argv, String cwd, Map<String,
             throw invalid("timeout_ms must not be negative");
         }
         return new RunRequest(environment, List.copyOf(argv), cwd, base, variables, List.copyOf(refs),
-                m.string("reason", ""), timeoutMs, m.bool("masking", true), m.bool("stdin", false));
+                reason, timeoutMs, m.bool("masking", true), m.bool("stdin", false));
+    }
+
+    /** Names and values an environment can hold; nothing of a value goes into the message. */
+    private static void checkEnvironment(Map<String, String> env) throws BrokerException {
+        if (env.size() > MAX_ENV) {
+            throw invalid("the environment has " + env.size() + " variables; the limit is " + MAX_ENV);
+        }
+        for (Map.Entry<String, String> e : env.entrySet()) {
+            String name = e.getKey();
+            if (name.isEmpty() || name.length() > MAX_ENV_NAME_CHARS || name.indexOf('=') >= 0
+                    || name.indexOf('\0') >= 0) {
+                throw invalid("an environment variable name is empty, longer than " + MAX_ENV_NAME_CHARS
+                        + " characters, or contains '=' or NUL (" + name.length() + " characters)");
+            }
+            if (e.getValue() == null || e.getValue().indexOf('\0') >= 0) {
+                throw invalid("the value of environment variable " + (Names.isVariable(name) ? name : "#"
+                        + name.length()) + " contains a NUL byte");
+            }
+        }
     }
 
     /** Every environment whose policy governs this run. */

@@ -30,8 +30,8 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * Starts an approved run: resolves the executable from argv (no shell), builds the environment
- * (the requester's + the injected values), starts the command in its own process group, streams
+ * Starts an approved run: the executable resolved at request time (no shell), checked unchanged,
+ * with the environment resolved then plus the injected values, starts the command in its own process group, streams
  * stdout and stderr through the masker to the requester, and reports the exit.
  */
 final class Runner {
@@ -77,22 +77,14 @@ final class Runner {
         Masker masker = null;
         Process process;
         try {
-            Path exe = resolveExecutable(req.argv().get(0), req.baseEnvironment().get("PATH"), req.cwd());
+            Run.Resolved resolved = run.resolved();
             List<String> argv = new ArrayList<>(req.argv());
-            argv.set(0, exe.toString());
+            argv.set(0, resolved.executable().path().toString());
             ProcessBuilder pb = new ProcessBuilder(ProcessTree.wrap(argv));
-            File cwd = new File(req.cwd());
-            if (!cwd.isDirectory()) {
-                throw new BrokerException(ErrorCode.INVALID, "the working directory " + req.cwd()
-                        + " does not exist");
-            }
-            pb.directory(cwd);
+            pb.directory(resolved.cwd().toFile());
             Map<String, String> env = pb.environment();
             env.clear();
-            env.putAll(req.baseEnvironment());
-            // A command run through the broker must not learn where the passphrase is kept.
-            env.remove("BROKERCTL_PASSPHRASE_FILE");
-            env.remove("BROKERCTL_NEW_PASSPHRASE_FILE");
+            env.putAll(resolved.environment().variables());
             Map<String, byte[]> patterns = new LinkedHashMap<>();
             for (Map.Entry<String, SecretValue> e : values.entrySet()) {
                 byte[] v = e.getValue().revealBytes();
@@ -106,6 +98,8 @@ final class Runner {
             if (!req.forwardStdin()) {
                 pb.redirectInput(ProcessBuilder.Redirect.from(new File("/dev/null")));
             }
+            // what the human approved, checked as late as we can: a file replaced since is refused
+            resolved.executable().checkUnchanged();
             process = pb.start();
         } catch (IOException e) {
             throw new BrokerException(ErrorCode.INTERNAL, "cannot start " + req.argv().get(0) + ": "
@@ -185,45 +179,6 @@ final class Runner {
                 masker.destroy();
             }
         }
-    }
-
-    /**
-     * PATH lookup as execvp does it, in the requester's PATH and cwd, so a missing or
-     * non-executable command gets exit 127 or 126 with a one-line reason.
-     */
-    static Path resolveExecutable(String command, String path, String cwd) throws BrokerException {
-        if (command.contains("/")) {
-            Path p = Path.of(cwd).resolve(command).normalize();
-            return checkExecutable(p, command);
-        }
-        boolean sawNonExecutable = false;
-        for (String dir : (path == null || path.isEmpty() ? "/usr/local/bin:/usr/bin:/bin" : path).split(":")) {
-            Path p = Path.of(dir.isEmpty() ? cwd : dir).resolve(command);
-            if (Files.isRegularFile(p)) {
-                if (Files.isExecutable(p)) {
-                    return p;
-                }
-                sawNonExecutable = true;
-            }
-        }
-        if (sawNonExecutable) {
-            throw new BrokerException(ErrorCode.COMMAND_NOT_EXECUTABLE, command
-                    + ": permission denied (found in PATH but not executable)");
-        }
-        throw new BrokerException(ErrorCode.COMMAND_NOT_FOUND, command + ": command not found in PATH");
-    }
-
-    private static Path checkExecutable(Path p, String command) throws BrokerException {
-        if (!Files.exists(p)) {
-            throw new BrokerException(ErrorCode.COMMAND_NOT_FOUND, command + ": no such file");
-        }
-        if (Files.isDirectory(p)) {
-            throw new BrokerException(ErrorCode.COMMAND_NOT_EXECUTABLE, command + ": is a directory");
-        }
-        if (!Files.isExecutable(p)) {
-            throw new BrokerException(ErrorCode.COMMAND_NOT_EXECUTABLE, command + ": permission denied");
-        }
-        return p;
     }
 
     /** Environment values must be text without NUL to pass through ProcessBuilder intact. */

@@ -21,8 +21,9 @@ final class VariableRequests {
     record Answer(Outcome outcome, String message) {
     }
 
-    record Request(long id, String environment, String name, String description, Run.Requester requester,
-            Instant requestedAt, CompletableFuture<Answer> answer) {
+    /** {@code policy}: the target environment's, when asked (an auto one lets the requester use the value freely). */
+    record Request(long id, String environment, String name, String description, String policy,
+            Run.Requester requester, Instant requestedAt, CompletableFuture<Answer> answer) {
 
         @Override
         public String toString() {
@@ -41,10 +42,10 @@ final class VariableRequests {
         return timeout;
     }
 
-    synchronized Request submit(long id, String environment, String name, String description,
+    synchronized Request submit(long id, String environment, String name, String description, String policy,
             Run.Requester requester, Instant now) {
         CompletableFuture<Answer> f = new CompletableFuture<>();
-        Request r = new Request(id, environment, name, description, requester, now, f);
+        Request r = new Request(id, environment, name, description, policy, requester, now, f);
         pending.put(id, r);
         f.completeOnTimeout(new Answer(Outcome.TIMED_OUT, "no answer within " + Durations.format(timeout)),
                 timeout.toMillis(), TimeUnit.MILLISECONDS);

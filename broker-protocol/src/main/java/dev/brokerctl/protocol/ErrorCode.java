@@ -29,6 +29,8 @@ public enum ErrorCode {
     COMMAND_NOT_EXECUTABLE,
     /** The vault file failed an integrity check. */
     VAULT_DAMAGED,
+    /** Past a documented limit of requests or connections; wait, or let the human decide what is pending. */
+    TOO_MANY,
     /** Anything else; the message says what. */
     INTERNAL;
 

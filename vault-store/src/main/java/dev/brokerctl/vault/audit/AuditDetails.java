@@ -42,6 +42,12 @@ public final class AuditDetails {
     public static final String ATTEMPTS = "attempts";
     public static final String SOURCE = "source";
     public static final String VARIABLE_COUNT = "variable_count";
+    public static final String EXECUTABLE = "executable";
+    public static final String REQUEST_HASH = "request_hash";
+    public static final String ENV_CHANGES = "env_changes";
+    public static final String MASKING = "masking";
+    public static final String STDIN = "stdin";
+    public static final String PEER_EXE = "peer_exe";
 
     public static final int MAX_DETAILS = 64;
     public static final int MAX_STRING_CHARS = 16 * 1024;

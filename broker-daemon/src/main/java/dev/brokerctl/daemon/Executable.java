@@ -1,0 +1,270 @@
+package dev.brokerctl.daemon;
+
+import dev.brokerctl.protocol.BrokerException;
+import dev.brokerctl.protocol.ErrorCode;
+import java.io.IOException;
+import java.io.InputStream;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.security.MessageDigest;
+import java.security.NoSuchAlgorithmException;
+import java.util.ArrayList;
+import java.util.Collections;
+import java.util.HexFormat;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * The program a request runs, resolved when it is asked for (PATH lookup as execvp does it, in
+ * the child's own PATH and cwd), identified by the file's device, inode, size and ctime (a user
+ * can reset mtime, not ctime) and a SHA-256 of its content, cached by that identity. For a
+ * {@code #!} script the interpreter is resolved the same way, through PATH for
+ * {@code #!/usr/bin/env NAME}. The runner executes {@link #path()} and calls
+ * {@link #checkUnchanged()} just before it starts: a file replaced after approval is refused.
+ *
+ * <p>Left between that check and the exec is a window of microseconds in which a same-user process
+ * could still swap the file; only a contained requester cannot (docs/threat-model.md).
+ */
+final class Executable {
+
+    /** What identifies a file's content without reading it; ctime changes with every write. */
+    record FileId(long device, long inode, long size, long ctimeNanos) {
+    }
+
+    private static final int SHEBANG_MAX = 256;
+    private static final Map<FileId, String> HASHES = Collections.synchronizedMap(
+            new LinkedHashMap<>(64, 0.75f, true) {
+                @Override
+                protected boolean removeEldestEntry(Map.Entry<FileId, String> eldest) {
+                    return size() > 512;
+                }
+            });
+
+    private final Path path;
+    private final FileId id;
+    private final String sha256;
+    private final Executable interpreter;
+    private final Path via;
+
+    private Executable(Path path, FileId id, String sha256, Executable interpreter, Path via) {
+        this.path = path;
+        this.id = id;
+        this.sha256 = sha256;
+        this.interpreter = interpreter;
+        this.via = via;
+    }
+
+    /** Resolves {@code command} in {@code path} (the child's PATH) and {@code cwd}. */
+    static Executable resolve(String command, String path, Path cwd) throws BrokerException {
+        Path file = lookup(command, path, cwd);
+        FileId id = idOf(file, command);
+        String hash = hash(file, id, command);
+        Executable interpreter = null;
+        Path via = null;
+        List<String> shebang = shebang(file);
+        if (!shebang.isEmpty()) {
+            Path first = Path.of(shebang.get(0));
+            String envTarget = envTarget(first, shebang);
+            if (envTarget != null) {
+                via = lookupInterpreter(first, command);
+                Path target = envTarget.contains("/") ? Path.of(envTarget) : lookup(envTarget, path, cwd);
+                interpreter = leaf(target, command);
+            } else {
+                interpreter = leaf(lookupInterpreter(first, command), command);
+            }
+        }
+        return new Executable(file, id, hash, interpreter, via);
+    }
+
+    /** The file that runs, as the kernel will exec it. */
+    Path path() {
+        return path;
+    }
+
+    /** A {@code #!} script's interpreter, or null. */
+    Executable interpreter() {
+        return interpreter;
+    }
+
+    /** {@code /usr/bin/env} when the interpreter was found through PATH by {@code #!/usr/bin/env NAME}, or null. */
+    Path via() {
+        return via;
+    }
+
+    /** Whether the requester (the daemon's own user) can change the code that runs. */
+    boolean requesterCanEdit() {
+        return writable(path) || interpreter != null && interpreter.requesterCanEdit();
+    }
+
+    /** @throws BrokerException when the file (or its interpreter) is not the one that was approved */
+    void checkUnchanged() throws BrokerException {
+        FileId now;
+        try {
+            now = idOf(path, path.toString());
+        } catch (BrokerException e) {
+            now = null;
+        }
+        if (!id.equals(now)) {
+            throw new BrokerException(ErrorCode.INVALID, "the executable " + path
+                    + " changed after it was approved; ask again");
+        }
+        if (interpreter != null) {
+            interpreter.checkUnchanged();
+        }
+    }
+
+    /** What the request identity hashes: the path and content of each file that runs. */
+    Map<String, Object> identity() {
+        Map<String, Object> m = new LinkedHashMap<>();
+        m.put("path", path.toString());
+        m.put("sha256", sha256);
+        if (via != null) {
+            m.put("via", via.toString());
+        }
+        if (interpreter != null) {
+            m.put("interpreter", interpreter.identity());
+        }
+        return m;
+    }
+
+    @Override
+    public String toString() {
+        return "Executable[" + path + (interpreter == null ? "" : " via " + interpreter.path) + "]";
+    }
+
+    // ------------------------------------------------------------------ resolving
+
+    private static Executable leaf(Path file, String command) throws BrokerException {
+        FileId id = idOf(file, command);
+        return new Executable(file, id, hash(file, id, command), null, null);
+    }
+
+    private static Path lookupInterpreter(Path interpreter, String command) throws BrokerException {
+        if (!interpreter.isAbsolute()) {
+            throw new BrokerException(ErrorCode.COMMAND_NOT_EXECUTABLE, command + ": its #! interpreter "
+                    + interpreter + " is not an absolute path");
+        }
+        return checkExecutable(interpreter, command + " (#! " + interpreter + ")");
+    }
+
+    /** For {@code #!/usr/bin/env [-S] [NAME=V...] PROGRAM}: PROGRAM; else null. */
+    private static String envTarget(Path interpreter, List<String> shebang) {
+        if (!interpreter.getFileName().toString().equals("env")) {
+            return null;
+        }
+        for (int i = 1; i < shebang.size(); i++) {
+            String t = shebang.get(i);
+            if (!t.startsWith("-") && !t.contains("=")) {
+                return t;
+            }
+        }
+        return null;
+    }
+
+    /** The interpreter line of a script, split at blanks (as env -S would), or empty. */
+    private static List<String> shebang(Path file) throws BrokerException {
+        byte[] head = new byte[SHEBANG_MAX];
+        int n = 0;
+        try (InputStream in = Files.newInputStream(file)) {
+            int r;
+            while (n < head.length && (r = in.read(head, n, head.length - n)) > 0) {
+                n += r;
+            }
+        } catch (IOException e) {
+            throw new BrokerException(ErrorCode.COMMAND_NOT_EXECUTABLE, file + ": cannot be read ("
+                    + e.getClass().getSimpleName() + ")");
+        }
+        if (n < 2 || head[0] != '#' || head[1] != '!') {
+            return List.of();
+        }
+        int end = 2;
+        while (end < n && head[end] != '\n') {
+            end++;
+        }
+        List<String> words = new ArrayList<>();
+        for (String w : new String(head, 2, end - 2, StandardCharsets.UTF_8).trim().split("[ \t]+")) {
+            if (!w.isEmpty()) {
+                words.add(w);
+            }
+        }
+        return words;
+    }
+
+    /** PATH lookup as execvp does it, so a missing or non-executable command gets 127 or 126. */
+    static Path lookup(String command, String path, Path cwd) throws BrokerException {
+        if (command.contains("/")) {
+            return checkExecutable(cwd.resolve(command).normalize(), command);
+        }
+        boolean sawNonExecutable = false;
+        for (String dir : (path == null || path.isEmpty() ? "/usr/local/bin:/usr/bin:/bin" : path).split(":", -1)) {
+            Path p = (dir.isEmpty() ? cwd : cwd.resolve(dir)).resolve(command).normalize();
+            if (Files.isRegularFile(p)) {
+                if (Files.isExecutable(p)) {
+                    return p;
+                }
+                sawNonExecutable = true;
+            }
+        }
+        if (sawNonExecutable) {
+            throw new BrokerException(ErrorCode.COMMAND_NOT_EXECUTABLE, command
+                    + ": permission denied (found in PATH but not executable)");
+        }
+        throw new BrokerException(ErrorCode.COMMAND_NOT_FOUND, command + ": command not found in PATH");
+    }
+
+    private static Path checkExecutable(Path p, String command) throws BrokerException {
+        if (!Files.exists(p)) {
+            throw new BrokerException(ErrorCode.COMMAND_NOT_FOUND, command + ": no such file");
+        }
+        if (Files.isDirectory(p)) {
+            throw new BrokerException(ErrorCode.COMMAND_NOT_EXECUTABLE, command + ": is a directory");
+        }
+        if (!Files.isExecutable(p)) {
+            throw new BrokerException(ErrorCode.COMMAND_NOT_EXECUTABLE, command + ": permission denied");
+        }
+        return p;
+    }
+
+    private static FileId idOf(Path file, String command) throws BrokerException {
+        try {
+            Map<String, Object> a = Files.readAttributes(file, "unix:dev,ino,size,ctime");
+            java.nio.file.attribute.FileTime ctime = (java.nio.file.attribute.FileTime) a.get("ctime");
+            return new FileId((Long) a.get("dev"), (Long) a.get("ino"), (Long) a.get("size"),
+                    ctime.to(java.util.concurrent.TimeUnit.NANOSECONDS));
+        } catch (IOException | UnsupportedOperationException | ClassCastException e) {
+            throw new BrokerException(ErrorCode.COMMAND_NOT_EXECUTABLE, command + ": cannot read its file ("
+                    + e.getClass().getSimpleName() + ")");
+        }
+    }
+
+    private static String hash(Path file, FileId id, String command) throws BrokerException {
+        String known = HASHES.get(id);
+        if (known != null) {
+            return known;
+        }
+        try (InputStream in = Files.newInputStream(file)) {
+            MessageDigest sha = MessageDigest.getInstance("SHA-256");
+            byte[] buf = new byte[64 * 1024];
+            int n;
+            while ((n = in.read(buf)) > 0) {
+                sha.update(buf, 0, n);
+            }
+            String hex = HexFormat.of().formatHex(sha.digest());
+            HASHES.put(id, hex);
+            return hex;
+        } catch (IOException e) {
+            throw new BrokerException(ErrorCode.COMMAND_NOT_EXECUTABLE, command + ": cannot be read ("
+                    + e.getClass().getSimpleName() + ")");
+        } catch (NoSuchAlgorithmException e) {
+            throw new IllegalStateException(e);
+        }
+    }
+
+    /** Writable by this process's user: the file itself, or its directory (it can be replaced). */
+    static boolean writable(Path file) {
+        Path dir = file.getParent();
+        return Files.isWritable(file) || dir != null && Files.isWritable(dir);
+    }
+}
