@@ -49,6 +49,7 @@ public final class ApprovalConsole {
     private final String name;
     private final String ownTty;
     private final boolean color;
+    private final int width;
     private final SecretReader secrets;
     private final BlockingQueue<Object> events = new LinkedBlockingQueue<>();
     /** The input thread reads a line only when asked: a secret can then be read on this thread. */
@@ -62,6 +63,12 @@ public final class ApprovalConsole {
 
     public ApprovalConsole(BrokerClient approver, BufferedReader in, PrintStream out, String name, String ownTty,
             boolean color, SecretReader secrets) {
+        this(approver, in, out, name, ownTty, color, secrets, RequestView.DEFAULT_WIDTH);
+    }
+
+    /** @param width the terminal's columns; 0 when unknown (then {@value RequestView#DEFAULT_WIDTH}) */
+    public ApprovalConsole(BrokerClient approver, BufferedReader in, PrintStream out, String name, String ownTty,
+            boolean color, SecretReader secrets, int width) {
         this.client = approver;
         this.in = in;
         this.out = out;
@@ -69,6 +76,7 @@ public final class ApprovalConsole {
         this.ownTty = ownTty == null ? "" : ownTty;
         this.color = color;
         this.secrets = secrets;
+        this.width = width <= 0 ? RequestView.DEFAULT_WIDTH : width;
     }
 
     /** Runs until the input ends or the daemon goes away. */
@@ -160,9 +168,10 @@ public final class ApprovalConsole {
                 queue.removeIf(q -> idOf(q) == id);
                 if (current != null && idOf(current) == id) {
                     String by = m.string("decided_by", "");
-                    say(by.equals(name) ? "request " + id + ": " + m.string("outcome", "decided")
-                            : "request " + id + " is no longer pending: " + m.string("outcome", "decided")
-                                    + (by.isEmpty() ? "" : " by " + by));
+                    String outcome = ConsoleText.line(m.string("outcome", "decided"), 20);
+                    say(by.equals(name) ? "request " + id + ": " + outcome
+                            : "request " + id + " is no longer pending: " + outcome
+                                    + (by.isEmpty() ? "" : " by " + ConsoleText.line(by, width / 2)));
                     current = null;
                     awaitingReply = false;
                     next();
@@ -176,7 +185,7 @@ public final class ApprovalConsole {
             }
             case "error" -> {
                 awaitingReply = false;
-                say("not done: " + m.string("message", "the daemon refused"));
+                say("not done: " + ConsoleText.line(m.string("message", "the daemon refused"), width - 10));
                 if (current != null) {
                     prompt();
                 }
@@ -202,7 +211,7 @@ public final class ApprovalConsole {
         while (current == null && !queue.isEmpty()) {
             Message item = queue.poll();
             Message body = inner(item);
-            if (item.type().equals("run") && !ownTty.isEmpty() && ownTty.equals(body.string("tty", ""))) {
+            if (item.type().equals("run") && !ownTty.isEmpty() && ownTty.equals(tty(body))) {
                 say("run " + body.number("run_id", -1) + " comes from this terminal; decide it from another"
                         + " console (brokerctl approve). It keeps waiting.");
                 continue;
@@ -214,6 +223,12 @@ public final class ApprovalConsole {
         }
     }
 
+    /** The requester's terminal as the daemon verified it (older daemons send it flat). */
+    private static String tty(Message r) throws BrokerException {
+        Message verified = r.message("verified");
+        return verified != null ? verified.string("tty", "") : r.string("tty", "");
+    }
+
     /** A queued item is {@code {type: "run"|"variable", <type>: {...}}}: the request itself. */
     private static Message inner(Message item) throws BrokerException {
         return item.message(item.type());
@@ -222,45 +237,31 @@ public final class ApprovalConsole {
     private void show() throws BrokerException {
         Message r = inner(current);
         out.println();
-        if (current.type().equals("variable")) {
-            out.println(bold("Request " + r.number("request_id", -1) + ": a value for a new variable"));
-            out.println("  environment:  " + r.string("environment", ""));
-            out.println("  variable:     " + r.string("name", ""));
-            out.println("  description:  " + printable(r.string("description", "")));
-            out.println("  asked by:     " + r.string("client", "") + " (pid " + r.number("pid", -1) + ")");
-            out.flush();
-            return;
+        print(current.type().equals("variable") ? RequestView.variable(r, width, color) : RequestView.run(r, width, color));
+    }
+
+    /** Details asked for with v, f or r; then what runs and the code again, next to the prompt. */
+    private void details(List<String> lines) throws BrokerException {
+        print(lines);
+        if (current.type().equals("run")) {
+            print(RequestView.commandAndCode(inner(current), width, color));
         }
-        List<String> argv = r.strings("argv");
-        List<String> variables = r.strings("variables");
-        List<String> refs = r.strings("refs");
-        out.println(bold("Request " + r.number("run_id", -1) + ": run a command in '" + r.string("environment", "")
-                + "'"));
-        out.println("  command:      " + Quoting.argv(argv));
-        out.println("  cwd:          " + Quoting.word(r.string("cwd", "")));
-        out.println("  variables:    " + (variables == null ? "all of '" + r.string("environment", "") + "'"
-                : String.join(", ", variables)) + (refs == null || refs.isEmpty() ? "" : "; " + String.join(", ", refs)));
-        out.println("  reason:       " + printable(r.string("reason", "")));
-        out.println("  asked by:     " + printable(r.string("client", "")) + " " + printable(r.string("client_version", ""))
-                + " (pid " + r.number("pid", -1) + ", " + printable(r.string("executable", "?"))
-                + (r.string("tty", "").isEmpty() ? ", no terminal" : ", terminal " + r.string("tty", "")) + ")");
-        if (r.number("timeout_ms", 0) > 0) {
-            out.println("  timeout:      " + Durations.format(Duration.ofMillis(r.number("timeout_ms", 0))));
+    }
+
+    private void print(List<String> lines) {
+        for (String l : lines) {
+            out.println(l);
         }
-        for (String hint : RiskHints.of(argv, r.strings("value_in_argv"))) {
-            out.println(red("  risk:         " + hint));
-        }
-        out.println("  code:         " + bold(r.string("code", "")));
         out.flush();
     }
 
     private void prompt() {
         String text = switch (step) {
-            case CHOOSE -> "[a]pprove once, [g]rant for a while, [d]eny, [s]kip? ";
+            case CHOOSE -> "[a]pprove once, [g]rant for a while, [d]eny, [s]kip; [v]/[f]/[r] details? ";
             case CODE_APPROVE, CODE_GRANT -> "type the code shown above to confirm: ";
             case GRANT_LENGTH -> "grant for how long (up to 8h)? [15m] ";
             case DENY_MESSAGE -> "message to the requester (optional): ";
-            case VARIABLE_CHOOSE -> "[p]rovide a value, [d]ecline, [s]kip? ";
+            case VARIABLE_CHOOSE -> "[p]rovide a value, [d]ecline, [s]kip; [r]isks? ";
             case VARIABLE_DECLINE -> "message to the requester (optional): ";
         };
         out.print(text);
@@ -280,7 +281,11 @@ public final class ApprovalConsole {
             case CHOOSE -> {
                 switch (line.toLowerCase(java.util.Locale.ROOT)) {
                     case "a", "approve" -> step = Step.CODE_APPROVE;
-                    case "g", "grant" -> step = Step.GRANT_LENGTH;
+                    case "g", "grant" -> {
+                        say("a grant lets this exact request run again without asking, whatever code the requester"
+                                + " changes in cwd meanwhile");
+                        step = Step.GRANT_LENGTH;
+                    }
                     case "d", "deny" -> step = Step.DENY_MESSAGE;
                     case "s", "skip" -> {
                         queue.add(current);
@@ -288,7 +293,10 @@ public final class ApprovalConsole {
                         next();
                         return;
                     }
-                    default -> say("answer a, g, d or s");
+                    case "v" -> details(RequestView.overrides(r));
+                    case "f" -> details(RequestView.fullCommand(r, width));
+                    case "r" -> details(RequestView.risks(r, width));
+                    default -> say("answer a, g, d, s, v (changed variables), f (full command) or r (risks)");
                 }
                 prompt();
             }
@@ -334,8 +342,12 @@ public final class ApprovalConsole {
                         current = null;
                         next();
                     }
+                    case "r" -> {
+                        details(RequestView.risks(r, width));
+                        prompt();
+                    }
                     default -> {
-                        say("answer p, d or s");
+                        say("answer p, d, s or r");
                         prompt();
                     }
                 }
@@ -352,7 +364,7 @@ public final class ApprovalConsole {
     private void provide(Message r) throws BrokerException {
         char[] value;
         try {
-            String prompt = "value for " + r.string("name", "") + " (not shown): ";
+            String prompt = "value for " + ConsoleText.line(r.string("name", ""), 40) + " (not shown): ";
             if (secrets != null) {
                 value = secrets.read(prompt);
             } else {
@@ -392,20 +404,5 @@ public final class ApprovalConsole {
     private void say(String s) {
         out.println(s);
         out.flush();
-    }
-
-    private String bold(String s) {
-        return color ? "\u001b[1m" + s + "\u001b[0m" : s;
-    }
-
-    private String red(String s) {
-        return color ? "\u001b[31m" + s + "\u001b[0m" : s;
-    }
-
-    /** Free text from the requester: no terminal escape sequences reach the human's screen. */
-    static String printable(String s) {
-        StringBuilder b = new StringBuilder(s.length());
-        s.codePoints().forEach(c -> b.appendCodePoint(Character.isISOControl(c) ? '?' : c));
-        return b.toString();
     }
 }

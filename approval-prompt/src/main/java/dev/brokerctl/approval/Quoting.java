@@ -4,8 +4,8 @@ import java.util.List;
 
 /**
  * Shows argv so that spaces, quotes and control characters are unambiguous: a plain word stays
- * bare, anything else is single-quoted, and a word with control or non-ASCII-printable characters
- * uses {@code $'...'} with escapes, as bash would print it.
+ * bare, anything else is single-quoted, and a word with any character {@link ConsoleText} escapes
+ * (controls, bidi, zero-width, ...) uses {@code $'...'} with escapes, as bash would print it.
  */
 public final class Quoting {
 
@@ -28,8 +28,7 @@ public final class Quoting {
                 || "_./=:@%+,-".indexOf(c) >= 0)) {
             return s;
         }
-        boolean plain = s.chars().noneMatch(c -> c < 0x20 || c == 0x7f || Character.isISOControl(c)
-                || Character.getType(c) == Character.FORMAT);
+        boolean plain = s.codePoints().noneMatch(ConsoleText::escaped);
         if (plain) {
             return "'" + s.replace("'", "'\\''") + "'";
         }
@@ -42,10 +41,14 @@ public final class Quoting {
                 case '\'' -> b.append("\\'");
                 case '\\' -> b.append("\\\\");
                 default -> {
-                    if (c < 0x20 || c == 0x7f || Character.isISOControl(c) || Character.getType(c) == Character.FORMAT) {
-                        b.append(c <= 0xff ? String.format("\\x%02x", c) : String.format("\\u%04x", c));
-                    } else {
+                    if (!ConsoleText.escaped(c)) {
                         b.appendCodePoint(c);
+                    } else if (c <= 0xff) {
+                        b.append(String.format("\\x%02x", c));
+                    } else if (c <= 0xffff) {
+                        b.append(String.format("\\u%04x", c));
+                    } else {
+                        b.append(String.format("\\U%08x", c));
                     }
                 }
             }

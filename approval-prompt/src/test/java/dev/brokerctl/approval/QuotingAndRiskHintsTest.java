@@ -14,6 +14,9 @@ class QuotingAndRiskHintsTest {
         assertEquals("echo 'a b' '' 'it'\\''s'", Quoting.argv(List.of("echo", "a b", "", "it's")));
         assertEquals("printf $'a\\nb' $'\\x1b[31m'", Quoting.argv(List.of("printf", "a\nb", "\u001b[31m")));
         assertEquals("ls $'\\u202e'", Quoting.argv(List.of("ls", "\u202e")), "bidi overrides are shown, not obeyed");
+        assertEquals("cat $'a\\u200bb' $'\\u2028' $'\\U000e0041' $'no\\xa0break'",
+                Quoting.argv(List.of("cat", "a\u200bb", "\u2028", new String(Character.toChars(0xe0041)), "no\u00a0break")),
+                "zero-width, separators, tag characters and look-alike spaces are escaped too");
     }
 
     @Test
