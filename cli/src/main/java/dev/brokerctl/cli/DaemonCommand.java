@@ -28,7 +28,7 @@ import picocli.CommandLine.Option;
     "Run the broker daemon. It unlocks with the passphrase from BROKERCTL_PASSPHRASE_FILE when set,",
     "else asks on the terminal; --locked starts it locked (brokerctl unlock later). Its log is",
     "$BROKERCTL_HOME/brokerd.log and never holds a value."})
-final class DaemonCommand implements Callable<Integer> {
+final class DaemonCommand implements Callable<Integer>, HoldsSecrets {
 
     @CommandLine.Spec
     CommandLine.Model.CommandSpec spec;

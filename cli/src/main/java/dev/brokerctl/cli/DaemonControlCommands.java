@@ -73,7 +73,7 @@ final class DaemonControlCommands {
     }
 
     @Command(name = "unlock", description = "Unlock the running daemon's vault (passphrase from the terminal or BROKERCTL_PASSPHRASE_FILE).")
-    static final class Unlock extends Base {
+    static final class Unlock extends Base implements HoldsSecrets {
         @Override
         public Integer call() throws Exception {
             try (BrokerClient c = connect("unlock")) {

@@ -30,7 +30,7 @@ import picocli.CommandLine.Command;
 @Command(name = "demo", description = "Show the main job in a throwaway home: a daemon injects a"
         + " sample token into a command that prints it in several encodings, and only masked output"
         + " comes back. Touches nothing of yours and cleans up after itself.")
-final class DemoCommand implements Callable<Integer> {
+final class DemoCommand implements Callable<Integer>, HoldsSecrets {
 
     /** What the demo command prints: the token raw, base64, hex, URL-encoded and in JSON. */
     static final String SCRIPT = String.join("\n",

@@ -53,12 +53,30 @@ public final class Main implements Runnable {
 
     static CommandLine commandLine() {
         return new CommandLine(new Main())
+                .setExecutionStrategy(Main::executeHardened)
                 .setExecutionExceptionHandler(new ExitCodes())
                 .setParameterExceptionHandler(Main::usageError);
     }
 
     static int execute(String... args) {
         return commandLine().execute(args);
+    }
+
+    /**
+     * Runs the chosen command as picocli's default strategy does, after making the process
+     * non-dumpable if the command {@link HoldsSecrets}: before its {@code call()} reads anything.
+     */
+    private static int executeHardened(CommandLine.ParseResult parsed) {
+        Integer help = CommandLine.executeHelpRequest(parsed);
+        if (help != null) {
+            return help;
+        }
+        java.util.List<CommandLine> chosen = parsed.asCommandLineList();
+        CommandLine command = chosen.get(chosen.size() - 1);
+        if (command.getCommand() instanceof HoldsSecrets) {
+            HoldsSecrets.harden(command.getErr());
+        }
+        return new CommandLine.RunLast().execute(parsed);
     }
 
     /** A usage error: two lines (what is wrong, where to look), exit code 2. */

@@ -10,7 +10,7 @@ import java.util.concurrent.Callable;
 import picocli.CommandLine;
 
 /** Base of the commands that open the vault directly with the passphrase. */
-abstract class VaultCommand implements Callable<Integer> {
+abstract class VaultCommand implements Callable<Integer>, HoldsSecrets {
 
     @CommandLine.Spec
     CommandLine.Model.CommandSpec spec;

@@ -36,6 +36,8 @@ final class Brokerctl {
     final Path passphraseFile;
     final Map<String, String> env = new HashMap<>();
     final StringBuilder transcript = new StringBuilder();
+    /** Put before every command this runs or starts (see {@link #as}); empty: as this JVM's user. */
+    private List<String> asUser = List.of();
 
     Brokerctl(Path tmp) throws IOException {
         home = tmp.resolve("home");
@@ -46,6 +48,17 @@ final class Brokerctl {
         env.put("BROKERCTL_HOME", home.toString());
         env.put("BROKERCTL_PASSPHRASE_FILE", passphraseFile.toString());
         env.put("TMPDIR", tmp.toString());
+    }
+
+    /**
+     * Runs every later command as {@code user}, and gives it this instance's files (home,
+     * passphrase file and the temporary directory they are in).
+     */
+    Brokerctl as(Unprivileged user) {
+        user.own(home.getParent());
+        user.assertCanRead(launcher, passphraseFile);   // its directories must let the user through
+        asUser = user.prefix();
+        return this;
     }
 
     /** A vault with light KDF parameters (the KDF cost is not what these tests are about). */
@@ -66,7 +79,7 @@ final class Brokerctl {
     }
 
     Result runIn(Path cwd, String program, byte[] stdin, String... args) {
-        List<String> cmd = new ArrayList<>();
+        List<String> cmd = new ArrayList<>(asUser);
         cmd.add(program);
         cmd.addAll(List.of(args));
         ProcessBuilder pb = new ProcessBuilder(cmd).directory(cwd.toFile());
@@ -136,7 +149,7 @@ final class Brokerctl {
      * {@code keepStdout}, stdout counted but not kept.
      */
     Spawned start(byte[] stdin, boolean keepStdout, String... args) {
-        List<String> cmd = new ArrayList<>();
+        List<String> cmd = new ArrayList<>(asUser);
         cmd.add(launcher.toString());
         cmd.addAll(List.of(args));
         ProcessBuilder pb = new ProcessBuilder(cmd).directory(launcher.getParent().toFile());

@@ -1,7 +1,6 @@
 package dev.brokerctl.cli;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
-import static org.junit.jupiter.api.Assertions.assertNotNull;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNotEquals;
 import static org.junit.jupiter.api.Assertions.assertNull;
@@ -402,102 +401,6 @@ class DaemonIT {
             assertFalse(tmux.screen().contains("[a]pprove once"), "no prompt for a request from this terminal");
         } finally {
             tmux.kill();
-        }
-    }
-
-    /** A private tmux server driving one console. */
-    static final class Tmux {
-        private final Path socket;
-
-        Tmux(Path socket) {
-            this.socket = socket;
-        }
-
-        /** Runs {@code brokerctl ARGS} in a new tmux session, or {@code sh -c ...} when args[0] is sh. */
-        void start(Brokerctl b, String... args) throws Exception {
-            List<String> cmd = new ArrayList<>(List.of("env"));
-            b.env.forEach((k, v) -> cmd.add(k + "=" + v));
-            if (!args[0].equals("sh")) {
-                cmd.add(b.launcher.toString());
-            }
-            cmd.addAll(List.of(args));
-            tmux("new-session", "-d", "-x", "200", "-y", "50", String.join(" ", cmd.stream().map(Tmux::quote).toList()));
-        }
-
-        void type(String line) throws Exception {
-            tmux("send-keys", "-l", line);
-            tmux("send-keys", "Enter");
-        }
-
-        String screen() throws Exception {
-            return tmux("capture-pane", "-p", "-S", "-500");
-        }
-
-        private static final List<String> PROMPTS = List.of("[a]pprove once, [g]rant", "type the code shown above",
-                "grant for how long", "message to the requester");
-
-        int prompts() throws Exception {
-            int n = 0;
-            for (String line : screen().split("\\n")) {
-                for (String p : PROMPTS) {
-                    if (line.contains(p)) {
-                        n++;
-                    }
-                }
-            }
-            return n;
-        }
-
-        /** Types a line and waits for the console's next prompt. */
-        void answer(String line) throws Exception {
-            int before = prompts();
-            type(line);
-            long deadline = System.nanoTime() + EXIT_WAIT.toNanos();
-            while (prompts() <= before) {
-                if (System.nanoTime() > deadline) {
-                    throw new AssertionError("no prompt after '" + line + "'; screen:\n" + screen());
-                }
-                LockSupport.parkNanos(Duration.ofMillis(50).toNanos());
-            }
-        }
-
-        /** Polls the screen: the console's output is the signal, with a deadline. */
-        void awaitScreen(String text, Duration timeout) throws Exception {
-            long deadline = System.nanoTime() + timeout.toNanos();
-            while (!screen().contains(text)) {
-                if (System.nanoTime() > deadline) {
-                    throw new AssertionError("the console never showed '" + text + "'; screen:\n" + screen());
-                }
-                LockSupport.parkNanos(Duration.ofMillis(50).toNanos());
-            }
-        }
-
-        String lastCode() throws Exception {
-            String code = null;
-            for (String line : screen().split("\n")) {
-                if (line.trim().startsWith("code:")) {
-                    code = line.trim().substring(5).trim();
-                }
-            }
-            assertNotNull(code, "a code is shown with the request");
-            return code;
-        }
-
-        void kill() throws Exception {
-            tmux("kill-server");
-        }
-
-        private String tmux(String... args) throws Exception {
-            List<String> cmd = new ArrayList<>(List.of("tmux", "-S", socket.toString()));
-            cmd.addAll(List.of(args));
-            Process p = new ProcessBuilder(cmd).redirectErrorStream(true).start();
-            String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
-            p.waitFor();
-            return out;
-        }
-
-        private static String quote(String s) {
-            return "'" + s.replace("'", "'\\''") + "'";
         }
     }
 
