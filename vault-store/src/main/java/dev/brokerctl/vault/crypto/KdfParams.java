@@ -106,7 +106,8 @@ public final class KdfParams {
             return;
         }
         if (memoryKib < MIN_MEMORY_KIB) {
-            throw new IllegalArgumentException("Argon2id memory " + memoryKib / 1024 + " MiB is below the"
+            throw new IllegalArgumentException("Argon2id memory " + (memoryKib % 1024 == 0
+                    ? memoryKib / 1024 + " MiB" : memoryKib + " KiB") + " is below the"
                     + " minimum of " + MIN_MEMORY_KIB / 1024 + " MiB for a new vault");
         }
         if (iterations < MIN_ITERATIONS) {
