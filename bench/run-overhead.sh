@@ -29,7 +29,7 @@ JAVA
 "${JAVA_HOME:+$JAVA_HOME/bin/}javac" -d "$work/bare" "$work/bare/Bare.java"
 java=${JAVA_HOME:+$JAVA_HOME/bin/}java
 
-"$bin" init --kdf-memory-mib 8 >/dev/null 2>&1
+"$bin" init --kdf-memory-mib 19 >/dev/null 2>&1
 "$bin" env create bench --policy auto >/dev/null
 printf %s 'bench-token-value-0123456789' | "$bin" set bench TOKEN >/dev/null
 "$bin" daemon --detach >/dev/null

@@ -21,7 +21,7 @@ median_ms() { # command... ; prints the median wall time in ms over $runs runs
     printf '%s\n' "${times[@]}" | sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'
 }
 
-for kdf in 64 1; do
+for kdf in 64 19; do
     export BROKERCTL_HOME=$work/home-$kdf
     "$bin" init --kdf-memory-mib "$kdf" >/dev/null 2>&1
     "$bin" env create e0 >/dev/null

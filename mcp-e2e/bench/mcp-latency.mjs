@@ -37,7 +37,7 @@ async function spawnTrue() {
 }
 
 try {
-  sh(['init', '--kdf-memory-mib', '8']);
+  sh(['init', '--kdf-memory-mib', '19']);
   sh(['env', 'create', 'bench', '--policy', 'auto']);
   sh(['set', 'bench', 'TOKEN'], 'bench-token-value-0123456789');
   sh(['daemon', '--detach']);

@@ -90,7 +90,7 @@ describe('brokerctl mcp, end to end', { concurrency: 1 }, () => {
   before(async () => {
     const home = await BrokerHome.create(PASSPHRASE);
     s.home = home;
-    await home.ok(['init', '--kdf-memory-mib', '1']);
+    await home.ok(['init', '--kdf-memory-mib', '19']);   // the floor: init refuses less
     await home.ok(['env', 'create', 'dev', '--policy', 'auto']);
     await home.ok(['env', 'create', 'prod']);
     await home.ok(['set', 'dev', 'TOKEN', '--description', 'e2e API token'], { input: TOKEN_DEV });

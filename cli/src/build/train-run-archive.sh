@@ -15,7 +15,7 @@ full() { "$java" -XX:+UseSerialGC -Xlog:disable -Xlog:all=error:stderr -jar "$ta
 cleanup() { full stop >/dev/null 2>&1 || true; rm -rf "$work"; }
 trap cleanup EXIT
 
-full init --kdf-memory-mib 8 >/dev/null
+full init --kdf-memory-mib 19 >/dev/null
 full env create train --policy auto >/dev/null
 printf %s 'training-token-value-0123' | full set train TOKEN >/dev/null
 full daemon --detach >/dev/null

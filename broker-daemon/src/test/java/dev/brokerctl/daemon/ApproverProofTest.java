@@ -46,7 +46,7 @@ class ApproverProofTest {
             throws Exception {
         f = new DaemonFixture(tmp).start(Duration.ofSeconds(120), true);
         Path own = tmp.resolve("attacker/vault.db");
-        Vault.create(own, ATTACKER_PASSPHRASE.toCharArray(), new KdfParams(256, 1, 1));
+        Vault.create(own, ATTACKER_PASSPHRASE.toCharArray(), KdfParams.insecureForTests(256, 1, 1));
         Path aside = Files.createDirectories(tmp.resolve("aside"));
 
         List<String> moved = move(f.vaultFile.getParent(), aside, "vault.db");

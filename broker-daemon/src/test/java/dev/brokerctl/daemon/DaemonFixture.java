@@ -38,7 +38,7 @@ final class DaemonFixture implements AutoCloseable {
         Files.setPosixFilePermissions(dir, PosixFilePermissions.fromString("rwx------"));
         vaultFile = dir.resolve("home/vault.db");
         socket = dir.resolve("run/brokerd.sock");
-        Vault.create(vaultFile, PASSPHRASE.toCharArray(), new KdfParams(256, 1, 1));
+        Vault.create(vaultFile, PASSPHRASE.toCharArray(), KdfParams.insecureForTests(256, 1, 1));
         try (VaultSession s = Vault.open(vaultFile).unlock(PASSPHRASE.toCharArray())) {
             s.createEnvironment("dev", Policy.AUTO);
             s.createEnvironment("prod", Policy.PROMPT);

@@ -6,6 +6,7 @@ import dev.brokerctl.vault.Policy;
 import dev.brokerctl.vault.VaultSession;
 import dev.brokerctl.vault.audit.AuditDetails;
 import dev.brokerctl.vault.audit.AuditEvent;
+import dev.brokerctl.vault.audit.AuditRecord;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
@@ -39,9 +40,8 @@ final class EnvCommand implements Runnable {
             Policy p = Policy.parse(policy);
             dev.brokerctl.vault.Names.checkEnvironment(name);
             try (VaultSession s = unlock()) {
-                s.createEnvironment(name, p);
-                s.audit(AuditEvent.ENVIRONMENT_CREATED, name, AuditDetails.of(AuditDetails.POLICY, p.id(),
-                        AuditDetails.SOURCE, "cli"));
+                s.createEnvironment(name, p, AuditRecord.of(AuditEvent.ENVIRONMENT_CREATED, name,
+                        AuditDetails.of(AuditDetails.POLICY, p.id(), AuditDetails.SOURCE, "cli")));
             }
             out().printf("created environment %s (policy %s)%n", name, p.id());
             return ExitCodes.OK;
@@ -98,9 +98,8 @@ final class EnvCommand implements Runnable {
                         return ExitCodes.FAILURE;
                     }
                 }
-                int count = s.deleteEnvironment(name);
-                s.audit(AuditEvent.ENVIRONMENT_DELETED, name, AuditDetails.of(AuditDetails.VARIABLE_COUNT, count,
-                        AuditDetails.SOURCE, "cli"));
+                int count = s.deleteEnvironment(name, n -> AuditRecord.of(AuditEvent.ENVIRONMENT_DELETED, name,
+                        AuditDetails.of(AuditDetails.VARIABLE_COUNT, n, AuditDetails.SOURCE, "cli")));
                 out().printf("deleted environment %s and %d variables%n", name, count);
             }
             return ExitCodes.OK;
@@ -134,10 +133,10 @@ final class EnvCommand implements Runnable {
             }
             try (VaultSession s = unlock()) {
                 EnvironmentInfo before = s.environment(name);
-                s.setPolicy(name, p, max);
-                s.audit(AuditEvent.POLICY_CHANGED, name, AuditDetails.of(AuditDetails.POLICY,
+                s.setPolicy(name, p, max, AuditRecord.of(AuditEvent.POLICY_CHANGED, name, AuditDetails.of(
+                        AuditDetails.POLICY,
                         p.id() + (max == null ? "" : ", max grant " + dev.brokerctl.protocol.Durations.format(max)),
-                        AuditDetails.PREVIOUS, before.policy().id(), AuditDetails.SOURCE, "cli"));
+                        AuditDetails.PREVIOUS, before.policy().id(), AuditDetails.SOURCE, "cli")));
             }
             out().printf("environment %s: policy %s%s%n", name, p.id(),
                     max == null ? "" : ", grants up to " + dev.brokerctl.protocol.Durations.format(max));

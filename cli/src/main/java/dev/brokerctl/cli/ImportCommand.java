@@ -5,6 +5,7 @@ import dev.brokerctl.vault.SecretValue;
 import dev.brokerctl.vault.VaultSession;
 import dev.brokerctl.vault.audit.AuditDetails;
 import dev.brokerctl.vault.audit.AuditEvent;
+import dev.brokerctl.vault.audit.AuditRecord;
 import dev.brokerctl.vault.dotenv.DotenvEntry;
 import dev.brokerctl.vault.dotenv.DotenvException;
 import dev.brokerctl.vault.dotenv.DotenvParser;
@@ -68,9 +69,9 @@ final class ImportCommand extends VaultCommand {
                 throw new CliException(file + " holds no variables; nothing was imported");
             }
             try (VaultSession s = unlock()) {
-                s.putAll(environment, values);
-                s.audit(AuditEvent.IMPORTED, environment, AuditDetails.of(AuditDetails.VARIABLES,
-                        new ArrayList<>(values.keySet()), AuditDetails.SOURCE, file.getFileName().toString()));
+                s.putAll(environment, values, AuditRecord.of(AuditEvent.IMPORTED, environment,
+                        AuditDetails.of(AuditDetails.VARIABLES, new ArrayList<>(values.keySet()),
+                                AuditDetails.SOURCE, file.getFileName().toString())));
             }
         } finally {
             entries.forEach(DotenvEntry::destroy);

@@ -15,9 +15,10 @@ final class InitCommand extends VaultCommand {
 
     @Override
     public Integer call() throws Exception {
-        if (memoryMib < 1 || memoryMib > KdfParams.MAX_MEMORY_KIB / 1024) {
-            throw new CliException("--kdf-memory-mib must be between 1 and "
-                    + KdfParams.MAX_MEMORY_KIB / 1024, ExitCodes.USAGE);
+        if (memoryMib < KdfParams.MIN_MEMORY_KIB / 1024 || memoryMib > KdfParams.MAX_MEMORY_KIB / 1024) {
+            throw new CliException("--kdf-memory-mib must be between " + KdfParams.MIN_MEMORY_KIB / 1024
+                    + " (OWASP's minimum for Argon2id) and " + KdfParams.MAX_MEMORY_KIB / 1024
+                    + "; the default is 64", ExitCodes.USAGE);
         }
         KdfParams params = KdfParams.withMemoryMib(memoryMib);
         char[] passphrase = terminal.newPassphrase(Terminal.PASSPHRASE_FILE, "New vault passphrase: ");
@@ -28,10 +29,6 @@ final class InitCommand extends VaultCommand {
         }
         out().printf("created vault %s (Argon2id m=%d MiB, t=%d, p=%d)%n", paths().vaultFile(),
                 memoryMib, params.iterations(), params.parallelism());
-        if (params.memoryKib() < KdfParams.RECOMMENDED_MIN_MEMORY_KIB) {
-            err().printf("brokerctl: warning: %d MiB is a weak KDF memory cost; use at least %d for a"
-                    + " real vault%n", memoryMib, KdfParams.RECOMMENDED_MIN_MEMORY_KIB / 1024);
-        }
         out().println("next: brokerctl env create dev");
         return ExitCodes.OK;
     }

@@ -4,6 +4,7 @@ import dev.brokerctl.vault.Vault;
 import dev.brokerctl.vault.VaultSession;
 import dev.brokerctl.vault.audit.AuditDetails;
 import dev.brokerctl.vault.audit.AuditEvent;
+import dev.brokerctl.vault.audit.AuditRecord;
 import dev.brokerctl.vault.crypto.KdfParams;
 import java.util.Arrays;
 import picocli.CommandLine.Command;
@@ -16,12 +17,13 @@ final class PasswdCommand extends VaultCommand {
     @Override
     public Integer call() throws Exception {
         Vault vault = Vault.open(paths().vaultFile());
-        KdfParams params = vault.kdfParams();
+        // a vault made with a weaker KDF than the floor gets the floor with its new keyslot
+        KdfParams params = vault.kdfParams().atLeastFloor();
         try (VaultSession s = unlock(vault)) {
             char[] fresh = terminal.newPassphrase(Terminal.NEW_PASSPHRASE_FILE, "New passphrase: ");
             try {
-                s.changePassphrase(fresh, params);
-                s.audit(AuditEvent.PASSPHRASE_CHANGED, null, AuditDetails.of(AuditDetails.SOURCE, "cli"));
+                s.changePassphrase(fresh, params, AuditRecord.of(AuditEvent.PASSPHRASE_CHANGED, null,
+                        AuditDetails.of(AuditDetails.SOURCE, "cli")));
             } finally {
                 Arrays.fill(fresh, '\0');
             }

@@ -5,6 +5,7 @@ import dev.brokerctl.vault.SecretValue;
 import dev.brokerctl.vault.VaultSession;
 import dev.brokerctl.vault.audit.AuditDetails;
 import dev.brokerctl.vault.audit.AuditEvent;
+import dev.brokerctl.vault.audit.AuditRecord;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
@@ -34,9 +35,8 @@ final class SetCommand extends VaultCommand {
             s.environment(environment);   // fail before asking for the value
             try (SecretValue value = SecretValue.adopt(
                     terminal.secretValue("Value for " + name + ": ", SecretValue.MAX_BYTES))) {
-                s.put(environment, name, value, description);
-                s.audit(AuditEvent.VARIABLE_SET, environment, AuditDetails.of(AuditDetails.VARIABLE, name,
-                        AuditDetails.SOURCE, "cli"));
+                s.put(environment, name, value, description, AuditRecord.of(AuditEvent.VARIABLE_SET,
+                        environment, AuditDetails.of(AuditDetails.VARIABLE, name, AuditDetails.SOURCE, "cli")));
                 out().printf("set %s in %s (%d bytes)%n", name, environment, value.length());
                 if (value.length() < 4) {
                     err().printf("brokerctl: warning: values shorter than 4 bytes are not masked in"

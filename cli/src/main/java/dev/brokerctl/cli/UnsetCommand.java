@@ -4,6 +4,7 @@ import dev.brokerctl.vault.Names;
 import dev.brokerctl.vault.VaultSession;
 import dev.brokerctl.vault.audit.AuditDetails;
 import dev.brokerctl.vault.audit.AuditEvent;
+import dev.brokerctl.vault.audit.AuditRecord;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Parameters;
 
@@ -21,9 +22,8 @@ final class UnsetCommand extends VaultCommand {
         Names.checkEnvironment(environment);
         Names.checkVariable(name);
         try (VaultSession s = unlock()) {
-            s.delete(environment, name);
-            s.audit(AuditEvent.VARIABLE_UNSET, environment, AuditDetails.of(AuditDetails.VARIABLE, name,
-                    AuditDetails.SOURCE, "cli"));
+            s.delete(environment, name, AuditRecord.of(AuditEvent.VARIABLE_UNSET, environment,
+                    AuditDetails.of(AuditDetails.VARIABLE, name, AuditDetails.SOURCE, "cli")));
         }
         out().printf("unset %s in %s%n", name, environment);
         return ExitCodes.OK;

@@ -140,6 +140,36 @@ class CliIT {
         assertEquals(Map.of(), values("dev", Brokerctl.PASSPHRASE));
     }
 
+    /** The one test that runs the real init, with the default KDF (64 MiB, t = 3). */
+    @Test
+    void init_withTheDefaultKdf() throws Exception {
+        Brokerctl.Result init = b.run("init");
+        assertEquals(0, init.exit(), init.toString());
+        assertTrue(init.out().contains("(Argon2id m=64 MiB, t=3, p=1)"), init.out());
+        try (Vault v = Vault.open(b.home.resolve("vault.db"))) {
+            assertEquals(dev.brokerctl.vault.crypto.KdfParams.DEFAULT, v.kdfParams());
+            try (VaultSession s = v.unlock(Brokerctl.PASSPHRASE.toCharArray())) {
+                assertTrue(s.verifyAudit().isIntact());
+            }
+        }
+    }
+
+    /** An edited name index: 'list dev' says integrity and never advises creating dev again. */
+    @Test
+    void listOfAnEnvironmentWhoseIndexWasEdited_saysIntegrity_notCreateIt() throws Exception {
+        b.init();
+        assertEquals(0, b.run("env", "create", "dev").exit());
+        try (java.sql.Connection c = java.sql.DriverManager.getConnection("jdbc:sqlite:" + b.home.resolve("vault.db"));
+                java.sql.Statement st = c.createStatement()) {
+            st.executeUpdate("UPDATE environment SET name_index = randomblob(32)");
+        }
+        Brokerctl.Result list = b.run("list", "dev");
+        assertEquals("brokerctl: environment 'dev' was not found, and 1 environment in this vault failed its"
+                + " integrity check; the vault may have been tampered with or damaged: see brokerctl audit"
+                + " verify\n", list.err());
+        assertFalse(list.err().contains("env create"), list.err());
+    }
+
     @Test
     void passwd_thenOnlyTheNewPassphraseUnlocks() throws Exception {
         b.init();
@@ -153,7 +183,7 @@ class CliIT {
 
         Brokerctl.Result old = b.run("list");
         assertEquals(1, old.exit());
-        assertEquals("brokerctl: wrong passphrase\n", old.err());
+        assertEquals("brokerctl: wrong passphrase, or a damaged keyslot\n", old.err());
         b.env.put("BROKERCTL_PASSPHRASE_FILE", fresh.toString());
         assertEquals(0, b.run("list").exit());
         assertEquals(Map.of("TOKEN", CANARY), values("dev", "a completely new passphrase"));
@@ -167,7 +197,7 @@ class CliIT {
                 + "; create one with: brokerctl init\n", noVault.err());
 
         b.init();
-        Brokerctl.Result twice = b.run("init", "--kdf-memory-mib", "1");
+        Brokerctl.Result twice = b.run("init", "--kdf-memory-mib", "19");
         assertEquals(1, twice.exit());
         assertTrue(twice.err().contains("already exists"), twice.err());
 
@@ -181,6 +211,10 @@ class CliIT {
         assertEquals(2, b.run("set", "dev").exit());
         assertEquals(2, b.run("no-such-command").exit());
         assertEquals(2, b.run("init", "--kdf-memory-mib", "0").exit());
+        Brokerctl.Result weak = b.run("init", "--kdf-memory-mib", "18");
+        assertEquals(2, weak.exit());
+        assertEquals("brokerctl: --kdf-memory-mib must be between 19 (OWASP's minimum for Argon2id) and 1024;"
+                + " the default is 64\n", weak.err());
 
         b.run("env", "create", "dev");
         Brokerctl.Result noConfirm = b.run("env", "delete", "dev");

@@ -68,7 +68,7 @@ class DaemonIT {
     static final Duration EXIT_WAIT = Duration.ofSeconds(30);
 
     /**
-     * One vault built through the CLI for the whole class (init --kdf-memory-mib 1, dev with policy
+     * One vault built through the CLI for the whole class (a light test vault, dev with policy
      * auto holding TOKEN and the multi-line PEM set from stdin, prod with policy prompt). Each test
      * copies it into its own home: a JVM start per vault command would cost most of the time budget.
      */

@@ -28,13 +28,25 @@ import javax.crypto.AEADBadTagException;
  * {@link VaultSession} that holds the keys.
  *
  * <p>Format (DESIGN.md): a random 256-bit vault key (DEK), wrapped with AES-256-GCM under a key
- * derived from the passphrase by Argon2id. The keyslot carries a SHA-256 checksum so that a
- * corrupted slot is reported as such and not as a wrong passphrase.
+ * derived from the passphrase by Argon2id. The keyslot carries an unkeyed SHA-256 checksum: it
+ * tells accidental corruption from a wrong passphrase, but it is no integrity protection, since
+ * whoever edits the slot can recompute it. What protects the slot is the wrap's AAD (slot id,
+ * parameters, format version): an edited slot no longer unwraps, and since that looks exactly
+ * like a wrong passphrase, the error says "wrong passphrase, or a damaged keyslot".
+ *
+ * <p>Format version 2 differs from 1 in two ways: the audit table and its sealed genesis head are
+ * written by {@link #create}, so a missing one is damage, never re-created; and the format version
+ * is bound into the keyslot's AAD, so editing {@code format_version} back to 1 (where the audit log
+ * was created on first use) makes the slot fail to open. A format 1 vault is upgraded at its
+ * first unlock (see {@link VaultSession#upgradeFromFormat1}).
  */
 public final class Vault implements AutoCloseable {
 
-    /** The format this build writes and reads. */
-    public static final int FORMAT_VERSION = 1;
+    /** The format this build writes; it also reads (and upgrades) {@link #LEGACY_FORMAT_VERSION}. */
+    public static final int FORMAT_VERSION = 2;
+
+    /** Vaults made before the audit genesis: the audit log was created on first use. */
+    static final int LEGACY_FORMAT_VERSION = 1;
 
     static final int VAULT_ID_BYTES = 16;
     private static final int SALT_BYTES = 16;
@@ -44,16 +56,18 @@ public final class Vault implements AutoCloseable {
     private final Connection connection;
     private final byte[] vaultId;
     private final Keyslot keyslot;
+    private final int formatVersion;
     private final Clock clock;
     private final SecureRandom random;
     private boolean handedOver;
 
-    private Vault(Path path, Connection connection, byte[] vaultId, Keyslot keyslot, Clock clock,
-            SecureRandom random) {
+    private Vault(Path path, Connection connection, byte[] vaultId, Keyslot keyslot, int formatVersion,
+            Clock clock, SecureRandom random) {
         this.path = path;
         this.connection = connection;
         this.vaultId = vaultId;
         this.keyslot = keyslot;
+        this.formatVersion = formatVersion;
         this.clock = clock;
         this.random = random;
     }
@@ -87,7 +101,13 @@ public final class Vault implements AutoCloseable {
         }
     }
 
-    /** Creates a new vault file at {@code path}, its directory 0700 and the file 0600. */
+    /**
+     * Creates a new vault file at {@code path}, its directory 0700 and the file 0600, with an
+     * empty audit log (its genesis head sealed).
+     *
+     * @throws IllegalArgumentException when {@code params} are below the floor (m = 19 MiB, t = 2)
+     *     and not {@link KdfParams#insecureForTests}, or above the caps
+     */
     public static void create(Path path, char[] passphrase, KdfParams params) throws VaultException {
         create(path, passphrase, params, new SecureRandom());
     }
@@ -95,7 +115,7 @@ public final class Vault implements AutoCloseable {
     static void create(Path path, char[] passphrase, KdfParams params, SecureRandom random)
             throws VaultException {
         Passphrases.checkNew(passphrase);
-        params.checkWithinCaps();
+        params.checkCreationFloor();
         Path file = path.toAbsolutePath();
         if (Files.exists(file, LinkOption.NOFOLLOW_LINKS)) {
             throw new ConflictException("a vault already exists at " + file
@@ -127,6 +147,7 @@ public final class Vault implements AutoCloseable {
                     for (String ddl : Schema.V1) {
                         s.execute(ddl);
                     }
+                    s.execute(Schema.AUDIT);
                 }
                 try (PreparedStatement ps = c.prepareStatement(
                         "INSERT INTO meta(key, value) VALUES (?, ?)")) {
@@ -138,6 +159,12 @@ public final class Vault implements AutoCloseable {
                     ps.executeUpdate();
                 }
                 writeKeyslot(c, slot);
+                try (PreparedStatement ps = c.prepareStatement(
+                        "INSERT INTO meta(key, value) VALUES (?, ?)")) {
+                    ps.setString(1, Schema.AUDIT_HEAD_KEY);
+                    ps.setBytes(2, VaultSession.sealedGenesisHead(vaultId, dek, random));
+                    ps.executeUpdate();
+                }
                 return null;
             });
         } catch (SQLException e) {
@@ -165,7 +192,7 @@ public final class Vault implements AutoCloseable {
                         + version + ", newer than this brokerctl reads (" + FORMAT_VERSION
                         + "); upgrade brokerctl");
             }
-            if (version != FORMAT_VERSION) {
+            if (version != FORMAT_VERSION && version != LEGACY_FORMAT_VERSION) {
                 throw new VaultFormatException("the vault at " + file + " has unknown format version "
                         + version + "; the file was modified or is corrupted");
             }
@@ -175,7 +202,7 @@ public final class Vault implements AutoCloseable {
                         + " is damaged (vault id); restore the file from a backup");
             }
             Keyslot slot = readKeyslot(c, file);
-            return new Vault(file, c, vaultId, slot, clock, random);
+            return new Vault(file, c, vaultId, slot, version, clock, random);
         } catch (SQLException e) {
             closeQuietly(c);
             throw Sqlite.translate(e, file);
@@ -205,15 +232,25 @@ public final class Vault implements AutoCloseable {
         if (handedOver) {
             throw new IllegalStateException("this vault handle was already unlocked");
         }
-        byte[] dek;
+        Unwrapped unwrapped;
+        VaultSession session;
         try {
-            dek = unwrap(keyslot, passphrase);
+            unwrapped = unwrap(keyslot, passphrase);
+            session = new VaultSession(path, connection, vaultId, unwrapped.dek(), clock, random);
         } catch (VaultException | RuntimeException e) {
             close();   // a failed unlock keeps no file descriptor open
             throw e;
         }
         handedOver = true;
-        return new VaultSession(path, connection, vaultId, dek, clock, random);
+        if (unwrapped.upgraded() != null) {
+            try {
+                session.upgradeFromFormat1(unwrapped.upgraded());
+            } catch (VaultException | RuntimeException e) {
+                session.close();
+                throw e;
+            }
+        }
+        return session;
     }
 
     /**
@@ -227,7 +264,7 @@ public final class Vault implements AutoCloseable {
      */
     public void proveKeyOf(VaultSession held, char[] passphrase) throws VaultException {
         try {
-            byte[] dek = unwrap(keyslot, passphrase);
+            byte[] dek = unwrap(keyslot, passphrase).dek();
             try {
                 if (!held.isKey(vaultId, dek)) {
                     throw new VaultIntegrityException("the passphrase opens the vault file now at " + path
@@ -243,13 +280,22 @@ public final class Vault implements AutoCloseable {
         }
     }
 
-    private byte[] unwrap(Keyslot slot, char[] passphrase) throws VaultException {
+    /** The vault key, and for a format 1 vault its slot re-wrapped for format 2 (else null). */
+    private record Unwrapped(byte[] dek, Keyslot upgraded) {
+        @Override
+        public String toString() {
+            return "Unwrapped[redacted]";
+        }
+    }
+
+    private Unwrapped unwrap(Keyslot slot, char[] passphrase) throws VaultException {
         try {
             slot.params().checkWithinCaps();
         } catch (IllegalArgumentException e) {
             throw new VaultIntegrityException("keyslot " + slot.id() + " of " + path + " is refused: "
                     + e.getMessage() + "; the file was modified or is corrupted");
         }
+        // Catches accidental corruption only: an editor recomputes this unkeyed checksum.
         if (!MessageDigest.isEqual(slot.checksum(), slot.computeChecksum(vaultId))) {
             throw new VaultIntegrityException("keyslot " + slot.id() + " of " + path
                     + " failed its checksum; the file was modified or is corrupted."
@@ -259,11 +305,31 @@ public final class Vault implements AutoCloseable {
         byte[] kek = Argon2id.derive(password, slot.salt(), slot.params(), AesGcm.KEY_BYTES);
         Arrays.fill(password, (byte) 0);
         try {
-            return AesGcm.open(kek, slot.wrappedKey(), keyslotAad(vaultId, slot));
-        } catch (AEADBadTagException e) {
+            byte[] dek = openSlot(kek, slot, formatVersion);
+            if (dek != null) {
+                return new Unwrapped(dek, formatVersion == FORMAT_VERSION ? null
+                        : sealSlot(kek, vaultId, slot.id(), dek, slot.params(), slot.salt(), random));
+            }
+            int other = formatVersion == FORMAT_VERSION ? LEGACY_FORMAT_VERSION : FORMAT_VERSION;
+            byte[] otherDek = openSlot(kek, slot, other);
+            if (otherDek != null) {
+                Arrays.fill(otherDek, (byte) 0);
+                throw new VaultIntegrityException("the format version of " + path + " was changed: the"
+                        + " header says " + formatVersion + ", the keyslot was written for " + other
+                        + "; the file was modified. Restore it from a backup");
+            }
             throw new WrongPassphraseException();
         } finally {
             Arrays.fill(kek, (byte) 0);
+        }
+    }
+
+    /** The vault key, or null when the tag does not verify for {@code format}. */
+    private byte[] openSlot(byte[] kek, Keyslot slot, int format) {
+        try {
+            return AesGcm.open(kek, slot.wrappedKey(), keyslotAad(vaultId, slot, format));
+        } catch (AEADBadTagException e) {
+            return null;
         }
     }
 
@@ -271,22 +337,29 @@ public final class Vault implements AutoCloseable {
             SecureRandom random) {
         byte[] salt = new byte[SALT_BYTES];
         random.nextBytes(salt);
-        Keyslot unsealed = new Keyslot(id, "argon2id", params, salt, new byte[0], new byte[0]);
         byte[] password = Passphrases.utf8(passphrase);
         byte[] kek = Argon2id.derive(password, salt, params, AesGcm.KEY_BYTES);
         Arrays.fill(password, (byte) 0);
         try {
-            byte[] wrapped = AesGcm.seal(kek, dek, keyslotAad(vaultId, unsealed), random);
-            Keyslot slot = new Keyslot(id, "argon2id", params, salt, wrapped, new byte[0]);
-            return new Keyslot(id, "argon2id", params, salt, wrapped, slot.computeChecksum(vaultId));
+            return sealSlot(kek, vaultId, id, dek, params, salt, random);
         } finally {
             Arrays.fill(kek, (byte) 0);
         }
     }
 
-    private static byte[] keyslotAad(byte[] vaultId, Keyslot slot) {
-        return Aad.of(vaultId, 0, slot.id(), Aad.Field.KEYSLOT_KEY,
-                slot.describe().getBytes(StandardCharsets.US_ASCII));
+    /** Wraps {@code dek} under {@code kek} for the current format. */
+    private static Keyslot sealSlot(byte[] kek, byte[] vaultId, long id, byte[] dek, KdfParams params,
+            byte[] salt, SecureRandom random) {
+        Keyslot unsealed = new Keyslot(id, "argon2id", params, salt, new byte[0], new byte[0]);
+        byte[] wrapped = AesGcm.seal(kek, dek, keyslotAad(vaultId, unsealed, FORMAT_VERSION), random);
+        Keyslot slot = new Keyslot(id, "argon2id", params, salt, wrapped, new byte[0]);
+        return new Keyslot(id, "argon2id", params, salt, wrapped, slot.computeChecksum(vaultId));
+    }
+
+    /** Format 1 bound the slot's parameters; format 2 binds its own number too. */
+    private static byte[] keyslotAad(byte[] vaultId, Keyslot slot, int format) {
+        String bound = slot.describe() + (format == LEGACY_FORMAT_VERSION ? "" : "|format=" + format);
+        return Aad.of(vaultId, 0, slot.id(), Aad.Field.KEYSLOT_KEY, bound.getBytes(StandardCharsets.US_ASCII));
     }
 
     static void writeKeyslot(Connection c, Keyslot slot) throws SQLException {

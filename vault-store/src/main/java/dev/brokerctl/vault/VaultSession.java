@@ -31,6 +31,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.Objects;
 import java.util.TreeMap;
+import java.util.function.IntFunction;
 import javax.crypto.AEADBadTagException;
 
 /**
@@ -83,7 +84,7 @@ public final class VaultSession implements AutoCloseable {
             List<EnvironmentInfo> items = new ArrayList<>();
             List<String> damaged = new ArrayList<>();
             try (PreparedStatement ps = connection.prepareStatement("SELECT e.id, e.name, e.policy,"
-                    + " (SELECT count(*) FROM variable v WHERE v.environment_id = e.id)"
+                    + " (SELECT count(*) FROM variable v WHERE v.environment_id = e.id), e.name_index"
                     + " FROM environment e")) {
                 try (ResultSet rs = ps.executeQuery()) {
                     while (rs.next()) {
@@ -94,6 +95,11 @@ public final class VaultSession implements AutoCloseable {
                         } catch (AEADBadTagException e) {
                             damaged.add("an environment (row " + id + ") failed its integrity check:"
                                     + " its name does not decrypt");
+                            continue;
+                        }
+                        if (!MessageDigest.isEqual(nullToEmpty(rs.getBytes(5)), environmentIndex(name))) {
+                            damaged.add("environment '" + name + "' failed its integrity check:"
+                                    + " its name index was modified");
                             continue;
                         }
                         try {
@@ -127,7 +133,17 @@ public final class VaultSession implements AutoCloseable {
         });
     }
 
+    /** As {@link #createEnvironment(String, Policy, AuditRecord)} with no audit entry. */
     public synchronized void createEnvironment(String name, Policy policy) throws VaultException {
+        createEnvironment(name, policy, null);
+    }
+
+    /**
+     * Creates an environment and appends {@code audit} (null: nothing) in the same transaction:
+     * both commit or neither does, so a damaged audit log refuses the change too.
+     */
+    public synchronized void createEnvironment(String name, Policy policy, AuditRecord audit)
+            throws VaultException {
         checkOpen();
         Names.checkEnvironment(name);
         Sqlite.inWriteTransaction(connection, path, () -> {
@@ -145,6 +161,7 @@ public final class VaultSession implements AutoCloseable {
                 ps.setBytes(4, encodePolicy(new Rule(policy, null), id));
                 ps.executeUpdate();
             }
+            appendIfAny(audit);
             return null;
         });
     }
@@ -159,6 +176,12 @@ public final class VaultSession implements AutoCloseable {
      * file cannot turn approvals off.
      */
     public synchronized void setPolicy(String name, Policy policy, java.time.Duration maxGrant) throws VaultException {
+        setPolicy(name, policy, maxGrant, null);
+    }
+
+    /** As {@link #setPolicy(String, Policy, java.time.Duration)}, appending {@code audit} (null: nothing) in the same transaction. */
+    public synchronized void setPolicy(String name, Policy policy, java.time.Duration maxGrant, AuditRecord audit)
+            throws VaultException {
         checkOpen();
         Names.checkEnvironment(name);
         Sqlite.inWriteTransaction(connection, path, () -> {
@@ -169,19 +192,29 @@ public final class VaultSession implements AutoCloseable {
                 ps.setLong(2, env.id);
                 ps.executeUpdate();
             }
+            appendIfAny(audit);
             return null;
         });
     }
 
     /** Deletes an environment and all its variables; returns how many variables went with it. */
     public synchronized int deleteEnvironment(String name) throws VaultException {
+        return deleteEnvironment(name, null);
+    }
+
+    /**
+     * As {@link #deleteEnvironment(String)}, appending {@code audit.apply(variables deleted)}
+     * (null: nothing) in the same transaction.
+     */
+    public synchronized int deleteEnvironment(String name, IntFunction<AuditRecord> audit)
+            throws VaultException {
         checkOpen();
         Names.checkEnvironment(name);
         return Sqlite.inWriteTransaction(connection, path, () -> {
             byte[] index = environmentIndex(name);
             Long id = environmentRow(index);
             if (id == null) {
-                throw NotFoundException.environment(name);
+                throw environmentMiss(name);
             }
             int count;
             try (PreparedStatement ps = connection.prepareStatement(
@@ -192,6 +225,9 @@ public final class VaultSession implements AutoCloseable {
             try (PreparedStatement ps = connection.prepareStatement("DELETE FROM environment WHERE id = ?")) {
                 ps.setLong(1, id);
                 ps.executeUpdate();
+            }
+            if (audit != null) {
+                appendAudit(List.of(audit.apply(count)));
             }
             return count;
         });
@@ -208,7 +244,7 @@ public final class VaultSession implements AutoCloseable {
             List<VariableInfo> items = new ArrayList<>();
             List<String> damaged = new ArrayList<>();
             try (PreparedStatement ps = connection.prepareStatement(
-                    "SELECT id, name, meta FROM variable WHERE environment_id = ?")) {
+                    "SELECT id, name, meta, name_index FROM variable WHERE environment_id = ?")) {
                 ps.setLong(1, env.id);
                 try (ResultSet rs = ps.executeQuery()) {
                     while (rs.next()) {
@@ -219,6 +255,10 @@ public final class VaultSession implements AutoCloseable {
                         } catch (AEADBadTagException e) {
                             damaged.add("a variable in environment '" + environment + "' (row " + id
                                     + ") failed its integrity check: its name does not decrypt");
+                            continue;
+                        }
+                        if (!MessageDigest.isEqual(nullToEmpty(rs.getBytes(4)), variableIndex(env.id, name))) {
+                            damaged.add(integrity(environment, name, "name index").getMessage());
                             continue;
                         }
                         try {
@@ -242,18 +282,31 @@ public final class VaultSession implements AutoCloseable {
      */
     public synchronized void put(String environment, String name, SecretValue value, String description)
             throws VaultException {
+        put(environment, name, value, description, null);
+    }
+
+    /** As {@link #put(String, String, SecretValue, String)}, appending {@code audit} (null: nothing) in the same transaction. */
+    public synchronized void put(String environment, String name, SecretValue value, String description,
+            AuditRecord audit) throws VaultException {
         checkOpen();
         Names.checkEnvironment(environment);
         Names.checkVariable(name);
         Sqlite.inWriteTransaction(connection, path, () -> {
             Env env = findEnvironment(environment);
             upsert(env, environment, name, value, description);
+            appendIfAny(audit);
             return null;
         });
     }
 
     /** Stores several values in one transaction: all of them or, on failure, none. */
     public synchronized void putAll(String environment, Map<String, SecretValue> values)
+            throws VaultException {
+        putAll(environment, values, null);
+    }
+
+    /** As {@link #putAll(String, Map)}, appending {@code audit} (null: nothing) in the same transaction. */
+    public synchronized void putAll(String environment, Map<String, SecretValue> values, AuditRecord audit)
             throws VaultException {
         checkOpen();
         Names.checkEnvironment(environment);
@@ -263,11 +316,17 @@ public final class VaultSession implements AutoCloseable {
             for (Map.Entry<String, SecretValue> e : values.entrySet()) {
                 upsert(env, environment, e.getKey(), e.getValue(), null);
             }
+            appendIfAny(audit);
             return null;
         });
     }
 
     public synchronized void delete(String environment, String name) throws VaultException {
+        delete(environment, name, null);
+    }
+
+    /** As {@link #delete(String, String)}, appending {@code audit} (null: nothing) in the same transaction. */
+    public synchronized void delete(String environment, String name, AuditRecord audit) throws VaultException {
         checkOpen();
         Names.checkEnvironment(environment);
         Names.checkVariable(name);
@@ -278,9 +337,10 @@ public final class VaultSession implements AutoCloseable {
                 ps.setLong(1, env.id);
                 ps.setBytes(2, variableIndex(env.id, name));
                 if (ps.executeUpdate() == 0) {
-                    throw NotFoundException.variable(environment, name);
+                    throw variableMiss(env, environment, name);
                 }
             }
+            appendIfAny(audit);
             return null;
         });
     }
@@ -328,7 +388,7 @@ public final class VaultSession implements AutoCloseable {
                 ps.setBytes(2, variableIndex(env.id, name));
                 try (ResultSet rs = ps.executeQuery()) {
                     if (!rs.next()) {
-                        throw NotFoundException.variable(environment, name);
+                        throw variableMiss(env, environment, name);
                     }
                     return rs.getLong(1);
                 }
@@ -340,12 +400,25 @@ public final class VaultSession implements AutoCloseable {
 
     /** Re-wraps the vault key under a new passphrase; the data is not re-encrypted. */
     public synchronized void changePassphrase(char[] newPassphrase, KdfParams params) throws VaultException {
+        changePassphrase(newPassphrase, params, null);
+    }
+
+    /**
+     * As {@link #changePassphrase(char[], KdfParams)}, appending {@code audit} (null: nothing) in
+     * the same transaction.
+     *
+     * @throws IllegalArgumentException when {@code params} are below the creation floor (see
+     *     {@link KdfParams#checkCreationFloor()}): the new slot is a new slot
+     */
+    public synchronized void changePassphrase(char[] newPassphrase, KdfParams params, AuditRecord audit)
+            throws VaultException {
         checkOpen();
         Passphrases.checkNew(newPassphrase);
-        params.checkWithinCaps();
+        params.checkCreationFloor();
         Vault.Keyslot slot = Vault.wrap(vaultId, 1, dek, newPassphrase, params, random);
         Sqlite.inWriteTransaction(connection, path, () -> {
             Vault.writeKeyslot(connection, slot);
+            appendIfAny(audit);
             return null;
         });
     }
@@ -360,7 +433,6 @@ public final class VaultSession implements AutoCloseable {
 
     private final byte[] auditKey;
     private final byte[] auditChainKey;
-    private boolean auditReady;
 
     /**
      * Appends an entry: names, argv and numbers only, never a value (see {@link AuditDetails}).
@@ -386,42 +458,71 @@ public final class VaultSession implements AutoCloseable {
         if (records.isEmpty()) {
             throw new IllegalArgumentException("no audit entries to append");
         }
-        ensureAuditTable();
-        return Sqlite.inWriteTransaction(connection, path, () -> {
-            AuditChain.Head head = readAuditHead();
-            if (head == null) {
-                throw new VaultIntegrityException("the audit head of " + path + " is missing or was"
-                        + " modified, so the audit log cannot be extended; the vault file was"
-                        + " modified. Check it with: brokerctl audit verify");
-            }
-            try (PreparedStatement ps = connection.prepareStatement(
-                    "SELECT min(seq) FROM audit WHERE seq > ?")) {
-                ps.setLong(1, head.seq());
-                try (ResultSet rs = ps.executeQuery()) {
-                    if (rs.next() && rs.getObject(1) != null) {
-                        throw new VaultIntegrityException("the audit log of " + path + " has entry "
-                                + rs.getLong(1) + " past its head (" + head.seq() + "); the vault file"
-                                + " was modified. Check it with: brokerctl audit verify");
-                    }
+        return Sqlite.inWriteTransaction(connection, path, () -> appendAudit(records));
+    }
+
+    /**
+     * Appends inside the caller's write transaction, so a change and its entry commit together
+     * or not at all. Refuses to extend a chain that does not end where its head says: a head
+     * replayed from earlier, or entries deleted, would otherwise be sealed over by new entries.
+     */
+    private void appendIfAny(AuditRecord audit) throws SQLException, VaultException {
+        if (audit != null) {
+            appendAudit(List.of(audit));
+        }
+    }
+
+    private long appendAudit(List<AuditRecord> records) throws SQLException, VaultException {
+        requireAuditTable();
+        AuditChain.Head head = readAuditHead();
+        if (head == null) {
+            throw new VaultIntegrityException("the audit head of " + path + " is missing or was"
+                    + " modified, so the audit log cannot be extended; the vault file was"
+                    + " modified. Check it with: brokerctl audit verify");
+        }
+        try (PreparedStatement ps = connection.prepareStatement(
+                "SELECT min(seq) FROM audit WHERE seq > ?")) {
+            ps.setLong(1, head.seq());
+            try (ResultSet rs = ps.executeQuery()) {
+                if (rs.next() && rs.getObject(1) != null) {
+                    throw new VaultIntegrityException("the audit log of " + path + " has entry "
+                            + rs.getLong(1) + " past its head (" + head.seq() + "); the vault file"
+                            + " was modified. Check it with: brokerctl audit verify");
                 }
             }
-            try (PreparedStatement ps = connection.prepareStatement(
-                    "INSERT INTO audit(seq, entry, mac) VALUES (?, ?, ?)")) {
-                for (AuditRecord r : records) {
-                    long seq = head.seq() + 1;
-                    // the time is taken inside the write lock, so times follow the sequence numbers
-                    byte[] sealed = seal(auditKey, AuditCodec.encode(clock.instant(), r.type(), r.environment(),
-                            r.details()), 0, seq, Aad.Field.AUDIT_ENTRY);
-                    head = new AuditChain.Head(seq, AuditChain.link(auditChainKey, head.mac(), seq, sealed));
-                    ps.setLong(1, seq);
-                    ps.setBytes(2, sealed);
-                    ps.setBytes(3, head.mac());
-                    ps.executeUpdate();
+        }
+        // The head binds the entry count and the last entry's MAC (seq runs 1..n without gaps).
+        try (PreparedStatement ps = connection.prepareStatement(
+                "SELECT count(*), (SELECT mac FROM audit WHERE seq = ?) FROM audit")) {
+            ps.setLong(1, head.seq());
+            try (ResultSet rs = ps.executeQuery()) {
+                rs.next();
+                byte[] lastMac = head.seq() == 0 ? AuditChain.zeroMac() : rs.getBytes(2);
+                if (rs.getLong(1) != head.seq() || lastMac == null
+                        || !MessageDigest.isEqual(lastMac, head.mac())) {
+                    throw new VaultIntegrityException("the audit log of " + path + " does not end"
+                            + " where its head says (entry " + head.seq() + "); entries are missing"
+                            + " or were modified, so the log cannot be extended. Check it with:"
+                            + " brokerctl audit verify");
                 }
             }
-            writeAuditHead(head);
-            return head.seq();
-        });
+        }
+        try (PreparedStatement ps = connection.prepareStatement(
+                "INSERT INTO audit(seq, entry, mac) VALUES (?, ?, ?)")) {
+            for (AuditRecord r : records) {
+                long seq = head.seq() + 1;
+                // the time is taken inside the write lock, so times follow the sequence numbers
+                byte[] sealed = seal(auditKey, AuditCodec.encode(clock.instant(), r.type(), r.environment(),
+                        r.details()), 0, seq, Aad.Field.AUDIT_ENTRY);
+                head = new AuditChain.Head(seq, AuditChain.link(auditChainKey, head.mac(), seq, sealed));
+                ps.setLong(1, seq);
+                ps.setBytes(2, sealed);
+                ps.setBytes(3, head.mac());
+                ps.executeUpdate();
+            }
+        }
+        writeAuditHead(head);
+        return head.seq();
     }
 
     /**
@@ -439,8 +540,8 @@ public final class VaultSession implements AutoCloseable {
     public synchronized List<AuditEntry> auditEntriesAfter(long afterSeq, Instant since,
             String environment) throws VaultException {
         checkOpen();
-        ensureAuditTable();
         return Sqlite.inReadTransaction(connection, path, () -> {
+            requireAuditTable();
             List<AuditEntry> out = new ArrayList<>();
             try (PreparedStatement ps = connection.prepareStatement(
                     "SELECT seq, entry FROM audit WHERE seq > ? ORDER BY seq")) {
@@ -465,8 +566,10 @@ public final class VaultSession implements AutoCloseable {
      */
     public synchronized AuditVerification verifyAudit() throws VaultException {
         checkOpen();
-        ensureAuditTable();
         return Sqlite.inReadTransaction(connection, path, () -> {
+            if (!auditTableExists()) {
+                return AuditVerification.broken(0, 0, AUDIT_TABLE_MISSING);
+            }
             AuditChain.Head head = readAuditHead();
             List<AuditChain.Row> rows = new ArrayList<>();
             try (PreparedStatement ps = connection.prepareStatement(
@@ -488,29 +591,60 @@ public final class VaultSession implements AutoCloseable {
         });
     }
 
+    private static final String AUDIT_TABLE_MISSING = "the audit table is missing (it was dropped)";
+
+    /** Every vault of format 2 has the table from its creation: a missing one was dropped. */
+    private void requireAuditTable() throws SQLException, VaultException {
+        if (!auditTableExists()) {
+            throw new VaultIntegrityException(AUDIT_TABLE_MISSING.replace("the audit table", "the audit"
+                    + " table of " + path) + "; the vault file was modified. Check it with:"
+                    + " brokerctl audit verify");
+        }
+    }
+
+    /** The genesis head (an empty chain) sealed for a new vault, so that it is never re-created. */
+    static byte[] sealedGenesisHead(byte[] vaultId, byte[] dek, SecureRandom random) {
+        byte[] key = Hkdf.subkey(dek, vaultId, "brokerctl/v1/audit");
+        try {
+            return AesGcm.seal(key, AuditChain.Head.genesis().encode(),
+                    Aad.of(vaultId, 0, 0, Aad.Field.AUDIT_HEAD), random);
+        } finally {
+            Arrays.fill(key, (byte) 0);
+        }
+    }
+
     /**
-     * Creates the audit table on a session's first audit call, so a vault made before the audit
-     * log gets it (format version 1 either way), with an empty head. A table without a head, or
-     * a head without a table, is left for {@link #verifyAudit()} to report.
+     * Brings a format 1 vault to format 2 in one transaction: the keyslot re-wrapped with the
+     * format in its AAD, and the audit table and genesis head created if the vault has neither.
+     * That last step is the one thing that cannot be told apart: a format 1 vault whose audit log
+     * was wiped before its first unlock by this version looks like one that never had a log. From
+     * then on the keyslot pins format 2, so wiping the log again is damage.
      */
-    private void ensureAuditTable() throws VaultException {
-        if (auditReady) {
-            return;
-        }
-        if (!Sqlite.inReadTransaction(connection, path, this::auditTableExists)) {
-            Sqlite.inWriteTransaction(connection, path, () -> {
-                if (!auditTableExists()) {
-                    try (java.sql.Statement s = connection.createStatement()) {
-                        s.execute(Schema.AUDIT);
-                    }
-                    if (readMetaValue(Schema.AUDIT_HEAD_KEY) == null) {
-                        writeAuditHead(AuditChain.Head.genesis());
-                    }
+    void upgradeFromFormat1(Vault.Keyslot rewrapped) throws VaultException {
+        checkOpen();
+        Sqlite.inWriteTransaction(connection, path, () -> {
+            byte[] version = readMetaValue("format_version");
+            if (version != null && Integer.toString(Vault.FORMAT_VERSION)
+                    .equals(new String(version, StandardCharsets.US_ASCII))) {
+                return null;   // another process upgraded it since this one read the header
+            }
+            if (!auditTableExists()) {
+                // as format 1 did on first use: a head without a table stays visible as damage
+                try (java.sql.Statement st = connection.createStatement()) {
+                    st.execute(Schema.AUDIT);
                 }
-                return null;
-            });
-        }
-        auditReady = true;
+                if (readMetaValue(Schema.AUDIT_HEAD_KEY) == null) {
+                    writeAuditHead(AuditChain.Head.genesis());
+                }
+            }
+            Vault.writeKeyslot(connection, rewrapped);
+            try (PreparedStatement ps = connection.prepareStatement(
+                    "UPDATE meta SET value = ? WHERE key = 'format_version'")) {
+                ps.setBytes(1, Integer.toString(Vault.FORMAT_VERSION).getBytes(StandardCharsets.US_ASCII));
+                ps.executeUpdate();
+            }
+            return null;
+        });
     }
 
     private boolean auditTableExists() throws SQLException {
@@ -625,7 +759,7 @@ public final class VaultSession implements AutoCloseable {
             ps.setBytes(1, environmentIndex(name));
             try (ResultSet rs = ps.executeQuery()) {
                 if (!rs.next()) {
-                    throw NotFoundException.environment(name);
+                    throw environmentMiss(name);
                 }
                 long id = rs.getLong(1);
                 try {
@@ -643,6 +777,69 @@ public final class VaultSession implements AutoCloseable {
                 }
             }
         }
+    }
+
+    /**
+     * Environment {@code name} is not in the index. If any environment row fails its integrity
+     * check, that may be why (a swapped name, an edited index), so the miss says so and does not
+     * advise creating it again.
+     */
+    private VaultException environmentMiss(String name) throws SQLException {
+        int damaged = 0;
+        try (PreparedStatement ps = connection.prepareStatement(
+                "SELECT id, name_index, name, policy FROM environment");
+                ResultSet rs = ps.executeQuery()) {
+            while (rs.next()) {
+                long id = rs.getLong(1);
+                try {
+                    byte[] stored = open(metadataKey, nullToEmpty(rs.getBytes(3)), id, 0, Aad.Field.ENVIRONMENT_NAME);
+                    decodePolicy(nullToEmpty(rs.getBytes(4)), id);
+                    if (!MessageDigest.isEqual(nullToEmpty(rs.getBytes(2)),
+                            HmacSha256.mac(indexKey, ENV_INDEX_TAG, stored))) {
+                        damaged++;
+                    }
+                } catch (AEADBadTagException | IllegalArgumentException e) {
+                    damaged++;
+                }
+            }
+        }
+        if (damaged == 0) {
+            return NotFoundException.environment(name);
+        }
+        return new VaultIntegrityException("environment '" + name + "' was not found, and " + damaged
+                + (damaged == 1 ? " environment in this vault failed its" : " environments in this vault failed their")
+                + " integrity check; the vault may have been tampered with or damaged: see brokerctl audit verify");
+    }
+
+    /** As {@link #environmentMiss} for variable {@code name} of {@code env}. */
+    private VaultException variableMiss(Env env, String environment, String name) throws SQLException {
+        int damaged = 0;
+        try (PreparedStatement ps = connection.prepareStatement(
+                "SELECT id, name_index, name, meta FROM variable WHERE environment_id = ?")) {
+            ps.setLong(1, env.id);
+            try (ResultSet rs = ps.executeQuery()) {
+                while (rs.next()) {
+                    long id = rs.getLong(1);
+                    try {
+                        String stored = text(metadataKey, nullToEmpty(rs.getBytes(3)), env.id, id,
+                                Aad.Field.VARIABLE_NAME);
+                        decodeMeta(stored, nullToEmpty(rs.getBytes(4)), env.id, id);
+                        if (!MessageDigest.isEqual(nullToEmpty(rs.getBytes(2)), variableIndex(env.id, stored))) {
+                            damaged++;
+                        }
+                    } catch (AEADBadTagException e) {
+                        damaged++;
+                    }
+                }
+            }
+        }
+        if (damaged == 0) {
+            return NotFoundException.variable(environment, name);
+        }
+        return new VaultIntegrityException("variable " + name + " was not found in environment '"
+                + environment + "', and " + damaged + (damaged == 1 ? " variable in it failed its"
+                        : " variables in it failed their")
+                + " integrity check; the vault may have been tampered with or damaged: see brokerctl audit verify");
     }
 
     private Long environmentRow(byte[] index) throws SQLException {
@@ -711,7 +908,7 @@ public final class VaultSession implements AutoCloseable {
             ps.setBytes(2, variableIndex(env.id, name));
             try (ResultSet rs = ps.executeQuery()) {
                 if (!rs.next()) {
-                    throw NotFoundException.variable(environment, name);
+                    throw variableMiss(env, environment, name);
                 }
                 long id = rs.getLong(1);
                 byte[] stored;

@@ -7,7 +7,7 @@ import java.nio.file.Path;
 /** Shared fixtures: light KDF parameters (the KDF itself is tested elsewhere) and canaries. */
 final class TestVaults {
 
-    static final KdfParams LIGHT = new KdfParams(256, 1, 1);
+    static final KdfParams LIGHT = KdfParams.insecureForTests(256, 1, 1);
     static final String PASSPHRASE = "correct horse battery staple";
 
     private TestVaults() {

@@ -3,6 +3,7 @@ package dev.brokerctl.vault;
 import static dev.brokerctl.vault.TestVaults.reveal;
 import static dev.brokerctl.vault.TestVaults.value;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -216,11 +217,15 @@ class VaultTamperTest {
         }
     }
 
-    /** An attacker who rewrites the checksum too still cannot make unlock run a huge KDF. */
+    /**
+     * An attacker who rewrites the checksum too (it is unkeyed) still cannot make unlock run a
+     * huge KDF: only the caps stand in the way, so each of these fails if its cap is removed.
+     */
     @Test
     void kdfParametersAboveCap_areRefusedBeforeRunningTheKdf() throws Exception {
         try (RawDb db = new RawDb(file)) {
             db.update("UPDATE keyslot SET memory_kib = ?", KdfParams.MAX_MEMORY_KIB * 4);
+            Keyslots.recomputeChecksum(db);
         }
         try (Vault v = Vault.open(file)) {
             VaultIntegrityException e = assertThrows(VaultIntegrityException.class,
@@ -230,19 +235,129 @@ class VaultTamperTest {
         }
         try (RawDb db = new RawDb(file)) {
             db.update("UPDATE keyslot SET memory_kib = 256, iterations = 1000000");
+            Keyslots.recomputeChecksum(db);
         }
         try (Vault v = Vault.open(file)) {
-            assertThrows(VaultIntegrityException.class, () -> v.unlock(TestVaults.pass()));
+            VaultIntegrityException e = assertThrows(VaultIntegrityException.class,
+                    () -> v.unlock(TestVaults.pass()));
+            assertTrue(e.getMessage().contains("is refused: Argon2id iterations 1000000 is outside 1..10"),
+                    e.getMessage());
+        }
+    }
+
+    /** t = 11 is cheap to run at 256 KiB, so without the cap the KDF runs and the tag fails instead. */
+    @Test
+    void iterationsJustAboveCap_withChecksumRecomputed_onlyTheCapRejects() throws Exception {
+        try (RawDb db = new RawDb(file)) {
+            db.update("UPDATE keyslot SET iterations = ?", KdfParams.MAX_ITERATIONS + 1);
+            Keyslots.recomputeChecksum(db);
+        }
+        try (Vault v = Vault.open(file)) {
+            VaultIntegrityException e = assertThrows(VaultIntegrityException.class,
+                    () -> v.unlock(TestVaults.pass()));
+            assertTrue(e.getMessage().contains("is refused: Argon2id iterations 11 is outside 1..10"),
+                    e.getMessage());
+        }
+    }
+
+    @Test
+    void parallelismJustAboveCap_withChecksumRecomputed_onlyTheCapRejects() throws Exception {
+        try (RawDb db = new RawDb(file)) {
+            db.update("UPDATE keyslot SET parallelism = ?, memory_kib = 256", KdfParams.MAX_PARALLELISM + 1);
+            Keyslots.recomputeChecksum(db);
+        }
+        try (Vault v = Vault.open(file)) {
+            VaultIntegrityException e = assertThrows(VaultIntegrityException.class,
+                    () -> v.unlock(TestVaults.pass()));
+            assertTrue(e.getMessage().contains("is refused: Argon2id parallelism 5 is outside 1..4"),
+                    e.getMessage());
+        }
+    }
+
+    /** The checksum is unkeyed: an editor recomputes it, and then the edit looks like a wrong passphrase. */
+    @Test
+    void editedSaltWithChecksumRecomputed_saysWrongPassphraseOrDamagedKeyslot() throws Exception {
+        try (RawDb db = new RawDb(file)) {
+            db.flipBit("keyslot", "salt", 1, 3);
+            Keyslots.recomputeChecksum(db);
+        }
+        try (Vault v = Vault.open(file)) {
+            WrongPassphraseException e = assertThrows(WrongPassphraseException.class,
+                    () -> v.unlock(TestVaults.pass()));
+            assertEquals("wrong passphrase, or a damaged keyslot", e.getMessage());
+        }
+    }
+
+    @Test
+    void missingEnvironment_inAnUndamagedVault_advisesCreatingIt() throws Exception {
+        try (VaultSession s = TestVaults.unlock(file)) {
+            NotFoundException e = assertThrows(NotFoundException.class, () -> s.listVariables("staging"));
+            assertEquals("environment 'staging' does not exist; create it with: brokerctl env create staging",
+                    e.getMessage());
+        }
+    }
+
+    /** An edited index makes 'dev' miss: the miss must not pass for "does not exist, create it". */
+    @Test
+    void environmentIndexEdited_lookupMissSaysIntegrity_neverAdvisesCreating() throws Exception {
+        long alpha = variableRow("ALPHA");
+        try (RawDb db = new RawDb(file)) {
+            long dev = db.number("SELECT environment_id FROM variable WHERE id = ?", alpha);
+            db.flipBit("environment", "name_index", dev, 0);
+        }
+        try (VaultSession s = TestVaults.unlock(file)) {
+            VaultIntegrityException e = assertThrows(VaultIntegrityException.class, () -> s.listVariables("dev"));
+            assertEquals("environment 'dev' was not found, and 1 environment in this vault failed"
+                    + " its integrity check; the vault may have been tampered with or damaged: see"
+                    + " brokerctl audit verify", e.getMessage());
+            assertEquals(List.of("environment 'dev' failed its integrity check: its name index was modified"),
+                    s.listEnvironments().damaged());
+        }
+    }
+
+    @Test
+    void otherEnvironmentNameDamaged_lookupOfAMissingOneSaysIntegrity() throws Exception {
+        try (RawDb db = new RawDb(file)) {
+            byte[] dev = db.blob("SELECT name FROM environment ORDER BY id LIMIT 1");
+            byte[] other = db.blob("SELECT name FROM environment ORDER BY id DESC LIMIT 1");
+            db.update("UPDATE environment SET name = ? WHERE id = (SELECT id FROM environment ORDER BY id LIMIT 1)", other);
+            db.update("UPDATE environment SET name = ? WHERE id = (SELECT id FROM environment ORDER BY id DESC LIMIT 1)", dev);
+        }
+        try (VaultSession s = TestVaults.unlock(file)) {
+            VaultIntegrityException e = assertThrows(VaultIntegrityException.class, () -> s.environment("staging"));
+            assertTrue(e.getMessage().startsWith("environment 'staging' was not found, and 2 environments in"
+                    + " this vault failed their integrity check;"), e.getMessage());
+            assertFalse(e.getMessage().contains("env create"), e.getMessage());
+        }
+    }
+
+    @Test
+    void variableIndexEdited_lookupMissSaysIntegrity_neverAdvisesSetting() throws Exception {
+        long alpha = variableRow("ALPHA");
+        try (RawDb db = new RawDb(file)) {
+            db.flipBit("variable", "name_index", alpha, 0);
+        }
+        try (VaultSession s = TestVaults.unlock(file)) {
+            VaultIntegrityException e = assertThrows(VaultIntegrityException.class,
+                    () -> s.resolve("dev", List.of("ALPHA")));
+            assertEquals("variable ALPHA was not found in environment 'dev', and 1 variable in it failed its"
+                    + " integrity check; the vault may have been tampered with or damaged: see brokerctl"
+                    + " audit verify", e.getMessage());
+            assertThrows(VaultIntegrityException.class, () -> s.delete("dev", "ALPHA"));
+            assertEquals(List.of("variable ALPHA in environment 'dev' failed its integrity check (name index);"
+                    + " the vault file was modified or is corrupted. Restore it from a backup, or set the"
+                    + " variable again"), s.listVariables("dev").damaged());
+            assertThrows(NotFoundException.class, () -> s.resolve("prod", List.of("ALPHA")));
         }
     }
 
     @Test
     void futureFormatVersion_isRefusedWithUpgradeAdvice() throws Exception {
         try (RawDb db = new RawDb(file)) {
-            db.update("UPDATE meta SET value = ? WHERE key = 'format_version'", "2".getBytes());
+            db.update("UPDATE meta SET value = ? WHERE key = 'format_version'", "3".getBytes());
         }
         VaultFormatException e = assertThrows(VaultFormatException.class, () -> Vault.open(file));
-        assertTrue(e.getMessage().endsWith("has format version 2, newer than this brokerctl reads (1);"
+        assertTrue(e.getMessage().endsWith("has format version 3, newer than this brokerctl reads (2);"
                 + " upgrade brokerctl"), e.getMessage());
     }
 

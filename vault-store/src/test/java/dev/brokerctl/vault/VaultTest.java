@@ -38,7 +38,7 @@ class VaultTest {
         try (Vault v = Vault.open(file)) {
             WrongPassphraseException e = assertThrows(WrongPassphraseException.class,
                     () -> v.unlock("not the passphrase".toCharArray()));
-            assertEquals("wrong passphrase", e.getMessage());
+            assertEquals("wrong passphrase, or a damaged keyslot", e.getMessage());
         }
     }
 

@@ -11,7 +11,7 @@ import java.nio.file.Path;
 /** Vault fixtures for the audit tests (TestVaults is package-private in dev.brokerctl.vault). */
 final class AuditFixtures {
 
-    static final KdfParams LIGHT = new KdfParams(256, 1, 1);
+    static final KdfParams LIGHT = KdfParams.insecureForTests(256, 1, 1);
     static final String PASSPHRASE = "correct horse battery staple";
 
     private AuditFixtures() {

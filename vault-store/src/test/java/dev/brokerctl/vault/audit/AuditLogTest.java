@@ -156,27 +156,6 @@ class AuditLogTest {
         }
     }
 
-    /** A vault made before the audit log existed has no audit table; it gets one on first use. */
-    @Test
-    void vaultWithoutAuditTable_getsItOnFirstUse_andStaysFormatVersion1() throws Exception {
-        try (TamperDb db = new TamperDb(file)) {
-            assertEquals(0, db.number("SELECT count(*) FROM sqlite_master WHERE name = 'audit'"));
-            assertEquals(0, db.number("SELECT count(*) FROM meta WHERE key = 'audit_head'"));
-        }
-        try (VaultSession s = AuditFixtures.unlock(file)) {
-            s.createEnvironment("dev", Policy.AUTO);
-            assertEquals(AuditVerification.intact(0), s.verifyAudit());
-            s.audit(AuditEvent.ENVIRONMENT_CREATED, "dev", Map.of());
-        }
-        try (TamperDb db = new TamperDb(file)) {
-            assertEquals(1, db.number("SELECT count(*) FROM audit"));
-            assertEquals("1", new String(db.blob("SELECT value FROM meta WHERE key = 'format_version'")));
-        }
-        try (VaultSession s = AuditFixtures.unlock(file)) {
-            assertEquals(AuditVerification.intact(1), s.verifyAudit());
-        }
-    }
-
     @Test
     void batch_appendsInOrderInOneGo_andChainsWithSingleAppends() throws Exception {
         try (VaultSession s = AuditFixtures.unlock(file)) {

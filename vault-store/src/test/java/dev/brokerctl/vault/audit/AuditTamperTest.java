@@ -129,7 +129,89 @@ class AuditTamperTest {
         try (TamperDb db = new TamperDb(file)) {
             db.update("DROP TABLE audit");
         }
-        assertBroken(verify(), 0, 1, "all entries are missing (head says 5)");
+        assertBroken(verify(), 0, 0, "the audit table is missing (it was dropped)");
+    }
+
+    /** The wipe found on main: table dropped and head deleted. Nothing is re-created. */
+    @Test
+    void auditTableDroppedAndHeadDeleted_isDamage_neverReCreated() throws Exception {
+        try (TamperDb db = new TamperDb(file)) {
+            db.update("DROP TABLE audit");
+            db.update("DELETE FROM meta WHERE key = 'audit_head'");
+        }
+        try (VaultSession s = AuditFixtures.unlock(file)) {
+            assertBroken(s.verifyAudit(), 0, 0, "the audit table is missing (it was dropped)");
+            VaultIntegrityException e = assertThrows(VaultIntegrityException.class,
+                    () -> s.audit(AuditEvent.LOCKED, null, Map.of()));
+            assertTrue(e.getMessage().contains("the audit table of ") && e.getMessage().contains(
+                    " is missing (it was dropped); the vault file was modified. Check it with: brokerctl"
+                    + " audit verify"), e.getMessage());
+            assertThrows(VaultIntegrityException.class, () -> s.auditEntries(null, null));
+        }
+        try (TamperDb db = new TamperDb(file)) {
+            assertEquals(0, db.number("SELECT count(*) FROM sqlite_master WHERE name = 'audit'"));
+            assertEquals(0, db.number("SELECT count(*) FROM meta WHERE key = 'audit_head'"));
+        }
+    }
+
+    /** A head saved earlier, entries after it deleted, but one later entry survives: detected. */
+    @Test
+    void replayedHead_withALaterEntrySurviving_isDetected() throws Exception {
+        byte[] oldHead;
+        try (TamperDb db = new TamperDb(file)) {
+            oldHead = db.blob("SELECT value FROM meta WHERE key = 'audit_head'");
+        }
+        try (VaultSession s = AuditFixtures.unlock(file)) {
+            for (int i = 0; i < 4; i++) {
+                s.audit(AuditEvent.LOCKED, null, Map.of());   // entries 6 to 9
+            }
+        }
+        try (TamperDb db = new TamperDb(file)) {
+            db.update("DELETE FROM audit WHERE seq BETWEEN 6 AND 8");
+            db.update("UPDATE meta SET value = ? WHERE key = 'audit_head'", oldHead);
+        }
+        assertBroken(verify(), 5, 6, "entries 6 to 8 are missing");
+        try (VaultSession s = AuditFixtures.unlock(file)) {
+            VaultIntegrityException e = assertThrows(VaultIntegrityException.class,
+                    () -> s.audit(AuditEvent.LOCKED, null, Map.of()));
+            assertTrue(e.getMessage().contains("has entry 9 past its head (5)"), e.getMessage());
+        }
+    }
+
+    /** The head binds the count and the last entry's MAC: a head that ends on a deleted entry is refused. */
+    @Test
+    void replayedHead_whoseLastEntryWasDeleted_refusesAppends() throws Exception {
+        try (TamperDb db = new TamperDb(file)) {
+            db.update("DELETE FROM audit WHERE seq >= 3");
+        }
+        try (VaultSession s = AuditFixtures.unlock(file)) {
+            VaultIntegrityException e = assertThrows(VaultIntegrityException.class,
+                    () -> s.audit(AuditEvent.LOCKED, null, Map.of()));
+            assertTrue(e.getMessage().contains("does not end where its head says (entry 5)"), e.getMessage());
+            assertBroken(s.verifyAudit(), 2, 3, "entries after 2 are missing (head says 5)");
+        }
+    }
+
+    /**
+     * The documented limit: the whole log cut back to an old consistent state (the old head with
+     * exactly its entries) is a rollback, and one file cannot show it. The daemon's remembered
+     * counter is what will catch it.
+     */
+    @Test
+    void wholeLogTruncatedToAnOldConsistentHead_isNotDetectableWithinTheFile() throws Exception {
+        byte[] oldHead;
+        try (TamperDb db = new TamperDb(file)) {
+            oldHead = db.blob("SELECT value FROM meta WHERE key = 'audit_head'");
+        }
+        try (VaultSession s = AuditFixtures.unlock(file)) {
+            s.audit(AuditEvent.LOCKED, null, Map.of());
+            s.audit(AuditEvent.UNLOCKED, null, Map.of());
+        }
+        try (TamperDb db = new TamperDb(file)) {
+            db.update("DELETE FROM audit WHERE seq > 5");
+            db.update("UPDATE meta SET value = ? WHERE key = 'audit_head'", oldHead);
+        }
+        assertEquals(AuditVerification.intact(5), verify());
     }
 
     @Test
@@ -249,13 +331,25 @@ class AuditTamperTest {
     }
 
     @Test
-    void appendAfterTruncation_keepsTheGapVisible() throws Exception {
+    void appendAfterTruncation_isRefused_soTheGapStaysVisible() throws Exception {
         try (TamperDb db = new TamperDb(file)) {
             db.update("DELETE FROM audit WHERE seq > 3");
         }
         try (VaultSession s = AuditFixtures.unlock(file)) {
-            assertEquals(6, s.audit(AuditEvent.LOCKED, null, Map.of()), "the head still says 5");
-            assertBroken(s.verifyAudit(), 3, 4, "entries 4 to 5 are missing");
+            assertThrows(VaultIntegrityException.class, () -> s.audit(AuditEvent.LOCKED, null, Map.of()));
+            assertBroken(s.verifyAudit(), 3, 4, "entries after 3 are missing (head says 5)");
+        }
+    }
+
+    @Test
+    void appendAfterAnEntryDeletedFromTheMiddle_isRefused() throws Exception {
+        try (TamperDb db = new TamperDb(file)) {
+            db.update("DELETE FROM audit WHERE seq = 2");
+        }
+        try (VaultSession s = AuditFixtures.unlock(file)) {
+            VaultIntegrityException e = assertThrows(VaultIntegrityException.class,
+                    () -> s.audit(AuditEvent.LOCKED, null, Map.of()));
+            assertTrue(e.getMessage().contains("does not end where its head says (entry 5)"), e.getMessage());
         }
     }
 
