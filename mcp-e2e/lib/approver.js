@@ -157,7 +157,7 @@ export class FramedConnection {
  */
 export async function connectApprover(path, passphrase) {
   const c = await FramedConnection.connect(path);
-  const hello = await c.expect({ type: 'hello', protocol: 1, client: { name: 'e2e-approver' }, pid: process.pid }, 'hello');
+  const hello = await c.expect({ type: 'hello', protocol: 2, client: { name: 'e2e-approver' }, pid: process.pid }, 'hello');
   c.sendJson({ type: 'authenticate' });
   c.sendSecret(Buffer.from(passphrase, 'utf8'));
   const ok = await c.readMessage();

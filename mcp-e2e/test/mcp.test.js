@@ -283,7 +283,7 @@ describe('brokerctl mcp, end to end', { concurrency: 1 }, () => {
   test('4. run_command in prod waits for an approver: approved runs, denied does not, stop_run withdraws', async () => {
     const { approver, hello } = await connectApprover(s.home.socket, PASSPHRASE);
     try {
-      equal(hello.protocol, 1, 'hello.protocol');
+      equal(hello.protocol, 2, 'hello.protocol');
       equal(hello.locked, false, 'hello.locked');
       equal(hello.pid, s.daemonPid, 'hello.pid is the daemon');
 
@@ -302,8 +302,11 @@ describe('brokerctl mcp, end to end', { concurrency: 1 }, () => {
       equal(run.environment, 'prod', 'pending run environment');
       equal(run.argv, command, 'pending run argv');
       equal(run.reason, 'e2e: an approved run', 'pending run reason');
-      includes(run.client, 'brokerctl mcp', 'pending run client');
-      includes(run.client, 'brokerctl-e2e', 'pending run client names the MCP client');
+      includes(run.claimed.name, 'brokerctl mcp', 'pending run: the client it claims to be');
+      includes(run.claimed.name, 'brokerctl-e2e', 'pending run: the claim names the MCP client');
+      check(run.verified.pid > 0 && run.verified.pid !== process.pid, () => `pending run: the verified pid is the MCP server's: ${show(run.verified)}`);
+      equal(run.masking, true, 'pending run: masking');
+      equal(run.override_count, 0, 'pending run: the agent\'s environment is not sent');
       matches(run.request_hash, /^[0-9a-f]{64}$/, 'request_hash');
       matches(run.code, /^[A-HJKMNP-Z2-9]{3}-[A-HJKMNP-Z2-9]{3}$/, 'one-time code (6 characters without 0/O/1/I/L)');
 
@@ -343,9 +346,16 @@ describe('brokerctl mcp, end to end', { concurrency: 1 }, () => {
       includes(d.structuredContent.message, 'not on a Friday (e2e)', 'denied run: the approver\'s message');
       check(!existsSync(marker), 'a denied command never ran');
 
+      // the very request the human just denied is refused at once, with the human's message
+      const repeated = await call('run_command',
+        { environment: 'prod', command: ['touch', marker], reason: 'e2e: a denied run', wait_seconds: 5 });
+      equal(repeated.structuredContent.status, 'denied', 'the denied request asked again');
+      includes(repeated.structuredContent.message, 'not on a Friday (e2e)', 'the human\'s message comes back');
+      includes(repeated.structuredContent.message, 'denied this exact request', 'and why it was not asked again');
+
       // withdrawn by the agent while it waits
       const third = await call('run_command',
-        { environment: 'prod', command: ['touch', marker], reason: 'e2e: a withdrawn run', wait_seconds: 0 });
+        { environment: 'prod', command: ['touch', `${marker}.withdrawn`], reason: 'e2e: a withdrawn run', wait_seconds: 0 });
       const thirdId = await waitFor('the third run to get the daemon\'s id', async () => {
         const v = (await call('get_run', { run_id: third.structuredContent.run_id, wait_seconds: 0 })).structuredContent;
         return Number.isInteger(v.run_id) ? v.run_id : null;
@@ -355,7 +365,7 @@ describe('brokerctl mcp, end to end', { concurrency: 1 }, () => {
       includes(stopped.structuredContent.message, 'withdrawn', 'stop_run message');
       const list3 = await approver.expect({ type: 'pending_list' }, 'pending');
       check(!list3.runs.some((r) => r.run_id === thirdId), 'a withdrawn run leaves the queue');
-      check(!existsSync(marker), 'a withdrawn command never ran');
+      check(!existsSync(`${marker}.withdrawn`), 'a withdrawn command never ran');
     } finally {
       approver.close();
     }
@@ -379,7 +389,8 @@ describe('brokerctl mcp, end to end', { concurrency: 1 }, () => {
       const requests = list.variables.filter((v) => v.environment === 'dev' && v.name === 'NEW_KEY');
       equal(requests.length, 1, 'one request for dev/NEW_KEY in pending_list.variables');
       equal(requests[0].description, 'the new key', 'the request\'s description');
-      includes(requests[0].client, 'brokerctl mcp', 'the request\'s client');
+      includes(requests[0].claimed.name, 'brokerctl mcp', 'the request\'s claimed client');
+      equal(requests[0].policy, 'auto', 'the request names the target environment\'s policy');
 
       const waiting = call('request_variable', { ...args, wait_seconds: 20 });
       approver.sendJson({ type: 'provide_variable', request_id: requests[0].request_id });

@@ -57,8 +57,8 @@ public final class RequestView {
         if (r.containsKey("overrides") || r.containsKey("override_count")) {
             long changed = num(r, "override_count", overrides.size());
             out.add(changed == 0 ? "  environment: the daemon's"
-                    : fit("  environment: the daemon's, plus " + changed + " changed by the requester: ",
-                            String.join(", ", overrides.stream().map(o -> str(o, "name")).toList()), " (v shows them)", w));
+                    : fit("  environment: the daemon's + " + changed + " changed: ",
+                            String.join(", ", overrides.stream().map(o -> str(o, "name")).toList()), " ([v])", w));
         }
         List<String> options = new ArrayList<>();
         if (bool(r, "stdin")) {
@@ -184,12 +184,15 @@ public final class RequestView {
     private static void addWho(List<String> out, Map<String, Object> r, int w) {
         if (r.get("verified") instanceof Map<?, ?> map) {
             Map<String, Object> v = cast(map);
-            String before = "  verified:" + (v.get("pid") instanceof Number p ? " pid " + p : "")
-                    + (v.get("uid") instanceof Number u ? " uid " + u : "") + " ";
-            String after = (v.get("tty") instanceof String tty ? tty.isEmpty() ? ", no terminal"
-                    : ", terminal " + ConsoleText.line(tty, 24) : "")
-                    + (Boolean.FALSE.equals(v.get("sandboxed")) ? ", NOT sandboxed" : "");
-            out.add(fit(str(v, "exe").isEmpty() ? before.stripTrailing() : before, str(v, "exe"), after, w));
+            if (!(v.get("pid") instanceof Number pid) || pid.longValue() <= 0) {
+                out.add("  verified: nothing (the daemon could not read this requester's pid)");
+            } else {
+                String before = "  verified: pid " + pid + (v.get("uid") instanceof Number u ? " uid " + u : "") + " ";
+                String after = (v.get("tty") instanceof String tty ? tty.isEmpty() ? ", no terminal"
+                        : ", terminal " + ConsoleText.line(tty, 24) : "")
+                        + (Boolean.FALSE.equals(v.get("sandboxed")) ? ", NOT sandboxed" : "");
+                out.add(fit(str(v, "exe").isEmpty() ? before.stripTrailing() : before, str(v, "exe"), after, w));
+            }
         }
         if (r.get("claimed") instanceof Map<?, ?> map) {
             Map<String, Object> c = cast(map);
@@ -210,6 +213,10 @@ public final class RequestView {
         }
         for (Map<String, Object> o : maps(r, "overrides")) {
             if (risky(o)) {
+                if (str(o, "name").equals("PATH") && o.get("why") instanceof String dirs) {
+                    out.add(fit("  risk: ", dirs, "", w));   // names the directories, which the value would bury
+                    continue;
+                }
                 String after = " (" + why(o) + ")";
                 if (!(o.get("value") instanceof String value)) {
                     out.add(fit("  risk: environment ", str(o, "name"), " changed" + after, w));
@@ -236,6 +243,9 @@ public final class RequestView {
 
     private static String why(Map<String, Object> override) {
         if (override.get("risk") instanceof String s) {
+            return ConsoleText.line(s, 60);
+        }
+        if (override.get("why") instanceof String s) {
             return ConsoleText.line(s, 60);
         }
         String name = str(override, "name");

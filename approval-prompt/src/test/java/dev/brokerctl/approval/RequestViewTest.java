@@ -153,12 +153,12 @@ class RequestViewTest {
                 map("name", "FOO", "value", "bar\nbaz", "risk", false)));
         r.put("override_count", 2L);
         List<String> lines = RequestView.run(message(r), 120, false);
-        assertTrue(lines.contains("  environment: the daemon's, plus 2 changed by the requester: NODE_OPTIONS, FOO (v shows them)"),
+        assertTrue(lines.contains("  environment: the daemon's + 2 changed: NODE_OPTIONS, FOO ([v])"),
                 lines.toString());
         assertTrue(lines.contains("  risk: environment NODE_OPTIONS=--require /tmp/x.js (changes how programs load code)"),
                 lines.toString());
         List<String> narrow = render(r);
-        assertTrue(narrow.contains("  environment: the daemon's, plus 2 changed by the requester: … (v shows them)"),
+        assertTrue(narrow.contains("  environment: the daemon's + 2 changed: NODE_OPTIONS, FOO ([v])"),
                 narrow.toString());
         assertTrue(narrow.contains("  risk: environment NODE_OPTIONS=--require /tmp/x.js"), narrow.toString());
         assertEquals(List.of("  NODE_OPTIONS=--require /tmp/x.js  (risk: changes how programs load code)", "  FOO=bar\\u{000A}baz"),

@@ -101,7 +101,7 @@ final class ChildEnvironment {
                 }
             }
             return writable.isEmpty() ? null
-                    : "PATH changed to search directories the requester can write: " + String.join(", ", writable);
+                    : "PATH has directories the requester can write: " + String.join(", ", writable);
         }
         if (LOADS_CODE.matcher(upper).matches()) {
             return "changes how programs find or load code";

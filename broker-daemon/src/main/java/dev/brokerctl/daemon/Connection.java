@@ -165,8 +165,8 @@ final class Connection implements Runnable, Runner.Sink {
         } catch (BrokerException e) {
             sendError(e.code(), e.getMessage());
         } catch (WrongPassphraseException e) {
-            LOG.warn("connection {}: wrong passphrase", id);
-            sendError(ErrorCode.WRONG_PASSPHRASE, "wrong passphrase");
+            LOG.warn("connection {} (pid {}): wrong passphrase", id, peer.pid());
+            sendError(ErrorCode.WRONG_PASSPHRASE, e.getMessage());
         } catch (VaultIntegrityException e) {
             sendError(ErrorCode.VAULT_DAMAGED, e.getMessage());
         } catch (dev.brokerctl.vault.NotFoundException e) {
@@ -375,9 +375,10 @@ final class Connection implements Runnable, Runner.Sink {
                         + " is not pending (answered, timed out, or never existed)");
             }
             daemon.vault().with(s -> {
-                s.put(q.environment(), q.name(), value, q.description());
-                s.audit(AuditEvent.VARIABLE_SET, q.environment(), AuditDetails.of(AuditDetails.VARIABLE, q.name(),
-                        AuditDetails.SOURCE, "request " + q.id() + " answered by connection " + id));
+                s.put(q.environment(), q.name(), value, q.description(), new dev.brokerctl.vault.audit.AuditRecord(
+                        AuditEvent.VARIABLE_SET, q.environment(), AuditDetails.of(AuditDetails.VARIABLE, q.name(),
+                                AuditDetails.SOURCE, "request " + q.id() + " answered by pid " + peer.pid() + " "
+                                        + peer.exe())));
                 return null;
             });
             q.answer().complete(new VariableRequests.Answer(VariableRequests.Outcome.PROVIDED, ""));
@@ -445,12 +446,12 @@ final class Connection implements Runnable, Runner.Sink {
                         throw new BrokerException(ErrorCode.VAULT_DAMAGED, "the grant could not be recorded: "
                                 + e.getMessage());
                     }
-                    d = new Decision(Decision.Kind.GRANTED, "grant " + g.id(), by);
+                    d = new Decision(Decision.Kind.GRANTED, "grant " + g.id(), by, peer);
                 } else {
-                    d = new Decision(Decision.Kind.APPROVED, "", by);
+                    d = new Decision(Decision.Kind.APPROVED, "", by, peer);
                 }
             }
-            case "deny" -> d = new Decision(Decision.Kind.DENIED, m.string("message", "denied by the human"), by);
+            case "deny" -> d = new Decision(Decision.Kind.DENIED, m.string("message", "denied by the human"), by, peer);
             default -> throw new BrokerException(ErrorCode.INVALID, "decision must be approve, grant or deny");
         }
         if (!daemon.approvals().decide(runId, d)) {

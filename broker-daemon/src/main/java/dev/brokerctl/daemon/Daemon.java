@@ -151,6 +151,11 @@ public final class Daemon implements AutoCloseable {
             LOG.warn("setsid or libc missing: runs do not get their own process group; orphans of a"
                     + " run may survive it");
         }
+        if (!Peer.verifiable()) {
+            LOG.warn("requesters' pids cannot be verified (the JVM was started without"
+                    + " --add-opens=java.base/sun.nio.ch=ALL-UNNAMED; start the daemon with bin/brokerctl):"
+                    + " consoles show them as unverified");
+        }
     }
 
     private static void prepareDirectory(Path dir) throws StartException {
@@ -438,10 +443,16 @@ public final class Daemon implements AutoCloseable {
                 ? new Decision(Decision.Kind.CANCELLED, "cancelled by the requester", "requester") : d;
     }
 
+    /** The decider as the daemon verified it (pid, exe, tty); the console's own label is marked claimed. */
     private static AuditRecord decided(Run run, Decision d) {
-        return new AuditRecord(AuditEvent.RUN_DECIDED, run.request().environment(), AuditDetails.of(
-                AuditDetails.RUN_ID, run.id(), AuditDetails.DECISION, d.kind().name().toLowerCase(java.util.Locale.ROOT),
-                AuditDetails.DECIDED_BY, d.decidedBy()));
+        Map<String, Object> details = new LinkedHashMap<>();
+        details.put(AuditDetails.RUN_ID, run.id());
+        details.put(AuditDetails.DECISION, d.kind().name().toLowerCase(java.util.Locale.ROOT));
+        details.put(AuditDetails.DECIDED_BY, d.decider() == null ? d.decidedBy()
+                : "pid " + d.decider().pid() + " " + d.decider().exe()
+                        + (d.decider().tty().isEmpty() ? "" : " tty " + d.decider().tty())
+                        + " (claims: " + d.decidedBy() + ")");
+        return new AuditRecord(AuditEvent.RUN_DECIDED, run.request().environment(), AuditDetails.copyOf(details));
     }
 
     /** Names of injected variables whose value appears verbatim in an argv element. */

@@ -1,7 +1,15 @@
 package dev.brokerctl.daemon;
 
-/** The outcome of a pending request. */
-record Decision(Kind kind, String message, String decidedBy) {
+/**
+ * The outcome of a pending request. {@code decidedBy} is the deciding console's own label
+ * (claimed); {@code decider} is what the daemon verified of that console's connection, or null
+ * when no human decided (policy, grant, timeout).
+ */
+record Decision(Kind kind, String message, String decidedBy, Peer decider) {
+
+    Decision(Kind kind, String message, String decidedBy) {
+        this(kind, message, decidedBy, null);
+    }
 
     enum Kind {
         /** A human approved this one request. */

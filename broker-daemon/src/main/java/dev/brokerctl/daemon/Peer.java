@@ -34,8 +34,9 @@ record Peer(long pid, long uid, String exe, String tty) {
         return new Peer(pid, cred[1], link(pid, "exe"), dev.brokerctl.protocol.Ttys.controlling(pid));
     }
 
-    boolean known() {
-        return pid > 0;
+    /** False when the JVM refused the descriptor (started without the launcher's --add-opens). */
+    static boolean verifiable() {
+        return FD != null;
     }
 
     /** For the console and the audit: the verified facts only. */

@@ -86,13 +86,12 @@ final class RunDescription {
         RunRequest q = r.request();
         Run.Resolved res = r.resolved();
         List<String> out = new ArrayList<>();
-        if (!q.masking()) {
-            out.add("masking: OFF, output comes back raw");
-        }
+        // masking off and risky environment changes are facts of their own in the description
         List<String> argv = effectiveArgv(q.argv());
-        String program = base(res.executable().interpreter() != null
-                ? res.executable().interpreter().path().toString() : argv.get(0));
-        if (q.forwardStdin() && readsProgramFromStdin(program, argv)) {
+        String program = base(argv.get(0));
+        // a #! script is itself the program its interpreter reads
+        boolean script = res.executable().interpreter() != null;
+        if (q.forwardStdin() && !script && readsProgramFromStdin(program, argv)) {
             out.add("stdin is attached and " + program + " reads its program from it: runs code nobody sees");
         }
         if (res.executable().requesterCanEdit()) {
@@ -102,11 +101,6 @@ final class RunDescription {
         if (!argv.isEmpty() && CONTAINERS.contains(base(argv.get(0)))) {
             out.add(base(argv.get(0)) + ": containers or services it starts keep the values outside any"
                     + " containment, after the run ends");
-        }
-        for (ChildEnvironment.Change c : res.environment().changes()) {
-            if (c.risk() != null && c.name().equals("PATH")) {
-                out.add(c.risk());
-            }
         }
         out.addAll(RiskHints.of(q.argv(), r.valueInArgv()));
         return out;

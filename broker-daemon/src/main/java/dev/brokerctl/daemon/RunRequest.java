@@ -148,7 +148,7 @@ record RunRequest(String environment, List<String> argv, String cwd, Map<String,
     /** The base environment may hold the user's own credentials: print names and sizes only. */
     @Override
     public String toString() {
-        return "RunRequest[" + environment + ", argv[0]=" + argv.get(0) + " +" + (argv.size() - 1)
+        return "RunRequest[" + environment + ", argv[0]=" + Log.safe(argv.get(0)) + " +" + (argv.size() - 1)
                 + " args, " + (variables == null ? "all" : variables.size()) + " variables, "
                 + refs.size() + " refs]";
     }

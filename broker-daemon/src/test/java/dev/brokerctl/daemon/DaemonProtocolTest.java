@@ -459,7 +459,10 @@ class DaemonProtocolTest {
             var exit = entries.get(4);
             assertEquals(0L, exit.number("exit_code"));
             assertEquals(1L, exit.number("masked_count"));
-            assertEquals("test console", entries.get(6).string("decided_by"));
+            // the decider as the daemon verified it (this JVM's pid, from SO_PEERCRED); its label as claimed
+            String decidedBy = entries.get(6).string("decided_by");
+            assertTrue(decidedBy.startsWith("pid " + ProcessHandle.current().pid() + " /"), decidedBy);
+            assertTrue(decidedBy.endsWith("(claims: test console)"), decidedBy);
             assertEquals(List.of("sh", "-c", "echo \"$TOKEN\""), entries.get(1).strings("argv"));
             assertFalse(entries.toString().contains(DaemonFixture.CANARY));
             entries.forEach(e -> assertFalse(e.details().toString().contains(DaemonFixture.CANARY)));

@@ -164,6 +164,7 @@ final class DaemonCommand implements Callable<Integer>, HoldsSecrets {
         }
         cmd.add(ProcessHandle.current().info().command().orElse("java"));
         cmd.addAll(ManagementFactory.getRuntimeMXBean().getInputArguments());
+        cmd.add("--add-opens=java.base/sun.nio.ch=ALL-UNNAMED");   // as the jar's manifest: peers' pids (SO_PEERCRED)
         cmd.add("-cp");
         cmd.add(System.getProperty("java.class.path"));
         cmd.add(Main.class.getName());

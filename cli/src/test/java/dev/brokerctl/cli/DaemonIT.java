@@ -354,7 +354,7 @@ class DaemonIT {
 
             Path marker = tmp.resolve("denied-ran");
             Spawned denied = track(b.start("run", "--env", "prod", "--reason", "try it", "--", "touch", marker.toString()));
-            tmux.awaitScreen("reason:       try it", EXIT_WAIT);
+            tmux.awaitScreen("reason (requester's words): try it", EXIT_WAIT);
             tmux.type("d");
             tmux.awaitScreen("message to the requester", EXIT_WAIT);
             tmux.type("not on a Friday");

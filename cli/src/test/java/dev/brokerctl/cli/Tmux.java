@@ -20,14 +20,23 @@ final class Tmux {
 
     private final Path socket;
     private final List<String> asUser;
+    private final int width;
+    private final int height;
 
     Tmux(Path socket) {
         this(socket, List.of());
     }
 
     Tmux(Path socket, List<String> asUser) {
+        this(socket, asUser, 200, 50);
+    }
+
+    /** A terminal of {@code width} x {@code height}, as a human's might be (80 x 24). */
+    Tmux(Path socket, List<String> asUser, int width, int height) {
         this.socket = socket;
         this.asUser = List.copyOf(asUser);
+        this.width = width;
+        this.height = height;
     }
 
     /** Runs {@code brokerctl ARGS} in a new tmux session, or {@code sh -c ...} when args[0] is sh. */
@@ -38,7 +47,7 @@ final class Tmux {
             cmd.add(b.launcher.toString());
         }
         cmd.addAll(List.of(args));
-        tmux("new-session", "-d", "-x", "200", "-y", "50", String.join(" ", cmd.stream().map(Tmux::quote).toList()));
+        tmux("new-session", "-d", "-x", Integer.toString(width), "-y", Integer.toString(height), String.join(" ", cmd.stream().map(Tmux::quote).toList()));
     }
 
     void type(String line) throws Exception {
@@ -48,6 +57,11 @@ final class Tmux {
 
     String screen() throws Exception {
         return tmux("capture-pane", "-p", "-S", "-500");
+    }
+
+    /** Only what the terminal shows now, as the human sees it: no scrollback. */
+    String visibleScreen() throws Exception {
+        return tmux("capture-pane", "-p");
     }
 
     private static final List<String> PROMPTS = List.of("[a]pprove once, [g]rant", "type the code shown above",

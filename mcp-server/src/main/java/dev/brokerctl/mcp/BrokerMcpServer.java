@@ -76,7 +76,7 @@ public final class BrokerMcpServer {
             inFlight = new InFlightRequests(BrokerTools::refusedCall);
             String version = version();
             Daemon daemon = new Daemon(paths, version);
-            BrokerTools tools = new BrokerTools(daemon, runs, variables, inFlight, json, mcpLog, environment,
+            BrokerTools tools = new BrokerTools(daemon, runs, variables, inFlight, json, mcpLog,
                     progressInterval);
             LineTransportProvider transport = new LineTransportProvider(json, stdin, stdout, inFlight, mcpLog);
             server = McpServer.sync(transport)

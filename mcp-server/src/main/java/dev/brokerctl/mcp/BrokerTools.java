@@ -83,29 +83,20 @@ final class BrokerTools {
     private final InFlightRequests inFlight;
     private final McpJsonMapper json;
     private final McpLog log;
-    private final Map<String, String> runEnvironment;
     private final long progressIntervalMs;
     private final List<ToolDef> tools;
 
     /**
-     * @param processEnvironment this process's environment; runs inherit it minus BROKERCTL_*
      * @param progressInterval how often a waiting call reports progress
      */
     BrokerTools(Daemon daemon, Runs runs, VariableRequests variables, InFlightRequests inFlight, McpJsonMapper json,
-            McpLog log, Map<String, String> processEnvironment, Duration progressInterval) {
+            McpLog log, Duration progressInterval) {
         this.daemon = daemon;
         this.runs = runs;
         this.variables = variables;
         this.inFlight = inFlight;
         this.json = json;
         this.log = log;
-        Map<String, String> env = new LinkedHashMap<>();
-        processEnvironment.forEach((k, v) -> {
-            if (!k.startsWith("BROKERCTL_")) {
-                env.put(k, v);
-            }
-        });
-        this.runEnvironment = Map.copyOf(env);
         this.progressIntervalMs = progressInterval.toMillis();
         this.tools = definitions();
     }
@@ -497,7 +488,7 @@ final class BrokerTools {
         long wait = number(args, "wait_seconds", DEFAULT_WAIT_SECONDS);
 
         Message request = Message.of("run").with("environment", environment).with("argv", command)
-                .with("cwd", cwd).with("env", runEnvironment);
+                .with("cwd", cwd).with("env", Map.of());   // the agent's own environment stays out: runs start from the daemon's
         if (names != null) {
             request.with("variables", names);
         }
