@@ -33,4 +33,39 @@ class QuotingAndRiskHintsTest {
                 RiskHints.of(List.of("deploy", "--token", "xyz"), List.of("TOKEN")));
         assertTrue(RiskHints.of(List.of("printenv"), List.of()).get(0).startsWith("may print its environment"));
     }
+
+    @Test
+    void inlineCode_isFoundWhereverItsFlagStands_behindWrappers_andNotForScripts() {
+        for (List<String> argv : List.of(
+                List.of("sh", "-e", "-c", "true"), List.of("bash", "-xc", "true"), List.of("/bin/dash", "-eu", "-c", "x"),
+                List.of("python3", "-u", "-c", "print(1)"), List.of("python3", "-Bc", "print(1)"),
+                List.of("perl", "-le", "print 1"), List.of("perl", "-E", "say 1"), List.of("node", "-pe", "1"),
+                List.of("node", "--eval", "1"), List.of("ruby", "-e", "p 1"), List.of("busybox", "sh", "-c", "x"),
+                List.of("env", "-i", "A=1", "sh", "-c", "x"), List.of("timeout", "5", "bash", "-c", "x"),
+                List.of("nice", "-n", "5", "python3", "-c", "x"), List.of("php", "-r", "echo 1;"),
+                List.of("awk", "BEGIN { print ENVIRON[\"TOKEN\"] }"))) {
+            assertTrue(RiskHints.of(argv, List.of()).stream().anyMatch(h -> h.startsWith("runs an interpreter with inline code")),
+                    argv + " " + RiskHints.of(argv, List.of()));
+        }
+        for (List<String> argv : List.of(List.of("sh", "script.sh", "-c"), List.of("python3", "-E", "app.py"),
+                List.of("node", "-r", "ts-node/register", "app.ts"), List.of("awk", "-f", "prog.awk"), List.of("npm", "test"),
+                List.of("python3", "-m", "pytest"))) {
+            assertTrue(RiskHints.of(argv, List.of()).stream().noneMatch(h -> h.startsWith("runs an interpreter")),
+                    argv + " " + RiskHints.of(argv, List.of()));
+        }
+        assertEquals("awk, reading ENVIRON", RiskHints.inlineCode(List.of("awk", "BEGIN{print ENVIRON[\"X\"]}")).how());
+        assertEquals("sh -e -c", RiskHints.inlineCode(List.of("sh", "-e", "-c", "x")).how());
+    }
+
+    @Test
+    void inlineCodeThatWritesAFileOrSetsTheExitStatus_isSaidSo() {
+        List<String> loot = RiskHints.of(List.of("sh", "-e", "-c", "printf %s \"$API_TOKEN\" > loot"), List.of());
+        assertTrue(loot.stream().anyMatch(h -> h.startsWith("its inline code writes to a file")), loot.toString());
+        List<String> quiet = RiskHints.of(List.of("sh", "-c", "make >/dev/null 2>&1"), List.of());
+        assertTrue(quiet.stream().noneMatch(h -> h.startsWith("its inline code writes to a file")), quiet.toString());
+        List<String> exit = RiskHints.of(List.of("sh", "-c", "exit $(printf %d \"'${TOKEN}\")"), List.of());
+        assertTrue(exit.stream().anyMatch(h -> h.contains("exit code")), exit.toString());
+        List<String> environ = RiskHints.of(List.of("sh", "-c", "cat /proc/self/environ"), List.of());
+        assertTrue(environ.stream().anyMatch(h -> h.startsWith("may print its environment")), environ.toString());
+    }
 }

@@ -87,7 +87,10 @@ final class RunDescription {
         Run.Resolved res = r.resolved();
         List<String> out = new ArrayList<>();
         // masking off and risky environment changes are facts of their own in the description
-        List<String> argv = effectiveArgv(q.argv());
+        List<String> argv = RiskHints.unwrap(q.argv());
+        if (argv.isEmpty()) {
+            argv = q.argv();
+        }
         String program = base(argv.get(0));
         // a #! script is itself the program its interpreter reads
         boolean script = res.executable().interpreter() != null;
@@ -104,25 +107,6 @@ final class RunDescription {
         }
         out.addAll(RiskHints.of(q.argv(), r.valueInArgv()));
         return out;
-    }
-
-    /** argv without leading {@code env [-i] [NAME=V]...}, {@code nice}, {@code timeout N}, {@code exec}. */
-    static List<String> effectiveArgv(List<String> argv) {
-        int i = 0;
-        while (i < argv.size()) {
-            String p = base(argv.get(i));
-            if (p.equals("env") || p.equals("nice") || p.equals("nohup") || p.equals("exec") || p.equals("command")) {
-                i++;
-                while (i < argv.size() && (argv.get(i).startsWith("-") || argv.get(i).contains("="))) {
-                    i++;
-                }
-            } else if (p.equals("timeout") && i + 1 < argv.size()) {
-                i += 2;
-            } else {
-                break;
-            }
-        }
-        return i < argv.size() ? argv.subList(i, argv.size()) : argv;
     }
 
     /** A shell with no script operand (or {@code -s}), an interpreter with none (or {@code -}). */

@@ -120,8 +120,15 @@ class DaemonProtocolTest {
         Path marker = tmp.resolve("ran-under-another-protocol");
         try (SocketChannel ch = raw()) {
             // a client pipelines its first request behind the hello: that request must not run
-            writeFrame(ch, Frame.JSON, Message.of("hello").with("protocol", 99).toJson());
-            writeFrame(ch, Frame.JSON, runMessage("dev", List.of("touch", marker.toString())).toJson());
+            // in one write, as BrokerClient sends them: the daemon may close as soon as it read the hello
+            byte[] hello = Message.of("hello").with("protocol", 99).toJson();
+            byte[] run = runMessage("dev", List.of("touch", marker.toString())).toJson();
+            ByteBuffer both = ByteBuffer.allocate(10 + hello.length + run.length)
+                    .putInt(hello.length + 1).put(Frame.JSON).put(hello).putInt(run.length + 1).put(Frame.JSON).put(run);
+            both.flip();
+            while (both.hasRemaining()) {
+                ch.write(both);
+            }
             Message m = readMessage(ch);
             assertEquals("unsupported_protocol", m.string("code"));
             assertTrue(m.string("message").contains("restart the daemon"));
