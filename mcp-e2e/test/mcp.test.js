@@ -4,7 +4,7 @@
 // masker covers. Tests run in order and share one daemon and one MCP session.
 import { after, before, describe, test } from 'node:test';
 import { createHash } from 'node:crypto';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
@@ -511,14 +511,25 @@ describe('brokerctl mcp, end to end', { concurrency: 1 }, () => {
     const pidFile = join(s.home.root, 'cancel.pid');
     const ac = new AbortController();
     const pending = s.client.callTool({ name: 'run_command', arguments: {
-      environment: 'dev', command: ['sh', '-c', `echo $$ > '${pidFile}'; exec sleep 300`], reason: 'e2e: cancel me',
+      environment: 'dev', command: ['sh', '-c', `echo started > '${pidFile}'; exec sleep 300.201`], reason: 'e2e: cancel me',
       wait_seconds: 120 } }, undefined, { signal: ac.signal, timeout: 180_000 });
     const outcome = pending.then(() => 'resolved', (e) => e);
 
     const pid = await waitFor('the command to write its pid', async () => {
       try {
-        const m = /^(\d+)\n$/.exec(await readFile(pidFile, 'utf8'));
-        return m ? Number(m[1]) : null;
+        // the command runs in a PID namespace of its own ($$ there is not the host's pid): it is
+        // found by its own argument once it has said it started
+        if ((await readFile(pidFile, 'utf8')) !== 'started\n') {
+          return null;
+        }
+        const found = readdirSync('/proc').filter((d) => /^\d+$/.test(d)).filter((d) => {
+          try {
+            return readFileSync(`/proc/${d}/cmdline`, 'latin1').split('\0').includes('300.201');
+          } catch {
+            return false;
+          }
+        });
+        return found.length === 1 ? Number(found[0]) : null;
       } catch (e) {
         if (e.code === 'ENOENT') {
           return null;

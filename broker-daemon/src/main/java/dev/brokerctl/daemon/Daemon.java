@@ -100,7 +100,10 @@ public final class Daemon implements AutoCloseable {
         this.variableRequests = new VariableRequests(config.approvalTimeout());
         this.grants = new Grants(config.clock());
         this.prompts = new Prompts();
-        this.runner = new Runner(config.clock(), workers);
+        Spawner spawner = new Spawner();
+        this.runner = new Runner(config.clock(), workers, config.containRuns()
+                ? Launcher.forThisHost(spawner, config.environment().get("PATH"))
+                : new GroupLauncher(spawner, "turned off for this daemon"));
         this.startedAt = config.clock().millis();
     }
 
@@ -150,6 +153,11 @@ public final class Daemon implements AutoCloseable {
         if (!ProcessTree.groupsAvailable()) {
             LOG.warn("setsid or libc missing: runs do not get their own process group; orphans of a"
                     + " run may survive it");
+        }
+        if (runner.launcher().contained()) {
+            LOG.info(runner.launcher().description());
+        } else {
+            LOG.warn(runner.launcher().description());
         }
         if (!Peer.verifiable()) {
             LOG.warn("requesters' pids cannot be verified (the JVM was started without"
@@ -366,7 +374,7 @@ public final class Daemon implements AutoCloseable {
                     java.util.List<String> allNames = q.variables() != null ? java.util.List.of()
                             : vault.with(s -> s.listVariables(q.environment()).items().stream()
                                     .map(dev.brokerctl.vault.VariableInfo::name).toList());
-                    run.describe(RunDescription.of(run, policies, allNames, approvals.timeout()));
+                    run.describe(RunDescription.of(run, policies, allNames, approvals.timeout(), runner.launcher()));
                     java.util.concurrent.CompletableFuture<Decision> decision = approvals.submit(run);
                     prompts.asked(run, now());
                     Decision human = null;
@@ -578,7 +586,8 @@ public final class Daemon implements AutoCloseable {
         return Message.of("status").with("pid", ProcessHandle.current().pid())
                 .with("locked", vault.isLocked()).with("socket", config.socket().toString())
                 .with("uptime_ms", config.clock().millis() - startedAt)
-                .with("pending", approvals.size() + variableRequests.size()).with("running", active.size());
+                .with("pending", approvals.size() + variableRequests.size()).with("running", active.size())
+                .with("runs_contained", runner.launcher().contained()).with("containment", runner.launcher().description());
     }
 
     /** A connection's task has ended (its thread goes back to the pool). */

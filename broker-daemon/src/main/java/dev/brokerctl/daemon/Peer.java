@@ -11,16 +11,19 @@ import java.util.Map;
 /**
  * What the daemon itself verified about the process at the other end of a connection: pid and
  * uid from the kernel ({@code SO_PEERCRED}, fixed at connect), and that pid's executable and
- * controlling terminal from {@code /proc}. Nothing here comes from the client's own words; what
+ * controlling terminal from {@code /proc}, and whether it lives in a PID namespace other than the
+ * daemon's ({@code sandboxed}: it was started in a sandbox such as {@code brokerctl sandbox};
+ * null when unknown). Nothing here comes from the client's own words; what
  * it says about itself is {@link Run.Requester}'s claimed part.
  *
  * <p>The JDK offers SO_PEERCRED only as a user name, so the socket's descriptor is read
  * reflectively (the launcher opens {@code sun.nio.ch}); where that is refused the peer is
  * {@link #UNKNOWN}, and the console says the pid is unverified.
  */
-record Peer(long pid, long uid, String exe, String tty) {
+record Peer(long pid, long uid, String exe, String tty, Boolean sandboxed) {
 
-    static final Peer UNKNOWN = new Peer(-1, -1, "", "");
+    static final Peer UNKNOWN = new Peer(-1, -1, "", "", null);
+    private static final String OWN_PID_NAMESPACE = link(-1, "ns/pid");
 
     private static final Field FD = fdField();
 
@@ -31,7 +34,9 @@ record Peer(long pid, long uid, String exe, String tty) {
             return UNKNOWN;
         }
         long pid = cred[0];
-        return new Peer(pid, cred[1], link(pid, "exe"), dev.brokerctl.protocol.Ttys.controlling(pid));
+        String ns = link(pid, "ns/pid");
+        return new Peer(pid, cred[1], link(pid, "exe"), dev.brokerctl.protocol.Ttys.controlling(pid),
+                ns.isEmpty() || OWN_PID_NAMESPACE.isEmpty() ? null : !ns.equals(OWN_PID_NAMESPACE));
     }
 
     /** False when the JVM refused the descriptor (started without the launcher's --add-opens). */
@@ -46,12 +51,16 @@ record Peer(long pid, long uid, String exe, String tty) {
         m.put("uid", uid);
         m.put("exe", exe);
         m.put("tty", tty);
+        if (sandboxed != null) {
+            m.put("sandboxed", sandboxed);
+        }
         return m;
     }
 
+    /** A /proc link of {@code pid} (-1: this process), or "" when it cannot be read. */
     private static String link(long pid, String what) {
         try {
-            return Files.readSymbolicLink(Path.of("/proc", Long.toString(pid), what)).toString();
+            return Files.readSymbolicLink(Path.of("/proc", pid < 0 ? "self" : Long.toString(pid)).resolve(what)).toString();
         } catch (IOException | UnsupportedOperationException e) {
             return "";
         }

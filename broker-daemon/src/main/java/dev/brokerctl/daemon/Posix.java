@@ -47,6 +47,11 @@ final class Posix {
         return LIBC != null && LIBC.prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) == 0;
     }
 
+    /** Signals one process; false if libc is missing or the process is gone. */
+    static boolean kill(long pid, int signal) {
+        return LIBC != null && pid > 1 && LIBC.kill((int) pid, signal) == 0;
+    }
+
     /** Signals a process group; false if libc is missing or the group is gone. */
     static boolean killGroup(long pgid, int signal) {
         return LIBC != null && pgid > 1 && LIBC.kill((int) -pgid, signal) == 0;

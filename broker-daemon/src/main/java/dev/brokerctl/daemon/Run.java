@@ -13,6 +13,7 @@ final class Run {
     private final Instant requestedAt;
     private volatile State state = State.PENDING;
     private volatile Process process;
+    private volatile Launcher launcher;
     private final StdinPipe stdinPipe;
     private volatile boolean cancelled;
     private volatile java.util.concurrent.CompletableFuture<Decision> decision;
@@ -98,7 +99,8 @@ final class Run {
         return state;
     }
 
-    void started(Process p) {
+    void started(Process p, Launcher how) {
+        this.launcher = how;
         this.process = p;
         this.state = State.RUNNING;
     }
@@ -140,14 +142,14 @@ final class Run {
         }
         Process p = process;
         if (p != null) {
-            ProcessTree.kill(p, Posix.SIGKILL);
+            launcher.kill(p);
         }
     }
 
     void signal(int sig) {
         Process p = process;
         if (p != null) {
-            ProcessTree.kill(p, sig);
+            launcher.signal(p, sig);
         }
     }
 

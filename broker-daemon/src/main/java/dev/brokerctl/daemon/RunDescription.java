@@ -26,8 +26,9 @@ final class RunDescription {
     private RunDescription() {
     }
 
+    /** @param launcher how the run will be started: a run that is not contained says so */
     static Map<String, Object> of(Run r, Map<String, String> policies, List<String> allNames,
-            Duration approvalTimeout) {
+            Duration approvalTimeout, Launcher launcher) {
         RunRequest q = r.request();
         Run.Resolved res = r.resolved();
         Map<String, Object> m = new LinkedHashMap<>();
@@ -74,7 +75,12 @@ final class RunDescription {
         m.put("stdin", q.forwardStdin());
         m.put("timeout_ms", q.timeoutMs());
         m.put("approval_timeout_ms", approvalTimeout.toMillis());
-        m.put("risks", risks(r));
+        List<String> risks = new ArrayList<>(risks(r));
+        if (!launcher.contained()) {
+            risks.add(0, launcher.description());
+        }
+        m.put("contained", launcher.contained());
+        m.put("risks", risks);
         m.put("requested_at", r.requestedAt().toString());
         m.put("request_hash", r.requestHash());
         m.put("code", r.code());

@@ -59,10 +59,16 @@ final class Runner {
 
     private final Clock clock;
     private final Workers workers;
+    private final Launcher launcher;
 
-    Runner(Clock clock, Workers workers) {
+    Runner(Clock clock, Workers workers, Launcher launcher) {
         this.clock = clock;
         this.workers = workers;
+        this.launcher = launcher;
+    }
+
+    Launcher launcher() {
+        return launcher;
     }
 
     /**
@@ -80,7 +86,7 @@ final class Runner {
             Run.Resolved resolved = run.resolved();
             List<String> argv = new ArrayList<>(req.argv());
             argv.set(0, resolved.executable().path().toString());
-            ProcessBuilder pb = new ProcessBuilder(ProcessTree.wrap(argv));
+            ProcessBuilder pb = new ProcessBuilder();
             pb.directory(resolved.cwd().toFile());
             Map<String, String> env = pb.environment();
             env.clear();
@@ -100,7 +106,7 @@ final class Runner {
             }
             // what the human approved, checked as late as we can: a file replaced since is refused
             resolved.executable().checkUnchanged();
-            process = pb.start();
+            process = launcher.start(pb, argv, resolved.cwd());
         } catch (IOException e) {
             throw new BrokerException(ErrorCode.INTERNAL, "cannot start " + req.argv().get(0) + ": "
                     + e.getMessage());
@@ -108,7 +114,7 @@ final class Runner {
             values.values().forEach(SecretValue::destroy);
         }
         long started = clock.millis();
-        run.started(process);
+        run.started(process, launcher);
         events.started(process.pid());
         LOG.info("run {} started: pid {}, {} variables injected", run.id(), process.pid(), values.size());
         List<String> unmasked = masker == null ? List.of() : masker.unmaskedShortValueNames();
@@ -140,13 +146,13 @@ final class Runner {
             if (req.timeoutMs() > 0) {
                 if (!process.waitFor(req.timeoutMs(), TimeUnit.MILLISECONDS)) {
                     timedOut = true;
-                    ProcessTree.kill(process, Posix.SIGKILL);
+                    launcher.kill(process);
                 }
             }
             int code = process.waitFor();
             // Whatever the command left running in its group goes with it: no orphans holding
             // the injected values, and no grandchild holding our pipes open.
-            ProcessTree.kill(process, Posix.SIGKILL);
+            launcher.kill(process);
             join(outPump, process.getInputStream());
             join(errPump, process.getErrorStream());
             long masked = (maskedOut == null ? 0 : maskedOut.maskedCount())
@@ -168,10 +174,10 @@ final class Runner {
             return outcome;
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
-            ProcessTree.kill(process, Posix.SIGKILL);
+            launcher.kill(process);
             throw new BrokerException(ErrorCode.INTERNAL, "the daemon is stopping; the run was killed");
         } finally {
-            ProcessTree.kill(process, Posix.SIGKILL);
+            launcher.kill(process);
             if (stdin != null) {
                 stdin.close();
             }

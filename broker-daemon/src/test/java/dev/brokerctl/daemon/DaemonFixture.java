@@ -33,7 +33,15 @@ final class DaemonFixture implements AutoCloseable {
     final MutableClock clock = new MutableClock();
     Daemon daemon;
 
+    private final java.util.function.UnaryOperator<DaemonConfig> configure;
+
     DaemonFixture(Path tmp) throws Exception {
+        this(tmp, config -> config);
+    }
+
+    /** @param configure changes to the daemon's configuration beyond the fixture's own */
+    DaemonFixture(Path tmp, java.util.function.UnaryOperator<DaemonConfig> configure) throws Exception {
+        this.configure = configure;
         dir = Files.createDirectories(tmp.resolve("private"));
         Files.setPosixFilePermissions(dir, PosixFilePermissions.fromString("rwx------"));
         vaultFile = dir.resolve("home/vault.db");
@@ -48,8 +56,8 @@ final class DaemonFixture implements AutoCloseable {
     }
 
     DaemonFixture start(Duration approvalTimeout, boolean unlocked) throws Exception {
-        daemon = new Daemon(DaemonConfig.of(socket, vaultFile).withClock(clock)
-                .withApprovalTimeout(approvalTimeout).withIdleLock(Duration.ofMinutes(30)));
+        daemon = new Daemon(configure.apply(DaemonConfig.of(socket, vaultFile).withClock(clock)
+                .withApprovalTimeout(approvalTimeout).withIdleLock(Duration.ofMinutes(30))));
         if (unlocked) {
             daemon.unlock(PASSPHRASE.toCharArray());
         }

@@ -57,7 +57,9 @@ final class DaemonControlCommands {
                 Message m = Message.of("status").with("running", true).with("locked", locked)
                         .with("pid", status.number("pid", -1)).with("socket", status.string("socket", ""))
                         .with("uptime_ms", status.number("uptime_ms", 0))
-                        .with("pending", status.number("pending", 0)).with("running_runs", status.number("running", 0));
+                        .with("pending", status.number("pending", 0)).with("running_runs", status.number("running", 0))
+                        .with("runs_contained", status.bool("runs_contained", false))
+                        .with("containment", status.string("containment", ""));
                 out().println(new String(m.toJson(), java.nio.charset.StandardCharsets.UTF_8));
             } else {
                 out().printf("running (pid %d), %s%n", status.number("pid", -1),
@@ -66,6 +68,7 @@ final class DaemonControlCommands {
                 out().printf("uptime:   %ds%n", status.number("uptime_ms", 0) / 1000);
                 out().printf("pending:  %d approvals%n", status.number("pending", 0));
                 out().printf("running:  %d runs%n", status.number("running", 0));
+                out().printf("runs:     %s%n", status.string("containment", "containment unknown"));
             }
             out().flush();
             return ExitCodes.OK;

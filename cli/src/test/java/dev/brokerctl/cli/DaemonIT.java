@@ -311,15 +311,17 @@ class DaemonIT {
         startDaemon();
 
         // a grandchild in the command's process group dies with the command on timeout
+        // (runs are in PID namespaces of their own: $$ inside is not the host's pid, so the
+        // processes are found by an argument of their own)
         Brokerctl.Result timedOut = b.run("run", "--env", "dev", "--timeout", "2s", "--", "sh", "-c",
-                "sleep 300 & echo $!; wait");
+                "sleep 300.101 & echo started; wait");
         assertEquals(124, timedOut.exit(), safe(timedOut));
-        long grandchild = Long.parseLong(timedOut.out().trim());
-        awaitGone(grandchild, "the background sleep of a timed-out run");
+        awaitNoProcessWith("300.101", "the background sleep of a timed-out run");
 
         // the CLI killed outright: its connection closes and the daemon kills the command
-        Spawned killed = track(b.start("run", "--env", "dev", "--", "sh", "-c", "echo $$; exec sleep 300"));
-        long child = Long.parseLong(killed.nextLine(EXIT_WAIT));
+        Spawned killed = track(b.start("run", "--env", "dev", "--", "sh", "-c", "echo started; exec sleep 300.102"));
+        killed.nextLine(EXIT_WAIT);
+        long child = hostPid("300.102");
         ProcessHandle handle = ProcessHandle.of(child).orElseThrow(() -> new AssertionError("the command is not running"));
         killed.process.destroyForcibly();
         killed.await(EXIT_WAIT);
@@ -330,8 +332,9 @@ class DaemonIT {
         }
 
         // SIGTERM on the CLI goes to the command, whose 128+15 comes back
-        Spawned terminated = track(b.start("run", "--env", "dev", "--", "sh", "-c", "echo $$; exec sleep 300"));
-        long sleeper = Long.parseLong(terminated.nextLine(EXIT_WAIT));
+        Spawned terminated = track(b.start("run", "--env", "dev", "--", "sh", "-c", "echo started; exec sleep 300.103"));
+        terminated.nextLine(EXIT_WAIT);
+        long sleeper = hostPid("300.103");
         terminated.process.destroy();
         Brokerctl.Result r = terminated.await(EXIT_WAIT);
         assertEquals(143, r.exit(), safe(r));
@@ -624,6 +627,48 @@ class DaemonIT {
     }
 
     /** Waits on the process's exit (ProcessHandle.onExit), accepting a zombie as gone. */
+    /** The host pid of the one process with {@code arg} among its arguments, waiting up to 20 s for it. */
+    static long hostPid(String arg) throws Exception {
+        long deadline = System.nanoTime() + Duration.ofSeconds(20).toNanos();
+        while (true) {
+            List<Long> pids = processesWith(arg);
+            if (pids.size() == 1) {
+                return pids.get(0);
+            }
+            if (System.nanoTime() > deadline) {
+                fail("expected one process with argument " + arg + ", found " + pids);
+            }
+            Thread.onSpinWait();
+        }
+    }
+
+    static void awaitNoProcessWith(String arg, String what) throws Exception {
+        long deadline = System.nanoTime() + Duration.ofSeconds(20).toNanos();
+        while (!processesWith(arg).isEmpty()) {
+            if (System.nanoTime() > deadline) {
+                fail(what + " (argument " + arg + ") is still running after 20s: " + processesWith(arg));
+            }
+            Thread.onSpinWait();
+        }
+    }
+
+    private static List<Long> processesWith(String arg) throws IOException {
+        List<Long> out = new ArrayList<>();
+        try (java.util.stream.Stream<Path> procs = Files.list(Path.of("/proc"))) {
+            for (Path p : procs.filter(q -> q.getFileName().toString().matches("\\d+")).toList()) {
+                try {
+                    String cmdline = Files.readString(p.resolve("cmdline"), StandardCharsets.ISO_8859_1);
+                    if (List.of(cmdline.split("\0")).contains(arg)) {
+                        out.add(Long.parseLong(p.getFileName().toString()));
+                    }
+                } catch (IOException e) {
+                    // gone meanwhile
+                }
+            }
+        }
+        return out;
+    }
+
     static void awaitGone(long pid, String what) throws InterruptedException, ExecutionException {
         Optional<ProcessHandle> h = ProcessHandle.of(pid);
         if (h.isEmpty()) {

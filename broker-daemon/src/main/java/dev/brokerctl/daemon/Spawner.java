@@ -1,0 +1,60 @@
+package dev.brokerctl.daemon;
+
+import java.io.IOException;
+import java.util.concurrent.BlockingQueue;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.LinkedBlockingQueue;
+
+/**
+ * Starts every run's process from one dedicated thread that lives as long as the daemon. Linux
+ * delivers PR_SET_PDEATHSIG (bwrap's {@code --die-with-parent}) when the thread that forked the
+ * child exits: a pooled thread that idles out would kill a long run early.
+ */
+final class Spawner {
+
+    private record Job(ProcessBuilder pb, CompletableFuture<Process> result) {
+    }
+
+    private final BlockingQueue<Job> jobs = new LinkedBlockingQueue<>();
+
+    Spawner() {
+        Thread t = new Thread(this::loop, "run-spawner");
+        t.setDaemon(true);
+        t.start();
+    }
+
+    Process start(ProcessBuilder pb) throws IOException {
+        CompletableFuture<Process> result = new CompletableFuture<>();
+        jobs.add(new Job(pb, result));
+        try {
+            return result.get();
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            // started or not, the job finishes; a process started meanwhile is the caller's to kill
+            result.thenAccept(Process::destroyForcibly);
+            throw new IOException("interrupted while the run was being started");
+        } catch (ExecutionException e) {
+            if (e.getCause() instanceof IOException io) {
+                throw io;
+            }
+            throw new IOException(e.getCause().getClass().getSimpleName());
+        }
+    }
+
+    private void loop() {
+        while (true) {
+            Job job;
+            try {
+                job = jobs.take();
+            } catch (InterruptedException e) {
+                continue;   // this thread must not end while runs may still be started
+            }
+            try {
+                job.result().complete(job.pb().start());
+            } catch (IOException | RuntimeException e) {
+                job.result().completeExceptionally(e);
+            }
+        }
+    }
+}

@@ -1,0 +1,161 @@
+package dev.brokerctl.daemon;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import dev.brokerctl.protocol.BrokerClient;
+import dev.brokerctl.protocol.Message;
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
+import java.util.concurrent.atomic.AtomicReference;
+import java.util.stream.Stream;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * Every approved command runs in a PID namespace of its own: nothing it starts outlives it. These
+ * run real bubblewrap; a host where it cannot run fails here (it does not skip), as the daemon
+ * would otherwise say "runs not contained".
+ */
+class ContainedRunsTest {
+
+    @TempDir
+    Path tmp;
+    DaemonFixture f;
+    final List<Long> strays = new ArrayList<>();
+
+    @AfterEach
+    void stop() throws Exception {
+        strays.forEach(pid -> ProcessHandle.of(pid).ifPresent(ProcessHandle::destroyForcibly));
+        if (f != null) {
+            f.close();
+        }
+    }
+
+    /** An orphan in a session of its own; the run ends only once it has left the run's group. */
+    private static List<String> orphan(Path ready) {
+        return List.of("sh", "-c", "setsid sh -c 'touch " + ready + "; exec sleep 300' >/dev/null 2>&1 &"
+                + " while [ ! -e " + ready + " ]; do sleep 0.01; done");
+    }
+
+    @Test
+    void aRunsSetsidOrphan_diesWithTheRun_butOutlivesAnUncontainedOne() throws Exception {
+        f = new DaemonFixture(tmp).start(Duration.ofSeconds(120), true);
+        try (BrokerClient c = f.connect()) {
+            Message status = c.call(Message.of("status"));
+            assertTrue(status.bool("runs_contained", false), status.string("containment", ""));
+        }
+        assertEquals(0, DaemonProtocolTest.run(f, "dev", orphan(tmp.resolve("ready-1"))).last().number("exit_code", -1));
+        assertEquals(List.of(), holdingTheCanary(), "a process outlived its contained run with the value");
+        f.close();
+
+        // the control: the same run in a process group only leaves the orphan, value and all
+        f = new DaemonFixture(tmp.resolve("control"), config -> config.withContainedRuns(false))
+                .start(Duration.ofSeconds(120), true);
+        assertEquals(0, DaemonProtocolTest.run(f, "dev", orphan(tmp.resolve("ready-2"))).last().number("exit_code", -1));
+        List<Long> left = holdingTheCanary();
+        strays.addAll(left);
+        assertEquals(1, left.size(), "the uncontained run's orphan is still there");
+    }
+
+    @Test
+    void aForwardedSignal_reachesTheCommand_whoseOwnExitStatusComesBack() throws Exception {
+        f = new DaemonFixture(tmp).start(Duration.ofSeconds(120), true);
+        try (BrokerClient c = f.connect()) {
+            c.send(DaemonProtocolTest.runMessage("dev", List.of("sh", "-c",
+                    "trap 'exit 3' TERM; echo ready; while :; do sleep 1; done")));
+            assertEquals("started", Message.parse(c.receive().payload()).type());
+            assertEquals("ready\n", new String(c.receive().payload(), StandardCharsets.UTF_8));
+            c.send(Message.of("signal").with("signal", 15));
+            assertEquals(3, DaemonProtocolTest.collect(c).last().number("exit_code", -1));
+        }
+    }
+
+    /**
+     * PR_SET_PDEATHSIG (bwrap's --die-with-parent) fires when the thread that forked the child
+     * exits, so runs are started from one long-lived thread. The control starts the same command
+     * from the short-lived thread itself: it dies as that thread ends.
+     */
+    @Test
+    void aRunStartedFromAThreadThatEnds_keepsRunning_becauseTheSpawnerThreadForksIt() throws Exception {
+        Path bwrap = dev.brokerctl.containment.Bwrap.find(System.getenv("PATH")).orElseThrow();
+        List<String> sleeper = List.of(bwrap.toString(), "--unshare-pid", "--die-with-parent", "--bind", "/", "/",
+                "--dev", "/dev", "--proc", "/proc", "--", "sh", "-c", "echo up; exec sleep 30");
+        Spawner spawner = new Spawner();
+        Process viaSpawner = startFromAThreadThatEnds(() -> spawner.start(new ProcessBuilder(sleeper)));
+        Process direct = startFromAThreadThatEnds(() -> new ProcessBuilder(sleeper).start());
+        try {
+            assertEquals(128 + 9, direct.onExit().get(10, TimeUnit.SECONDS).exitValue(),
+                    "the control dies with the thread that forked it");
+            assertThrows(TimeoutException.class, () -> viaSpawner.onExit().get(1, TimeUnit.SECONDS),
+                    "started by the spawner, it outlives the thread that asked");
+        } finally {
+            viaSpawner.destroyForcibly();
+            direct.destroyForcibly();
+        }
+    }
+
+    private interface Start {
+        Process start() throws IOException;
+    }
+
+    private static Process startFromAThreadThatEnds(Start start) throws Exception {
+        AtomicReference<Process> p = new AtomicReference<>();
+        Thread t = new Thread(() -> {
+            try {
+                Process started = start.start();
+                p.set(started);
+                // bwrap has set its PR_SET_PDEATHSIG by the time the command inside speaks
+                started.getInputStream().read();
+            } catch (IOException e) {
+                throw new IllegalStateException(e);
+            }
+        }, "short-lived");
+        t.start();
+        t.join();
+        assertFalse(t.isAlive());
+        return p.get();
+    }
+
+    /** Every process on the machine with the fixture's canary value in its environment. */
+    static List<Long> holdingTheCanary() throws IOException {
+        byte[] canary = DaemonFixture.CANARY.getBytes(StandardCharsets.UTF_8);
+        List<Long> out = new ArrayList<>();
+        try (Stream<Path> procs = Files.list(Path.of("/proc"))) {
+            for (Path p : procs.filter(p -> p.getFileName().toString().matches("\\d+")).toList()) {
+                try {
+                    byte[] env = Files.readAllBytes(p.resolve("environ"));
+                    if (indexOf(env, canary) >= 0) {
+                        out.add(Long.parseLong(p.getFileName().toString()));
+                    }
+                } catch (IOException e) {
+                    // gone, or not ours to read
+                }
+            }
+        }
+        return out;
+    }
+
+    private static int indexOf(byte[] hay, byte[] needle) {
+        outer:
+        for (int i = 0; i + needle.length <= hay.length; i++) {
+            for (int j = 0; j < needle.length; j++) {
+                if (hay[i + j] != needle[j]) {
+                    continue outer;
+                }
+            }
+            return i;
+        }
+        return -1;
+    }
+}
