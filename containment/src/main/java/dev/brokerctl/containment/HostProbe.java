@@ -603,8 +603,10 @@ public final class HostProbe {
     }
 
     private static byte[] readBytes(Path p) {
-        try {
-            return Files.readAllBytes(p);
+        // Not Files.readAllBytes: procfs reports size 0 and a sysctl read at the JDK's offsets comes back
+        // short (max_user_namespaces 96365 read as "9"); a stream reads until EOF.
+        try (InputStream in = Files.newInputStream(p)) {
+            return in.readAllBytes();
         } catch (IOException | SecurityException e) {
             return null;
         }

@@ -152,6 +152,16 @@ class HostProbeTest {
     }
 
     @Test
+    void realProcSys_isReadWhole() throws Exception {
+        // procfs sysctls read short through Files.readAllBytes ("96365" came back as "9")
+        Process cat = new ProcessBuilder("cat", "/proc/sys/user/max_user_namespaces").start();
+        String expected = new String(cat.getInputStream().readAllBytes(), StandardCharsets.UTF_8).trim();
+        assertEquals(0, cat.waitFor());
+        HostProbe real = new HostProbe(Path.of("/"), env, userHome, uid, SELF, t -> Optional.empty(), (a, t) -> bwrapResult);
+        assertEquals("user.max_user_namespaces = " + expected, find(real.userNamespaces(true), "userns-max").text());
+    }
+
+    @Test
     void usernsSwitchesAbsent_ok() {
         assertFinding(Status.OK, "kernel.unprivileged_userns_clone: not present (no such switch in this kernel)", "",
                 host("userns-clone"));
