@@ -85,7 +85,10 @@ public final class HostProbe {
     /** This process on this host. */
     public static HostProbe system() {
         Map<String, String> env = System.getenv();
-        return new HostProbe(Path.of("/"), env, Path.of(System.getProperty("user.home")), currentUid(),
+        // $HOME, as the shell's ~ and an agent's tools see it; the JVM's user.home comes from passwd
+        String home = env.get("HOME");
+        Path userHome = home != null && home.startsWith("/") ? Path.of(home) : Path.of(System.getProperty("user.home"));
+        return new HostProbe(Path.of("/"), env, userHome, currentUid(),
                 ProcessHandle.current().pid(),
                 tool -> tool.equals("bwrap") ? Bwrap.find(env.get("PATH")) : onPath(tool, env.get("PATH")),
                 HostProbe::runProcess);
