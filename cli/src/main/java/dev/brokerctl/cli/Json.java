@@ -69,6 +69,27 @@ final class Json {
         out.flush();
     }
 
+    /** {@code {"findings":[{"id","status","text","fix"}],"needs_fixing":N}}: brokerctl doctor. */
+    static void findings(PrintWriter out, List<dev.brokerctl.containment.Finding> findings, long needsFixing) {
+        try (JsonGenerator g = FACTORY.createGenerator(new NonClosing(out))) {
+            g.writeStartObject();
+            g.writeArrayPropertyStart("findings");
+            for (dev.brokerctl.containment.Finding f : findings) {
+                g.writeStartObject();
+                g.writeStringProperty("id", f.id());
+                g.writeStringProperty("status", f.status().id());
+                g.writeStringProperty("text", f.text());
+                g.writeStringProperty("fix", f.fix());
+                g.writeEndObject();
+            }
+            g.writeEndArray();
+            g.writeNumberProperty("needs_fixing", needsFixing);
+            g.writeEndObject();
+        }
+        out.println();
+        out.flush();
+    }
+
     private static void damaged(JsonGenerator g, List<String> damaged) {
         g.writeArrayPropertyStart("damaged");
         for (String d : damaged) {

@@ -23,7 +23,7 @@ class HoldsSecretsTest {
                 "unset"}) {
             expected.put(name, true);
         }
-        for (String name : new String[] {"brokerctl", "env", "grants", "grants revoke", "help", "lock", "mcp",
+        for (String name : new String[] {"brokerctl", "doctor", "env", "grants", "grants revoke", "help", "lock", "mcp",
                 "run", "status", "stop"}) {
             expected.put(name, false);
         }
