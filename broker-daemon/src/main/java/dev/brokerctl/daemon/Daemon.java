@@ -102,7 +102,7 @@ public final class Daemon implements AutoCloseable {
         this.prompts = new Prompts();
         Spawner spawner = new Spawner();
         this.runner = new Runner(config.clock(), workers, config.containRuns()
-                ? Launcher.forThisHost(spawner, config.environment().get("PATH"))
+                ? Launcher.forThisHost(spawner)
                 : new GroupLauncher(spawner, "turned off for this daemon"));
         this.startedAt = config.clock().millis();
     }

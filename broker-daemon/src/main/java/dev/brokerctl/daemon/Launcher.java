@@ -27,41 +27,15 @@ interface Launcher {
     String description();
 
     /**
-     * A PID namespace per run when bubblewrap is there and works for this user (tried once:
-     * user namespaces may be disabled), else a process group per run, saying why.
+     * A PID namespace per run when bubblewrap is there and works for this user (tried once, as
+     * {@code brokerctl doctor} does: user namespaces may be disabled), else a process group per
+     * run, saying why and what fixes it.
      */
-    static Launcher forThisHost(Spawner spawner, String path) {
-        java.util.Optional<Path> bwrap = dev.brokerctl.containment.Bwrap.find(path);
-        if (bwrap.isEmpty()) {
-            return new GroupLauncher(spawner, "bubblewrap is not installed: " + dev.brokerctl.containment.Bwrap.INSTALL);
+    static Launcher forThisHost(Spawner spawner) {
+        dev.brokerctl.containment.RunContainment c = dev.brokerctl.containment.HostProbe.system().runContainment();
+        if (c.contained()) {
+            return new NamespaceLauncher(c.bwrap().orElseThrow(), spawner, NamespaceLauncher::hostFileSystem);
         }
-        String failure = tryNamespace(bwrap.get());
-        return failure == null ? new NamespaceLauncher(bwrap.get(), spawner, NamespaceLauncher::hostFileSystem)
-                : new GroupLauncher(spawner, failure);
-    }
-
-    /** null when bwrap can make a PID namespace here, else what went wrong. */
-    private static String tryNamespace(Path bwrap) {
-        try {
-            Process p = new ProcessBuilder(bwrap.toString(), "--unshare-pid", "--die-with-parent", "--bind", "/", "/",
-                    "--dev", "/dev", "--proc", "/proc", "--", "/bin/true").redirectErrorStream(true).start();
-            p.getOutputStream().close();
-            byte[] out = p.getInputStream().readNBytes(500);
-            if (!p.waitFor(10, java.util.concurrent.TimeUnit.SECONDS)) {
-                p.destroyForcibly();
-                return bwrap + " did not finish within 10 s";
-            }
-            if (p.exitValue() != 0) {
-                String said = new String(out, java.nio.charset.StandardCharsets.UTF_8).strip();
-                return bwrap + " cannot make a PID namespace here (" + (said.isEmpty() ? "exit " + p.exitValue() : said)
-                        + "); check: brokerctl doctor";
-            }
-            return null;
-        } catch (IOException e) {
-            return bwrap + " cannot be started (" + e.getMessage() + ")";
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-            return "interrupted while trying bwrap";
-        }
+        return new GroupLauncher(spawner, c.reason() + (c.fix().isEmpty() ? "" : "; fix: " + c.fix()));
     }
 }
