@@ -6,6 +6,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.junit.jupiter.api.Assertions.fail;
 
 import java.util.Random;
+import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 
 class ConsoleTextTest {
@@ -73,8 +74,12 @@ class ConsoleTextTest {
         }
     }
 
-    /** Every code point alone and between letters: nothing a terminal obeys or hides gets through. */
+    /**
+     * Every code point alone and between letters: nothing a terminal obeys or hides gets through.
+     * Tagged: a second per run, too slow to repeat for each of PIT's mutants.
+     */
     @Test
+    @Tag("exhaustive")
     void escape_neverOutputsAControlFormatBidiOrInvisibleCharacter() {
         for (int c = 0; c <= Character.MAX_CODE_POINT; c++) {
             String in = "a" + new String(Character.toChars(c)) + "b";

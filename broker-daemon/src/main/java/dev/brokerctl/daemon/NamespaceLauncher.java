@@ -42,10 +42,19 @@ final class NamespaceLauncher implements Launcher {
         return spawner.start(pb);
     }
 
+    /**
+     * A command not forked yet (the signal came right after the start) has no process to signal:
+     * then bwrap's group gets it, as a terminal's job would, and the run ends with 128+N.
+     */
     @Override
     public void signal(Process p, int signal) {
-        p.descendants().filter(h -> !h.info().command().map(c -> c.equals(bwrap.toString())).orElse(false))
-                .forEach(h -> Posix.kill(h.pid(), signal));
+        List<ProcessHandle> inside = p.descendants()
+                .filter(h -> !h.info().command().map(c -> c.equals(bwrap.toString())).orElse(true)).toList();
+        if (inside.isEmpty()) {
+            ProcessTree.kill(p, signal);
+            return;
+        }
+        inside.forEach(h -> Posix.kill(h.pid(), signal));
     }
 
     @Override

@@ -82,6 +82,24 @@ class ContainedRunsTest {
     }
 
     /**
+     * A signal right after "started" may come before bwrap forked the command: it must still end
+     * the run, never be lost (it was, under load, and the run went on for its full length).
+     */
+    @Test
+    @org.junit.jupiter.api.Timeout(60)
+    void aSignalRightAfterTheStart_isNeverLost() throws Exception {
+        f = new DaemonFixture(tmp).start(Duration.ofSeconds(120), true);
+        for (int i = 0; i < 20; i++) {
+            try (BrokerClient c = f.connect()) {
+                c.send(DaemonProtocolTest.runMessage("dev", List.of("sleep", "600")));
+                assertEquals("started", Message.parse(c.receive().payload()).type());
+                c.send(Message.of("signal").with("signal", 15));
+                assertEquals(128 + 15, DaemonProtocolTest.collect(c).last().number("exit_code", -1), "run " + i);
+            }
+        }
+    }
+
+    /**
      * PR_SET_PDEATHSIG (bwrap's --die-with-parent) fires when the thread that forked the child
      * exits, so runs are started from one long-lived thread. The control starts the same command
      * from the short-lived thread itself: it dies as that thread ends.
