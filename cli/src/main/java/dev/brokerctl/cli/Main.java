@@ -28,6 +28,7 @@ import picocli.CommandLine.Command;
             GrantsCommand.class,
             AuditCommand.class,
             McpCommand.class,
+            SandboxCommand.class,
             DemoCommand.class,
             CommandLine.HelpCommand.class
         })
