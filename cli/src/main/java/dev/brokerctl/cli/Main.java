@@ -29,6 +29,7 @@ import picocli.CommandLine.Command;
             AuditCommand.class,
             McpCommand.class,
             DoctorCommand.class,
+            SandboxCommand.class,
             DemoCommand.class,
             CommandLine.HelpCommand.class
         })

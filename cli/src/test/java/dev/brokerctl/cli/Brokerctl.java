@@ -33,8 +33,7 @@ final class Brokerctl {
 
     static final String PASSPHRASE = "correct horse battery staple";
 
-    final Path launcher = Path.of(System.getProperty("brokerctl.launcher", "../bin/brokerctl"))
-            .toAbsolutePath().normalize();
+    final Path launcher;
     final Path home;
     final Path passphraseFile;
     final Map<String, String> env = new HashMap<>();
@@ -44,6 +43,12 @@ final class Brokerctl {
     private Unprivileged owner;
 
     Brokerctl(Path tmp) throws IOException {
+        this(tmp, Path.of(System.getProperty("brokerctl.launcher", "../bin/brokerctl")));
+    }
+
+    /** With another copy of the launcher (an install of the test user's own, say). */
+    Brokerctl(Path tmp, Path launcher) throws IOException {
+        this.launcher = launcher.toAbsolutePath().normalize();
         home = tmp.resolve("home");
         passphraseFile = tmp.resolve("passphrase");
         Files.writeString(passphraseFile, PASSPHRASE + "\n");

@@ -55,6 +55,13 @@ final class Tmux {
         tmux("send-keys", "Enter");
     }
 
+    /** Sends keys by tmux's names ({@code C-c}, {@code Enter}), not as literal text. */
+    void keys(String... keys) throws Exception {
+        List<String> args = new ArrayList<>(List.of("send-keys"));
+        args.addAll(List.of(keys));
+        tmux(args.toArray(String[]::new));
+    }
+
     String screen() throws Exception {
         return tmux("capture-pane", "-p", "-S", "-500");
     }
@@ -112,6 +119,11 @@ final class Tmux {
         }
         assertNotNull(code, "a code is shown with the request");
         return code;
+    }
+
+    /** Resizes the session's window, as a human resizing the terminal would. */
+    void resize(int columns, int rows) throws Exception {
+        tmux("resize-window", "-x", Integer.toString(columns), "-y", Integer.toString(rows));
     }
 
     void kill() throws Exception {
