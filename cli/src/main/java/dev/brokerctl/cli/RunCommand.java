@@ -123,6 +123,12 @@ final class RunCommand implements Callable<Integer> {
     int execute(BrokerPaths paths, Map<String, String> environment, OutputStream out, OutputStream err,
             InputStream stdin, boolean forwardSignals) throws Exception {
         PrintStream notes = new PrintStream(err, true, StandardCharsets.UTF_8);
+        if (!dev.brokerctl.vault.dotenv.BrokerReference.isEnvironment(this.environment)) {
+            String shown = this.environment.chars().allMatch(c -> c >= 0x20 && c < 0x7f) && this.environment.length() <= 63
+                    ? "'" + this.environment + "'" : "given";
+            throw new CliException("the environment name " + shown + " is not valid: use 1-63 characters of a-z,"
+                    + " 0-9, '_' and '-', starting with a letter or digit (environments are lower case)", ExitCodes.USAGE);
+        }
         long timeoutMs = 0;
         if (timeout != null) {
             timeoutMs = Durations.parse(timeout).toMillis();

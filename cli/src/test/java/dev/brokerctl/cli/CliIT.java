@@ -69,6 +69,9 @@ class CliIT {
         assertTrue(list.out().contains("dev (policy auto, 2 variables)"), list.out());
         assertTrue(list.out().contains("TOKEN") && list.out().contains("deploy token"), list.out());
         assertTrue(list.out().contains("prod (policy prompt, 0 variables)"), list.out());
+        assertEquals(0, b.runWithInput(CANARY.getBytes(StandardCharsets.UTF_8), "set", "prod", "ONE").exit());
+        assertTrue(b.run("list", "prod").out().startsWith("prod (policy prompt, 1 variable)\n"), "singular");
+        assertEquals(0, b.run("unset", "prod", "ONE").exit());
 
         Brokerctl.Result json = b.run("list", "dev", "--json");
         assertEquals(0, json.exit());

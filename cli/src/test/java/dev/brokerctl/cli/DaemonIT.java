@@ -254,6 +254,23 @@ class DaemonIT {
         }
     }
 
+    @Test
+    void run_namesTheEnvironmentRule_andEveryMissingVariable_andGrantsListsAsJson() {
+        startDaemon();
+        Brokerctl.Result upper = b.run("run", "--env", "Prod", "--", "true");
+        assertEquals(2, upper.exit(), safe(upper));
+        assertEquals("brokerctl: the environment name 'Prod' is not valid: use 1-63 characters of a-z, 0-9, '_' and '-',"
+                + " starting with a letter or digit (environments are lower case)\n", upper.err());
+
+        Brokerctl.Result missing = b.run("run", "--env", "dev", "--only", "TOKEN,NOPE,ALSO", "--", "true");
+        assertEquals(125, missing.exit(), safe(missing));
+        assertTrue(missing.err().contains("variables NOPE, ALSO do not exist in environment 'dev'"), safe(missing));
+
+        Brokerctl.Result grants = b.run("grants", "--json");
+        assertEquals(0, grants.exit(), safe(grants));
+        assertEquals("{\"grants\":[]}\n", grants.out());
+    }
+
     // ------------------------------------------------------------------ 2. exit codes
 
     @Test

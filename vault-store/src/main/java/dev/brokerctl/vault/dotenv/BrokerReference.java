@@ -62,8 +62,8 @@ public record BrokerReference(String name, String environment, String variable) 
         return true;
     }
 
-    /** As {@code Names.isEnvironment}: {@code [a-z0-9][a-z0-9_-]{0,62}}. */
-    static boolean isEnvironment(String s) {
+    /** As {@code Names.isEnvironment}: {@code [a-z0-9][a-z0-9_-]{0,62}}; no regex, for {@code run}. */
+    public static boolean isEnvironment(String s) {
         if (s.isEmpty() || s.length() > 63) {
             return false;
         }
