@@ -23,9 +23,9 @@ import tools.jackson.core.io.SerializedString;
 import tools.jackson.core.json.JsonFactory;
 
 @Command(name = "audit", description = {
-    "Print the audit log, oldest first: requests, decisions, grants, runs, changes",
-    "and unlocks, with names and argv, never values. The log is encrypted and",
-    "hash-chained inside the vault; damage is reported on stderr (exit 1)."},
+    "Print the audit log, oldest first: requests, decisions, grants, runs, changes and unlocks.",
+    "Entries name variables and show argv, never values. The log is encrypted and hash-chained"
+        + " inside the vault; damage is reported on stderr (exit 1)."},
         subcommands = AuditCommand.Verify.class)
 final class AuditCommand extends VaultCommand {
 
@@ -241,8 +241,8 @@ final class AuditCommand extends VaultCommand {
     }
 
     @Command(name = "verify", description = {
-        "Check the audit log's hash chain and head: no entry changed, removed,",
-        "reordered or cut off. Exit 0 if intact, else 1 naming the first bad entry."})
+        "Check the audit log's hash chain and head: no entry changed, removed, reordered or cut off.",
+        "Exit 0 if intact, else 1 naming the first bad entry."})
     static final class Verify extends VaultCommand {
 
         @Override

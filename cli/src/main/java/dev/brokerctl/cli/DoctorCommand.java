@@ -27,7 +27,7 @@ final class DoctorCommand implements Callable<Integer> {
     @CommandLine.Spec
     CommandLine.Model.CommandSpec spec;
 
-    @Option(names = "--json", description = "Print JSON: {\"findings\":[{\"id\",\"status\",\"text\",\"fix\"}],\"needs_fixing\":N}.")
+    @Option(names = "--json", description = "Print JSON: a list of findings (id, status, text, fix) and the number that need fixing.")
     boolean json;
 
     @Override

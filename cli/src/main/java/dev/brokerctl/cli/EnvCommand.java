@@ -93,14 +93,14 @@ final class EnvCommand implements Runnable {
                                 + "' without confirmation; pass --yes", ExitCodes.USAGE);
                     }
                     if (!terminal.confirm("Delete environment '" + name + "' and its "
-                            + info.variableCount() + " variables?")) {
+                            + ListCommand.variables(info.variableCount()) + "?")) {
                         out().println("nothing deleted");
                         return ExitCodes.FAILURE;
                     }
                 }
                 int count = s.deleteEnvironment(name, n -> AuditRecord.of(AuditEvent.ENVIRONMENT_DELETED, name,
                         AuditDetails.of(AuditDetails.VARIABLE_COUNT, n, AuditDetails.SOURCE, "cli")));
-                out().printf("deleted environment %s and %d variables%n", name, count);
+                out().printf("deleted environment %s and %s%n", name, ListCommand.variables(count));
             }
             return ExitCodes.OK;
         }

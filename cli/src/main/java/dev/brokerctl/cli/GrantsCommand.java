@@ -17,21 +17,40 @@ final class GrantsCommand implements Callable<Integer> {
     @CommandLine.Spec
     CommandLine.Model.CommandSpec spec;
 
+    /** To the second, as {@code brokerctl audit} prints times. */
+    private static final java.time.format.DateTimeFormatter TIME = java.time.format.DateTimeFormatter
+            .ofPattern("yyyy-MM-dd HH:mm:ss'Z'").withZone(java.time.ZoneOffset.UTC);
+
+    @Option(names = "--json", description = "Print JSON.")
+    boolean json;
+
     @Override
     public Integer call() throws Exception {
         try (BrokerClient c = DaemonClient.connect(BrokerPaths.fromEnvironment(), "grants")) {
             java.util.List<Message> grants = c.call(Message.of("grants_list")).messages("grants");
+            if (json) {
+                Json.grants(spec.commandLine().getOut(), grants);
+                return ExitCodes.OK;
+            }
             if (grants.isEmpty()) {
                 spec.commandLine().getOut().println("no live grants");
             }
             for (Message g : grants) {
                 spec.commandLine().getOut().printf("%d  %s  until %s  by %s%n    %s%n    cwd %s%n",
-                        g.number("grant_id", -1), g.string("environment", ""), g.string("expires_at", ""),
+                        g.number("grant_id", -1), g.string("environment", ""), toSecond(g.string("expires_at", "")),
                         g.string("granted_by", ""), Quoting.argv(g.strings("argv")), Quoting.word(g.string("cwd", "")));
             }
             spec.commandLine().getOut().flush();
         }
         return ExitCodes.OK;
+    }
+
+    static String toSecond(String instant) {
+        try {
+            return TIME.format(java.time.Instant.parse(instant));
+        } catch (java.time.format.DateTimeParseException e) {
+            return instant;
+        }
     }
 
     @Command(name = "revoke", description = "Revoke a grant by id, or all of them.")

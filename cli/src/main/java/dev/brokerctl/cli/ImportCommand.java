@@ -26,8 +26,8 @@ import picocli.CommandLine.Parameters;
 
 @Command(name = "import", description = {
     "Store every variable of a dotenv file in an environment, in one transaction.",
-    "Comments, 'export ', single and double quotes, escapes and multi-line double-quoted values",
-    "are understood; ${VAR} is not expanded."})
+    "Comments, 'export ', single and double quotes, escapes and multi-line double-quoted values"
+        + " are understood; $${VAR} is not expanded."})
 final class ImportCommand extends VaultCommand {
 
     /** A dotenv file larger than this is surely not one. */

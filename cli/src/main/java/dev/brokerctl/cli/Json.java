@@ -38,6 +38,46 @@ final class Json {
     }
 
     /**
+     * {@code {"grants":[{"grant_id","environment","argv","cwd","variables","granted_by","expires_at"}]}};
+     * {@code variables} is null when the grant covers all of the environment's.
+     */
+    static void grants(PrintWriter out, List<dev.brokerctl.protocol.Message> grants)
+            throws dev.brokerctl.protocol.BrokerException {
+        try (JsonGenerator g = FACTORY.createGenerator(new NonClosing(out))) {
+            g.writeStartObject();
+            g.writeArrayPropertyStart("grants");
+            for (dev.brokerctl.protocol.Message m : grants) {
+                g.writeStartObject();
+                g.writeNumberProperty("grant_id", m.number("grant_id", -1));
+                g.writeStringProperty("environment", m.string("environment", ""));
+                g.writeArrayPropertyStart("argv");
+                for (String a : m.strings("argv")) {
+                    g.writeString(a);
+                }
+                g.writeEndArray();
+                g.writeStringProperty("cwd", m.string("cwd", ""));
+                List<String> variables = m.strings("variables");
+                if (variables == null) {
+                    g.writeNullProperty("variables");
+                } else {
+                    g.writeArrayPropertyStart("variables");
+                    for (String v : variables) {
+                        g.writeString(v);
+                    }
+                    g.writeEndArray();
+                }
+                g.writeStringProperty("granted_by", m.string("granted_by", ""));
+                g.writeStringProperty("expires_at", m.string("expires_at", ""));
+                g.writeEndObject();
+            }
+            g.writeEndArray();
+            g.writeEndObject();
+        }
+        out.println();
+        out.flush();
+    }
+
+    /**
      * {@code {"environments":[{"name","policy","variables":[{"name","description","updated_at"}]}],
      * "damaged":[...]}}
      */

@@ -62,8 +62,8 @@ final class ListCommand extends VaultCommand {
                 }
                 first = false;
                 EnvironmentInfo env = e.getKey();
-                out().printf("%s (policy %s, %d variables)%n", env.name(), env.policy().id(),
-                        env.variableCount());
+                out().printf("%s (policy %s, %s)%n", env.name(), env.policy().id(),
+                        variables(env.variableCount()));
                 if (e.getValue().items().isEmpty()) {
                     continue;
                 }
@@ -77,5 +77,10 @@ final class ListCommand extends VaultCommand {
             out().flush();
         }
         return Damage.report(err(), damaged);
+    }
+
+    /** "1 variable", "2 variables". */
+    static String variables(long n) {
+        return n + (n == 1 ? " variable" : " variables");
     }
 }

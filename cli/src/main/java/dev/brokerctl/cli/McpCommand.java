@@ -11,8 +11,10 @@ import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
 
 @Command(name = "mcp", description = {
-    "The stdio MCP server a coding agent launches: names-only tools that ask the daemon to run",
-    "commands. stdout carries JSON-RPC only; logs go to stderr. See docs/mcp-clients.md."})
+    "The stdio MCP server a coding agent launches: names-only tools that ask the daemon to run commands.",
+    "Standard output carries JSON-RPC only; logs go to standard error.",
+    "How to add it to each MCP client:",
+    "  docs/mcp-clients.md"})
 final class McpCommand implements Callable<Integer> {
 
     @Override

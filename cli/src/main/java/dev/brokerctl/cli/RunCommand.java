@@ -23,8 +23,6 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.Callable;
-import java.util.regex.Matcher;
-import java.util.regex.Pattern;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
@@ -32,28 +30,26 @@ import picocli.CommandLine.Parameters;
 
 @Command(name = "run", description = {
     "Run a command with an environment's variables injected, through the daemon.",
-    "The command starts from argv (no shell is added), in this directory, with this environment",
-    "plus the injected values; its output comes back masked. Exit code: the command's, 128+N for",
-    "signal N, 124 timeout, 125 broker failure, 126 not executable, 127 not found, 1 denied."})
+    "The command starts from argv (no shell is added), in this directory, with this environment"
+        + " plus the injected values; its output comes back masked.",
+    "Exit code: the command's, 128+N for signal N, 124 timeout, 125 broker failure,"
+        + " 126 not executable, 127 not found, 1 denied."})
 final class RunCommand implements Callable<Integer> {
-
-    /** Compiled on first use: java.util.regex costs start-up time every run without --env-file pays. */
-    private static final class Ref {
-        static final Pattern PATTERN = Pattern.compile(
-                "broker://([a-z0-9][a-z0-9_-]{0,62})/([A-Za-z_][A-Za-z0-9_]{0,127})");
-    }
 
     @CommandLine.Spec
     CommandLine.Model.CommandSpec spec;
 
-    @Option(names = "--env", required = true, paramLabel = "ENV", description = "Environment to inject.")
+    @Option(names = "--env", required = true, paramLabel = "ENV", description = "Environment to inject: 1-63 characters of a-z, 0-9, '_' and '-'.")
     String environment;
 
-    @Option(names = "--only", split = ",", paramLabel = "A,B", description = "Inject only these variables.")
+    @Option(names = "--only", split = ",", paramLabel = "A,B", description = "Inject only these variables (with --env-file: these as well as its references).")
     List<String> only;
 
-    @Option(names = "--env-file", paramLabel = "FILE", description = "A template of NAME=broker://ENV/VARIABLE"
-            + " lines (plain NAME=value lines pass through).")
+    @Option(names = "--env-file", paramLabel = "FILE", description = "A dotenv template:"
+            + " NAME=broker://ENV/VARIABLE lines inject that vault variable as NAME, other lines are plain values."
+            + " Without --only, only the referenced variables are injected, not all of ENV's."
+            + " A plain line wins over the vault for its name. A malformed broker: reference is an error"
+            + " naming its line.")
     Path envFile;
 
     @Option(names = "--no-masking", description = "Do not mask values in the output.")
@@ -127,18 +123,32 @@ final class RunCommand implements Callable<Integer> {
     int execute(BrokerPaths paths, Map<String, String> environment, OutputStream out, OutputStream err,
             InputStream stdin, boolean forwardSignals) throws Exception {
         PrintStream notes = new PrintStream(err, true, StandardCharsets.UTF_8);
+        if (!dev.brokerctl.vault.dotenv.BrokerReference.isEnvironment(this.environment)) {
+            String shown = this.environment.chars().allMatch(c -> c >= 0x20 && c < 0x7f) && this.environment.length() <= 63
+                    ? "'" + this.environment + "'" : "given";
+            throw new CliException("the environment name " + shown + " is not valid: use 1-63 characters of a-z,"
+                    + " 0-9, '_' and '-', starting with a letter or digit (environments are lower case)", ExitCodes.USAGE);
+        }
         long timeoutMs = 0;
         if (timeout != null) {
             timeoutMs = Durations.parse(timeout).toMillis();
         }
         Map<String, String> env = new LinkedHashMap<>(environment);
         List<Object> refs = new ArrayList<>();
+        List<String> variables = only;
         if (envFile != null) {
-            readTemplate(envFile, env, refs);
+            List<String> plain = readTemplate(envFile, env, refs);
+            // the file decides: its references (and --only), never all of ENV; its plain lines win
+            variables = new ArrayList<>(only == null ? List.of() : only);
+            for (String name : plain) {
+                if (variables.remove(name)) {
+                    notes.println("brokerctl: " + name + " comes from " + envFile + " (a plain line), not from the vault");
+                }
+            }
         }
         Message request = Message.of("run").with("environment", this.environment).with("argv", command)
                 .with("cwd", Path.of("").toAbsolutePath().toString()).with("env", env)
-                .with("variables", only).with("refs", refs).with("reason", reason == null ? "" : reason)
+                .with("variables", variables).with("refs", refs).with("reason", reason == null ? "" : reason)
                 .with("timeout_ms", timeoutMs).with("masking", !noMasking).with("stdin", stdin != null);
         BrokerClient client;
         try {
@@ -159,8 +169,11 @@ final class RunCommand implements Callable<Integer> {
         }
     }
 
-    /** Template lines: NAME=broker://ENV/VARIABLE becomes a reference; other lines pass through. */
-    private static void readTemplate(Path file, Map<String, String> env, List<Object> refs) throws CliException {
+    /**
+     * Template lines: NAME=broker://ENV/VARIABLE becomes a reference, other lines go into
+     * {@code env}. Returns the names of the plain lines.
+     */
+    private static List<String> readTemplate(Path file, Map<String, String> env, List<Object> refs) throws CliException {
         byte[] content;
         try {
             content = Files.readAllBytes(file);
@@ -177,23 +190,28 @@ final class RunCommand implements Callable<Integer> {
         } finally {
             Arrays.fill(content, (byte) 0);
         }
-        for (dev.brokerctl.vault.dotenv.DotenvEntry e : parsed.entries()) {
-            String value = new String(e.valueBytes(), StandardCharsets.UTF_8);
-            Matcher m = Ref.PATTERN.matcher(value);
-            if (m.matches()) {
-                Map<String, Object> ref = new LinkedHashMap<>();
-                ref.put("name", e.name());
-                ref.put("environment", m.group(1));
-                ref.put("variable", m.group(2));
-                refs.add(ref);
-                env.remove(e.name());
-            } else if (value.startsWith("broker://")) {
-                throw new CliException(file + ": line " + e.line() + ": " + e.name()
-                        + " is not a valid reference; write broker://ENV/VARIABLE", RunClient.BROKER_FAILED);
-            } else {
-                env.put(e.name(), value);
+        List<String> plain = new ArrayList<>();
+        try {
+            for (dev.brokerctl.vault.dotenv.DotenvEntry e : parsed.entries()) {
+                dev.brokerctl.vault.dotenv.BrokerReference r = dev.brokerctl.vault.dotenv.BrokerReference.of(e);
+                if (r != null) {
+                    Map<String, Object> ref = new LinkedHashMap<>();
+                    ref.put("name", r.name());
+                    ref.put("environment", r.environment());
+                    ref.put("variable", r.variable());
+                    refs.add(ref);
+                    env.remove(r.name());
+                    plain.remove(r.name());
+                } else {
+                    env.put(e.name(), new String(e.valueBytes(), StandardCharsets.UTF_8));
+                    plain.add(e.name());
+                }
             }
-            e.destroy();
+        } catch (dev.brokerctl.vault.dotenv.DotenvException e) {
+            throw new CliException(file + ": " + e.getMessage(), RunClient.BROKER_FAILED);
+        } finally {
+            parsed.entries().forEach(dev.brokerctl.vault.dotenv.DotenvEntry::destroy);
         }
+        return plain;
     }
 }

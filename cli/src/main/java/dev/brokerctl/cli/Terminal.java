@@ -96,6 +96,12 @@ final class Terminal {
                 Arrays.fill(line, '\0');
             }
         }
+        if (stdin == System.in && "closed".equals(System.getProperty("brokerctl.stdin"))) {
+            // bin/brokerctl found fd 0 closed and gave the JVM /dev/null instead (a closed fd 0
+            // is reused by the first file the JVM opens, which we would read as the value)
+            throw new CliException("stdin is closed; nothing was stored. Pipe the value in: "
+                    + SetCommand.PIPE_IT_IN.replace("%%", "%"));
+        }
         byte[] all = readLimited(stdin, max);
         // `echo "$V" | brokerctl set`: drop the one trailing newline of a single-line value.
         int n = all.length;

@@ -69,6 +69,9 @@ class CliIT {
         assertTrue(list.out().contains("dev (policy auto, 2 variables)"), list.out());
         assertTrue(list.out().contains("TOKEN") && list.out().contains("deploy token"), list.out());
         assertTrue(list.out().contains("prod (policy prompt, 0 variables)"), list.out());
+        assertEquals(0, b.runWithInput(CANARY.getBytes(StandardCharsets.UTF_8), "set", "prod", "ONE").exit());
+        assertTrue(b.run("list", "prod").out().startsWith("prod (policy prompt, 1 variable)\n"), "singular");
+        assertEquals(0, b.run("unset", "prod", "ONE").exit());
 
         Brokerctl.Result json = b.run("list", "dev", "--json");
         assertEquals(0, json.exit());
@@ -85,6 +88,34 @@ class CliIT {
         assertEquals(1, again.exit());
         assertEquals("brokerctl: variable SECOND does not exist in environment 'dev'; set it with:"
                 + " brokerctl set dev SECOND\n", again.err());
+    }
+
+    @Test
+    void set_refusesEmptyClosedAndArgumentValues_andStoresNothing() throws Exception {
+        b.init();
+        b.run("env", "create", "dev");
+        String pipeIt = "pipe it in: printf %s \"$V\" | brokerctl set dev TOKEN";
+
+        Brokerctl.Result asArgument = b.runWithInput(new byte[0], "set", "dev", "X", CANARY);
+        assertEquals(2, asArgument.exit(), asArgument.toString());
+        assertEquals("brokerctl: values are never taken from arguments (they end up in shell history and `ps`); "
+                + pipeIt + "\n", asArgument.err());
+
+        Brokerctl.Result empty = b.runWithInput(new byte[0], "set", "dev", "X");
+        assertEquals(1, empty.exit(), empty.toString());
+        assertTrue(empty.err().startsWith("brokerctl: stdin is empty; nothing was stored."), empty.err());
+        assertTrue(empty.err().contains("--allow-empty"), empty.err());
+        // `echo "$UNSET" | brokerctl set`: the newline goes, and what is left is empty
+        assertEquals(1, b.runWithInput("\n".getBytes(StandardCharsets.UTF_8), "set", "dev", "X").exit());
+
+        Brokerctl.Result closed = b.runIn(tmp, "/bin/sh", null, "-c", "exec \"$0\" set dev X <&-", b.launcher.toString());
+        assertEquals(1, closed.exit(), closed.toString());
+        assertTrue(closed.err().startsWith("brokerctl: stdin is closed; nothing was stored."), closed.err());
+        assertEquals(Map.of(), values("dev", Brokerctl.PASSPHRASE));
+
+        Brokerctl.Result allowed = b.runWithInput(new byte[0], "set", "dev", "X", "--allow-empty");
+        assertEquals(0, allowed.exit(), allowed.toString());
+        assertEquals(Map.of("X", ""), values("dev", Brokerctl.PASSPHRASE));
     }
 
     @Test

@@ -220,11 +220,55 @@ class DaemonIT {
         Files.writeString(template, "BAD=broker://dev\n");
         Brokerctl.Result bad = b.run("run", "--env", "dev", "--env-file", template.toString(), "--", "true");
         assertEquals(125, bad.exit(), safe(bad));
-        assertTrue(bad.err().contains("line 1: BAD is not a valid reference; write broker://ENV/VARIABLE"), safe(bad));
+        assertTrue(bad.err().contains("line 1: BAD is not a valid broker reference: the variable is missing after"
+                + " the environment; write BAD=broker://ENV/VARIABLE"), safe(bad));
 
         Brokerctl.Result missing = b.run("run", "--env", "dev", "--only", "NOPE", "--", "true");
         assertEquals(125, missing.exit(), safe(missing));
         assertTrue(missing.err().contains("variable NOPE does not exist in environment 'dev'"), safe(missing));
+    }
+
+    @Test
+    void envFile_plainLinesWinOverTheVault_onlyItsReferencesAreInjected_andABadReferenceNamesItsLine() throws Exception {
+        startDaemon();
+        Path template = tmp.resolve(".env.broker");
+        Files.writeString(template, "TOKEN=plain-literal\nDB_TOKEN=broker://dev/TOKEN\n");
+        String probe = "echo \"token=${TOKEN:-unset} pem=${PEM:+set} db=${DB_TOKEN:-unset}\"";
+        Brokerctl.Result r = b.run("run", "--env", "dev", "--env-file", template.toString(), "--", "sh", "-c", probe);
+        assertEquals(0, r.exit(), safe(r));
+        assertEquals("token=plain-literal pem= db=[MASKED:DB_TOKEN]\n", r.out(),
+                "the file's plain line wins, and no variable of dev but the referenced one is injected");
+
+        Brokerctl.Result only = b.run("run", "--env", "dev", "--only", "TOKEN,PEM", "--env-file", template.toString(),
+                "--", "sh", "-c", probe);
+        assertEquals(0, only.exit(), safe(only));
+        assertEquals("token=plain-literal pem=set db=[MASKED:DB_TOKEN]\n", only.out());
+        assertTrue(only.err().contains("TOKEN comes from " + template + " (a plain line), not from the vault"), safe(only));
+
+        for (String bad : List.of("broker:/dev/TOKEN", "broker://dev", "broker://Dev/TOKEN")) {
+            Files.writeString(template, "# a template\nNODE_ENV=test\nDB=" + bad + "\n");
+            Brokerctl.Result refused = b.run("run", "--env", "dev", "--env-file", template.toString(), "--", "true");
+            assertEquals(125, refused.exit(), bad + ": " + safe(refused));
+            assertTrue(refused.err().startsWith("brokerctl: " + template + ": line 3: DB is not a valid broker reference: "),
+                    bad + ": " + safe(refused));
+        }
+    }
+
+    @Test
+    void run_namesTheEnvironmentRule_andEveryMissingVariable_andGrantsListsAsJson() {
+        startDaemon();
+        Brokerctl.Result upper = b.run("run", "--env", "Prod", "--", "true");
+        assertEquals(2, upper.exit(), safe(upper));
+        assertEquals("brokerctl: the environment name 'Prod' is not valid: use 1-63 characters of a-z, 0-9, '_' and '-',"
+                + " starting with a letter or digit (environments are lower case)\n", upper.err());
+
+        Brokerctl.Result missing = b.run("run", "--env", "dev", "--only", "TOKEN,NOPE,ALSO", "--", "true");
+        assertEquals(125, missing.exit(), safe(missing));
+        assertTrue(missing.err().contains("variables NOPE, ALSO do not exist in environment 'dev'"), safe(missing));
+
+        Brokerctl.Result grants = b.run("grants", "--json");
+        assertEquals(0, grants.exit(), safe(grants));
+        assertEquals("{\"grants\":[]}\n", grants.out());
     }
 
     // ------------------------------------------------------------------ 2. exit codes

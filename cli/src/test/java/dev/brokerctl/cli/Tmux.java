@@ -142,6 +142,9 @@ final class Tmux {
         ProcessBuilder pb = new ProcessBuilder(cmd).redirectErrorStream(true);
         // a new server's panes run through $SHELL, else the user's login shell (nologin for a system user)
         pb.environment().put("SHELL", "/bin/sh");
+        // a new server, and so every pane, inherits this environment: none of the developer's
+        // BROKERCTL_* (a BROKERCTL_SOCKET would send the console to another daemon); start() sets ours
+        pb.environment().keySet().removeIf(k -> k.startsWith("BROKERCTL_"));
         Process p = pb.start();
         String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
         p.waitFor();

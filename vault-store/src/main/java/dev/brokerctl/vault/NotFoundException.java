@@ -16,4 +16,9 @@ public final class NotFoundException extends VaultException {
         return new NotFoundException("variable " + name + " does not exist in environment '" + env
                 + "'; set it with: brokerctl set " + env + " " + name);
     }
+
+    static NotFoundException variables(String env, java.util.List<String> names) {
+        return new NotFoundException("variables " + String.join(", ", names) + " do not exist in environment '"
+                + env + "'; set each with: brokerctl set " + env + " NAME");
+    }
 }

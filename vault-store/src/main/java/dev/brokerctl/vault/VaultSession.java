@@ -363,10 +363,21 @@ public final class VaultSession implements AutoCloseable {
                 if (names == null) {
                     resolveAll(env, environment, out);
                 } else {
+                    // every missing name in one message, not only the first
+                    java.util.List<String> missing = new java.util.ArrayList<>();
                     for (String name : names) {
-                        if (!out.containsKey(name)) {
-                            out.put(name, resolveOne(env, environment, name));
+                        if (!out.containsKey(name) && !missing.contains(name)) {
+                            try {
+                                out.put(name, resolveOne(env, environment, name));
+                            } catch (NotFoundException e) {
+                                missing.add(name);
+                            }
                         }
+                    }
+                    if (missing.size() == 1) {
+                        throw NotFoundException.variable(environment, missing.get(0));
+                    } else if (!missing.isEmpty()) {
+                        throw NotFoundException.variables(environment, missing);
                     }
                 }
                 return null;

@@ -136,6 +136,10 @@ class VaultTest {
             NotFoundException e = assertThrows(NotFoundException.class,
                     () -> s.resolve("dev", List.of("MISSING")));
             assertTrue(e.getMessage().contains("brokerctl set dev MISSING"), e.getMessage());
+            NotFoundException several = assertThrows(NotFoundException.class,
+                    () -> s.resolve("dev", List.of("TOKEN", "NOPE", "PEM", "ALSO")));
+            assertEquals("variables NOPE, ALSO do not exist in environment 'dev'; set each with: brokerctl set dev NAME",
+                    several.getMessage());
             s.delete("dev", "TOKEN");
             assertThrows(NotFoundException.class, () -> s.delete("dev", "TOKEN"));
             assertEquals(1, s.listVariables("dev").items().size());
