@@ -102,9 +102,14 @@ public final class Daemon implements AutoCloseable {
         this.prompts = new Prompts();
         Spawner spawner = new Spawner();
         this.runner = new Runner(config.clock(), workers, config.containRuns()
-                ? Launcher.forThisHost(spawner)
+                ? Launcher.forThisHost(spawner, home(config), config.vaultFile().toAbsolutePath().getParent())
                 : new GroupLauncher(spawner, "turned off for this daemon"));
         this.startedAt = config.clock().millis();
+    }
+
+    private static Path home(DaemonConfig config) {
+        String home = config.environment().get("HOME");
+        return home != null && home.startsWith("/") ? Path.of(home) : null;
     }
 
     /** Unlocks the vault before or after start (foreground daemon with a passphrase). */

@@ -31,10 +31,11 @@ interface Launcher {
      * {@code brokerctl doctor} does: user namespaces may be disabled), else a process group per
      * run, saying why and what fixes it.
      */
-    static Launcher forThisHost(Spawner spawner) {
+    static Launcher forThisHost(Spawner spawner, Path home, Path brokerHome) {
         dev.brokerctl.containment.RunContainment c = dev.brokerctl.containment.HostProbe.system().runContainment();
         if (c.contained()) {
-            return new NamespaceLauncher(c.bwrap().orElseThrow(), spawner, NamespaceLauncher::hostFileSystem);
+            return new NamespaceLauncher(c.bwrap().orElseThrow(), spawner,
+                    cwd -> dev.brokerctl.containment.RunFileSystem.arguments(home, brokerHome, cwd));
         }
         return new GroupLauncher(spawner, c.reason() + (c.fix().isEmpty() ? "" : "; fix: " + c.fix()));
     }

@@ -21,7 +21,7 @@ final class NamespaceLauncher implements Launcher {
 
     private final Path bwrap;
     private final Spawner spawner;
-    /** The file-system part of bwrap's command line for a run in {@code cwd}. */
+    /** The file-system part of bwrap's command line for a run in {@code cwd}, {@code --chdir} included. */
     private final Function<Path, List<String>> fileSystem;
 
     NamespaceLauncher(Path bwrap, Spawner spawner, Function<Path, List<String>> fileSystem) {
@@ -36,7 +36,7 @@ final class NamespaceLauncher implements Launcher {
         cmd.addAll(ProcessTree.wrap(List.of(bwrap.toString())));   // bwrap leads a process group of its own
         cmd.addAll(List.of("--unshare-pid", "--die-with-parent"));
         cmd.addAll(fileSystem.apply(cwd));
-        cmd.addAll(List.of("--dev", "/dev", "--proc", "/proc", "--chdir", cwd.toString(), "--"));
+        cmd.add("--");
         cmd.addAll(argv);
         pb.command(cmd);
         return spawner.start(pb);
@@ -69,11 +69,8 @@ final class NamespaceLauncher implements Launcher {
 
     @Override
     public String description() {
-        return "runs contained: each in its own PID namespace (bwrap), gone with the run and with the daemon";
-    }
-
-    /** The host's file system as it is (the {@code host} run profile). */
-    static List<String> hostFileSystem(Path cwd) {
-        return List.of("--bind", "/", "/");
+        return "runs contained: each in its own PID namespace (bwrap), gone with the run and with the daemon;"
+                + " shell start-up files, hooks and agents' settings read-only, the broker home and credential"
+                + " stores hidden";
     }
 }

@@ -51,7 +51,11 @@ final class ProcessTree {
      */
     static void kill(Process p, int signal) {
         if (groupsAvailable()) {
-            Posix.killGroup(p.pid(), signal);
+            // Right after the start, setsid may not have made the group yet: then the process
+            // itself gets the signal (it was lost before, and the run went on for its full length).
+            if (!Posix.killGroup(p.pid(), signal)) {
+                Posix.kill(p.pid(), signal);
+            }
             return;
         }
         if (signal == Posix.SIGKILL) {

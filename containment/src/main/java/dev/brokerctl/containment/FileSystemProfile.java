@@ -276,7 +276,7 @@ public final class FileSystemProfile {
         return project;
     }
 
-    private static List<Path> projectRunsLater(Path project) {
+    static List<Path> projectRunsLater(Path project) {
         List<Path> out = new ArrayList<>();
         Path git = project.resolve(".git");
         if (Files.isRegularFile(git, LinkOption.NOFOLLOW_LINKS)) {
