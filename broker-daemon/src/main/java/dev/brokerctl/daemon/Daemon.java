@@ -348,12 +348,15 @@ public final class Daemon implements AutoCloseable {
             // are resolved to start the run: no separate check, which would decrypt them once more.
             Map<String, String> policies = new LinkedHashMap<>();
             try {
-                vault.with(s -> {
+                run.hostFileSystem(vault.with(s -> {
+                    boolean host = true;   // the strictest profile of the environments it touches
                     for (String env : q.environments()) {
-                        policies.put(env, s.environment(env).policy().id());
+                        dev.brokerctl.vault.EnvironmentInfo info = s.environment(env);
+                        policies.put(env, info.policy().id());
+                        host &= info.hostRuns();
                     }
-                    return null;
-                });
+                    return host;
+                }));
             } catch (VaultException | BrokerException e) {
                 vault.audit(requested);   // a request for an unknown environment is recorded too
                 throw e;

@@ -20,7 +20,7 @@ final class GroupLauncher implements Launcher {
     }
 
     @Override
-    public Process start(ProcessBuilder pb, List<String> argv, Path cwd) throws IOException {
+    public Process start(ProcessBuilder pb, List<String> argv, Path cwd, boolean hostFileSystem) throws IOException {
         pb.command(ProcessTree.wrap(argv));
         return spawner.start(pb);
     }

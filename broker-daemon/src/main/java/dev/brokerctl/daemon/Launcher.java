@@ -11,8 +11,11 @@ import java.util.List;
  */
 interface Launcher {
 
-    /** Starts {@code argv} (argv[0] an absolute path) configured by {@code pb}'s cwd and environment. */
-    Process start(ProcessBuilder pb, List<String> argv, Path cwd) throws IOException;
+    /**
+     * Starts {@code argv} (argv[0] an absolute path) configured by {@code pb}'s cwd and environment;
+     * {@code hostFileSystem}: the environment's run profile is {@code host}.
+     */
+    Process start(ProcessBuilder pb, List<String> argv, Path cwd, boolean hostFileSystem) throws IOException;
 
     /** Forwards a signal (SIGINT, SIGTERM, ...) to the command, as a terminal would to its job. */
     void signal(Process p, int signal);

@@ -21,7 +21,7 @@ final class NamespaceLauncher implements Launcher {
 
     private final Path bwrap;
     private final Spawner spawner;
-    /** The file-system part of bwrap's command line for a run in {@code cwd}, {@code --chdir} included. */
+    /** The file-system part of bwrap's command line for a run in {@code cwd} ({@code sandbox} profile), {@code --chdir} included. */
     private final Function<Path, List<String>> fileSystem;
 
     NamespaceLauncher(Path bwrap, Spawner spawner, Function<Path, List<String>> fileSystem) {
@@ -31,11 +31,12 @@ final class NamespaceLauncher implements Launcher {
     }
 
     @Override
-    public Process start(ProcessBuilder pb, List<String> argv, Path cwd) throws IOException {
+    public Process start(ProcessBuilder pb, List<String> argv, Path cwd, boolean hostFileSystem) throws IOException {
         List<String> cmd = new ArrayList<>();
         cmd.addAll(ProcessTree.wrap(List.of(bwrap.toString())));   // bwrap leads a process group of its own
         cmd.addAll(List.of("--unshare-pid", "--die-with-parent"));
-        cmd.addAll(fileSystem.apply(cwd));
+        cmd.addAll(hostFileSystem ? List.of("--bind", "/", "/", "--dev", "/dev", "--proc", "/proc", "--chdir", cwd.toString())
+                : fileSystem.apply(cwd));
         cmd.add("--");
         cmd.addAll(argv);
         pb.command(cmd);

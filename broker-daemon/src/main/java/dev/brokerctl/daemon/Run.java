@@ -18,6 +18,7 @@ final class Run {
     private volatile boolean cancelled;
     private volatile java.util.concurrent.CompletableFuture<Decision> decision;
     private volatile Resolved resolved;
+    private volatile boolean hostFileSystem;
     private volatile java.util.Map<String, Object> description = java.util.Map.of();
     private volatile String requestHash = "";
     private volatile String code = "";
@@ -72,6 +73,15 @@ final class Run {
 
     java.util.Map<String, Object> description() {
         return description;
+    }
+
+    /** Every environment of the run has the {@code host} run profile: the command sees all of the file system. */
+    void hostFileSystem(boolean host) {
+        this.hostFileSystem = host;
+    }
+
+    boolean hostFileSystem() {
+        return hostFileSystem;
     }
 
     Resolved resolved() {

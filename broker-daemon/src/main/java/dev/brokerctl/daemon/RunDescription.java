@@ -78,6 +78,9 @@ final class RunDescription {
         List<String> risks = new ArrayList<>(risks(r));
         if (!launcher.contained()) {
             risks.add(0, launcher.description());
+        } else if (r.hostFileSystem()) {
+            risks.add(0, "run profile host: the command sees and may change all of the user's files (start-up"
+                    + " files, hooks, credential stores)");
         }
         m.put("contained", launcher.contained());
         m.put("risks", risks);

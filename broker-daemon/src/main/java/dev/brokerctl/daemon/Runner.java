@@ -106,7 +106,7 @@ final class Runner {
             }
             // what the human approved, checked as late as we can: a file replaced since is refused
             resolved.executable().checkUnchanged();
-            process = launcher.start(pb, argv, resolved.cwd());
+            process = launcher.start(pb, argv, resolved.cwd(), run.hostFileSystem());
         } catch (IOException e) {
             throw new BrokerException(ErrorCode.INTERNAL, "cannot start " + req.argv().get(0) + ": "
                     + e.getMessage());

@@ -101,6 +101,16 @@ class ContainedRunsTest {
         assertEquals("ok\n", Files.readString(home.resolve("notes.txt")), "the rest of the home is writable");
         assertFalse(other.stdout().contains("aws-canary"), other.stdout());
         assertFalse(other.stdout().contains("vault.db"), "the broker home is hidden: " + other.stdout());
+
+        // the control: an environment whose run profile is host gets the whole file system
+        f.daemon.shutdown();
+        try (var s = dev.brokerctl.vault.Vault.open(f.vaultFile).unlock(DaemonFixture.PASSPHRASE.toCharArray())) {
+            s.setPolicy("dev", dev.brokerctl.vault.Policy.AUTO, null, true, null);
+        }
+        f.start(Duration.ofSeconds(120), true);
+        assertEquals(0, DaemonProtocolTest.run(f, "dev", List.of("sh", "-c",
+                "echo '# host profile' >> \"$HOME/.bashrc\"")).last().number("exit_code", -1));
+        assertEquals("# the user's\n# host profile\n", Files.readString(home.resolve(".bashrc")));
     }
 
     /**

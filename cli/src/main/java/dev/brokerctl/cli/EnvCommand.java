@@ -120,10 +120,20 @@ final class EnvCommand implements Runnable {
                 description = "Longest grant a human may give for this environment (at most 8h).")
         String maxGrant;
 
+        @Option(names = "--run-profile", paramLabel = "sandbox|host", defaultValue = "sandbox",
+                description = "What approved commands of this environment see of the file system: sandbox (the default:"
+                        + " shell start-up files, hooks and agents' settings read-only, the broker home and credential"
+                        + " stores hidden) or host (all of it, as the user). Consoles show host as a risk.")
+        String runProfile;
+
         @Override
         public Integer call() throws Exception {
             dev.brokerctl.vault.Names.checkEnvironment(name);
             Policy p = Policy.parse(policy);
+            if (!runProfile.equals("sandbox") && !runProfile.equals("host")) {
+                throw new CliException("--run-profile must be sandbox or host", ExitCodes.USAGE);
+            }
+            boolean host = runProfile.equals("host");
             java.time.Duration max = null;
             if (maxGrant != null) {
                 max = dev.brokerctl.protocol.Durations.parse(maxGrant);
@@ -133,13 +143,14 @@ final class EnvCommand implements Runnable {
             }
             try (VaultSession s = unlock()) {
                 EnvironmentInfo before = s.environment(name);
-                s.setPolicy(name, p, max, AuditRecord.of(AuditEvent.POLICY_CHANGED, name, AuditDetails.of(
+                s.setPolicy(name, p, max, host, AuditRecord.of(AuditEvent.POLICY_CHANGED, name, AuditDetails.of(
                         AuditDetails.POLICY,
-                        p.id() + (max == null ? "" : ", max grant " + dev.brokerctl.protocol.Durations.format(max)),
+                        p.id() + (max == null ? "" : ", max grant " + dev.brokerctl.protocol.Durations.format(max))
+                                + ", run profile " + runProfile,
                         AuditDetails.PREVIOUS, before.policy().id(), AuditDetails.SOURCE, "cli")));
             }
-            out().printf("environment %s: policy %s%s%n", name, p.id(),
-                    max == null ? "" : ", grants up to " + dev.brokerctl.protocol.Durations.format(max));
+            out().printf("environment %s: policy %s%s, run profile %s%n", name, p.id(),
+                    max == null ? "" : ", grants up to " + dev.brokerctl.protocol.Durations.format(max), runProfile);
             return ExitCodes.OK;
         }
     }

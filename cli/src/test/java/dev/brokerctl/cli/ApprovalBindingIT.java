@@ -99,6 +99,7 @@ class ApprovalBindingIT {
         console.awaitScreen("program: " + fakeLs, Tmux.WAIT);   // the grant did not cover it: asked again
         screen = console.visibleScreen();
         assertTrue(screen.contains("masking: OFF, output comes back raw"), screen);
+        assertTrue(screen.contains(", NOT sandboxed"), "a requester in the daemon's PID namespace: " + screen);
         assertTrue(screen.contains("NODE_OPTIONS=--require"), screen);
         assertTrue(screen.contains("risk: PATH has directories the requester can write: /tmp/brokerctl"), screen);
         console.answer("d");

@@ -104,7 +104,7 @@ public final class VaultSession implements AutoCloseable {
                         }
                         try {
                             Rule rule = decodePolicy(rs.getBytes(3), id);
-                            items.add(new EnvironmentInfo(name, rule.policy(), rs.getInt(4), rule.maxGrant()));
+                            items.add(new EnvironmentInfo(name, rule.policy(), rs.getInt(4), rule.maxGrant(), rule.hostRuns()));
                         } catch (AEADBadTagException | IllegalArgumentException e) {
                             damaged.add("environment '" + name + "' failed its integrity check:"
                                     + " its policy does not decrypt");
@@ -127,7 +127,7 @@ public final class VaultSession implements AutoCloseable {
                 ps.setLong(1, env.id);
                 try (ResultSet rs = ps.executeQuery()) {
                     rs.next();
-                    return new EnvironmentInfo(name, env.rule.policy(), rs.getInt(1), env.rule.maxGrant());
+                    return new EnvironmentInfo(name, env.rule.policy(), rs.getInt(1), env.rule.maxGrant(), env.rule.hostRuns());
                 }
             }
         });
@@ -158,7 +158,7 @@ public final class VaultSession implements AutoCloseable {
                 ps.setBytes(2, index);
                 ps.setBytes(3, seal(metadataKey, name.getBytes(StandardCharsets.UTF_8), id, 0,
                         Aad.Field.ENVIRONMENT_NAME));
-                ps.setBytes(4, encodePolicy(new Rule(policy, null), id));
+                ps.setBytes(4, encodePolicy(new Rule(policy, null, false), id));
                 ps.executeUpdate();
             }
             appendIfAny(audit);
@@ -182,13 +182,23 @@ public final class VaultSession implements AutoCloseable {
     /** As {@link #setPolicy(String, Policy, java.time.Duration)}, appending {@code audit} (null: nothing) in the same transaction. */
     public synchronized void setPolicy(String name, Policy policy, java.time.Duration maxGrant, AuditRecord audit)
             throws VaultException {
+        setPolicy(name, policy, maxGrant, false, audit);
+    }
+
+    /**
+     * As {@link #setPolicy(String, Policy, java.time.Duration, AuditRecord)}, and the run profile:
+     * {@code hostRuns} lets approved commands of this environment see the host's file system
+     * unrestricted.
+     */
+    public synchronized void setPolicy(String name, Policy policy, java.time.Duration maxGrant, boolean hostRuns,
+            AuditRecord audit) throws VaultException {
         checkOpen();
         Names.checkEnvironment(name);
         Sqlite.inWriteTransaction(connection, path, () -> {
             Env env = findEnvironment(name);
             try (PreparedStatement ps = connection.prepareStatement(
                     "UPDATE environment SET policy = ? WHERE id = ?")) {
-                ps.setBytes(1, encodePolicy(new Rule(policy, maxGrant), env.id));
+                ps.setBytes(1, encodePolicy(new Rule(policy, maxGrant, hostRuns), env.id));
                 ps.setLong(2, env.id);
                 ps.executeUpdate();
             }
@@ -984,12 +994,16 @@ public final class VaultSession implements AutoCloseable {
                 name.getBytes(StandardCharsets.UTF_8));
     }
 
-    /** An environment's policy as stored: {@code prompt} or {@code auto}, then {@code ;max_grant_s=N}. */
-    private record Rule(Policy policy, java.time.Duration maxGrant) {
+    /**
+     * An environment's policy as stored: {@code prompt} or {@code auto}, then {@code ;max_grant_s=N}
+     * and {@code ;run_profile=host} when set (sealed and authenticated like every field).
+     */
+    private record Rule(Policy policy, java.time.Duration maxGrant, boolean hostRuns) {
     }
 
     private byte[] encodePolicy(Rule rule, long environmentId) {
-        String text = rule.policy().id() + (rule.maxGrant() == null ? "" : ";max_grant_s=" + rule.maxGrant().toSeconds());
+        String text = rule.policy().id() + (rule.maxGrant() == null ? "" : ";max_grant_s=" + rule.maxGrant().toSeconds())
+                + (rule.hostRuns() ? ";run_profile=host" : "");
         return seal(metadataKey, text.getBytes(StandardCharsets.US_ASCII), environmentId, 0,
                 Aad.Field.ENVIRONMENT_POLICY);
     }
@@ -997,12 +1011,15 @@ public final class VaultSession implements AutoCloseable {
     private Rule decodePolicy(byte[] sealed, long environmentId) throws AEADBadTagException {
         String[] parts = text(metadataKey, sealed, environmentId, 0, Aad.Field.ENVIRONMENT_POLICY).split(";");
         java.time.Duration maxGrant = null;
+        boolean hostRuns = false;
         for (int i = 1; i < parts.length; i++) {
             if (parts[i].startsWith("max_grant_s=")) {
                 maxGrant = java.time.Duration.ofSeconds(Long.parseLong(parts[i].substring(12)));
+            } else if (parts[i].equals("run_profile=host")) {
+                hostRuns = true;
             }
         }
-        return new Rule(Policy.parse(parts[0]), maxGrant);
+        return new Rule(Policy.parse(parts[0]), maxGrant, hostRuns);
     }
 
     /** Variable metadata: 8 bytes updated-at (epoch ms) then the UTF-8 description. */
