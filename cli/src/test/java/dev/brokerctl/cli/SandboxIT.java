@@ -161,6 +161,18 @@ class SandboxIT {
         holdsOnlyOutside("test -d /proc/" + consolePid);
     }
 
+    /** An approved command's environment, which holds the value, can be read by any same-user process outside. */
+    @Test
+    void anApprovedChildsEnvironment_cannotBeRead() throws Exception {
+        Spawned child = b.start("run", "--env", "dev", "--", "sh", "-c", "echo started; exec sleep 300.9");
+        try {
+            assertEquals("started", child.nextLine(Tmux.WAIT));
+            holdsOnlyOutside("grep -qas " + VALUE + " /proc/[0-9]*/environ");   // -q: 0 on a match despite unreadable ones
+        } finally {
+            child.close();
+        }
+    }
+
     @Test
     void theBrokerHome_cannotBeRead() {
         holdsOnlyOutside("cat " + b.home.resolve("vault.db") + " >/dev/null");
