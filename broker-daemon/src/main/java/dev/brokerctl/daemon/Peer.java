@@ -34,6 +34,18 @@ record Peer(long pid, long uid, String exe, String tty) {
         return new Peer(pid, cred[1], link(pid, "exe"), dev.brokerctl.protocol.Ttys.controlling(pid));
     }
 
+    /** This very process: the foreground daemon's own console, connected in-process. */
+    static Peer self() {
+        long pid = ProcessHandle.current().pid();
+        long uid = -1;
+        try {
+            uid = ((Number) Files.getAttribute(Path.of("/proc/self"), "unix:uid")).longValue();
+        } catch (IOException | RuntimeException e) {
+            // no procfs: the uid stays unknown
+        }
+        return new Peer(pid, uid, link(pid, "exe"), dev.brokerctl.protocol.Ttys.controlling(pid));
+    }
+
     /** False when the JVM refused the descriptor (started without the launcher's --add-opens). */
     static boolean verifiable() {
         return FD != null;
