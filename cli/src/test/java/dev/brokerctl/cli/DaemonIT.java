@@ -375,8 +375,7 @@ class DaemonIT {
                 tmux.answer(blind);
             }
             assertTrue(approved.process.isAlive(), "no keystroke without the code approved the run");
-            try (BrokerClient approver = BrokerClient.connect(b.socket(), Map.of("name", "check"))) {
-                approver.call(Message.of("authenticate"), Brokerctl.PASSPHRASE.getBytes(StandardCharsets.UTF_8));
+            try (BrokerClient approver = b.approver("check")) {
                 assertEquals(1, approver.call(Message.of("pending_list")).messages("runs").size(), "still pending");
             }
             tmux.answer("a");
@@ -415,9 +414,8 @@ class DaemonIT {
         assertTrue(nobodyDecided.err().contains("no approval within 2s"), safe(nobodyDecided));
         assertFalse(nobodyDecided.out().contains("never-ran"));
 
-        try (BrokerClient approver = BrokerClient.connect(b.socket(), Map.of("name", "test-approver"))) {
-            Message ok = approver.call(Message.of("authenticate"), Brokerctl.PASSPHRASE.getBytes(StandardCharsets.UTF_8));
-            assertTrue(ok.bool("approver", false));
+        try (BrokerClient approver = b.approver("test-approver")) {
+            assertTrue(approver.sealed());
 
             Spawned approved = track(b.start("run", "--env", "prod", "--", "sh", "-c", "echo approved-ran"));
             Message pending = awaitPending(approver, "echo approved-ran");
