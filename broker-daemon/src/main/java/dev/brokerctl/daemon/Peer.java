@@ -37,12 +37,7 @@ record Peer(long pid, long uid, String exe, String tty) {
     /** This very process: the foreground daemon's own console, connected in-process. */
     static Peer self() {
         long pid = ProcessHandle.current().pid();
-        long uid = -1;
-        try {
-            uid = ((Number) Files.getAttribute(Path.of("/proc/self"), "unix:uid")).longValue();
-        } catch (IOException | RuntimeException e) {
-            // no procfs: the uid stays unknown
-        }
+        long uid = dev.brokerctl.protocol.SocketCheck.ownUid();
         return new Peer(pid, uid, link(pid, "exe"), dev.brokerctl.protocol.Ttys.controlling(pid));
     }
 

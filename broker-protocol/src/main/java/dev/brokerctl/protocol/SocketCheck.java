@@ -66,13 +66,21 @@ public final class SocketCheck {
         return new BrokerException(ErrorCode.NOT_AUTHENTIC, message);
     }
 
-    /** This process's uid: the owner of {@code /proc/self}; -1 without procfs (no check then). */
-    private static long ownUid() {
+    /**
+     * This process's effective uid, from {@code /proc/self/status}; -1 without procfs (no check
+     * then). Not the owner of {@code /proc/self}: a non-dumpable process's is root.
+     */
+    public static long ownUid() {
         try {
-            return uid(Path.of("/proc/self"));
-        } catch (RuntimeException e) {
-            return -1;
+            for (String line : Files.readAllLines(Path.of("/proc/self/status"))) {
+                if (line.startsWith("Uid:")) {
+                    return Long.parseLong(line.substring(4).trim().split("\\s+")[1]);
+                }
+            }
+        } catch (IOException | RuntimeException e) {
+            // no procfs
         }
+        return -1;
     }
 
     private static long uid(Path p) {

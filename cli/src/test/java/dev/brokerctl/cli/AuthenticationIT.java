@@ -84,9 +84,10 @@ class AuthenticationIT {
         Brokerctl.Result unlocked = b.run("unlock");
         expectOk(unlocked);
         assertTrue(unlocked.out().contains("unlocked"), unlocked.toString());
-        Brokerctl.Result approved = b.runWithInput(new byte[0], "approve");
-        expectOk(approved);
-        assertTrue(approved.out().contains("watching for requests"), approved.toString());
+        console.start(b, "approve");
+        console.awaitScreen("watching for requests", Tmux.WAIT);
+        console.kill();
+        console = new Tmux(dir.resolve("tmux2.sock"), user.prefix(), 100, 40);
 
         // the agent stops the daemon and binds its own listener at the path
         expectOk(b.run("stop"));
@@ -102,8 +103,8 @@ class AuthenticationIT {
         assertEquals(1, approve.exit(), approve.toString());
         assertTrue(approve.err().contains(impostor), approve.toString());
         // the foreground daemon (with its console, in a terminal) does not talk to it at all
-        console.start(b, "daemon");
-        console.awaitScreen("already running", Tmux.WAIT);
+        console.start(b, "sh", "-c", b.launcher + " daemon; sleep 60");
+        console.awaitScreen("another process is listening on it", Tmux.WAIT);
 
         byte[] got = Files.readAllBytes(record);
         assertNothingUsable(got);
@@ -163,10 +164,10 @@ class AuthenticationIT {
         expectOk(b.run("daemon", "--detach", "--approval-timeout", "5s"));
         relayInFront("down");
         Path marker = dir.resolve("must-not-run");
-        console.start(b, "approve");
+        console.start(b, "sh", "-c", b.launcher + " approve; sleep 60");   // the screen stays after it stops
         console.awaitScreen("watching for requests", Tmux.WAIT);
         Spawned run = track(b.start("run", "--env", "prod", "--", "touch", marker.toString()));
-        console.awaitScreen("altered, replayed or dropped", Tmux.WAIT);
+        console.awaitScreen("STOPPED: a message from", Tmux.WAIT);
         assertFalse(console.screen().contains("command: touch"), "the rewritten request was not shown");
         assertEquals(1, run.await(Tmux.WAIT).exit());
         assertFalse(Files.exists(marker));
@@ -206,7 +207,7 @@ class AuthenticationIT {
         for (String[] c : commands) {
             b.env.put("BROKERCTL_SOCKET", link.resolve("brokerd.sock").toString());
             Brokerctl.Result r = b.runWithInput(new byte[0], c);
-            assertEquals(1, r.exit(), String.join(" ", c) + ": " + r);
+            assertEquals(c[0].equals("run") ? 125 : 1, r.exit(), String.join(" ", c) + ": " + r);
             assertTrue(r.err().contains("is a symbolic link"), String.join(" ", c) + ": " + r);
         }
         Path open = Files.createDirectories(dir.resolve("open-run"));
@@ -217,7 +218,7 @@ class AuthenticationIT {
         for (String[] c : commands) {
             b.env.put("BROKERCTL_SOCKET", openSocket.toString());
             Brokerctl.Result r = b.runWithInput(new byte[0], c);
-            assertEquals(1, r.exit(), String.join(" ", c) + ": " + r);
+            assertEquals(c[0].equals("run") ? 125 : 1, r.exit(), String.join(" ", c) + ": " + r);
             assertTrue(r.err().contains("has mode 0755") && r.err().contains("chmod 700"), String.join(" ", c) + ": " + r);
         }
         assertFalse(Files.exists(dir.resolve("open.bytes")), "no client sent a byte through a 0755 directory");
@@ -236,7 +237,7 @@ class AuthenticationIT {
     }
 
     private void attack(String... args) throws Exception {
-        List<String> cmd = new ArrayList<>(List.of("python3", attackerScript.toString()));
+        List<String> cmd = new ArrayList<>(List.of("/usr/bin/python3", attackerScript.toString()));
         cmd.addAll(List.of(args));
         Process p = new ProcessBuilder(user.command(cmd.toArray(String[]::new))).redirectErrorStream(true).start();
         attackers.add(p);

@@ -63,7 +63,7 @@ def fake(conn, rec):
     finally:
         conn.close()
 
-def pump(src, dst, rec, tamper):
+def pump(src, dst, rec, tamper, after):
     sealed = 0
     try:
         while True:
@@ -74,7 +74,7 @@ def pump(src, dst, rec, tamper):
             record(rec, frame(kind, body))
             if kind == b'X':
                 sealed += 1
-                if tamper and sealed > 2:
+                if tamper and sealed > after:
                     b = bytearray(body)
                     b[len(b) // 2] ^= 0x01
                     body = bytes(b)
@@ -91,8 +91,10 @@ def pump(src, dst, rec, tamper):
 def relay(conn, upstream, rec, mode):
     up = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
     up.connect(upstream)
-    threading.Thread(target=pump, args=(conn, up, rec, mode == 'up'), daemon=True).start()
-    pump(up, conn, rec, mode == 'down')
+    # client -> daemon: pending_list, watch, then decisions; daemon -> client: the handshake's ok,
+    # the pending list, watch's ok, then pushes
+    threading.Thread(target=pump, args=(conn, up, rec, mode == 'up', 2), daemon=True).start()
+    pump(up, conn, rec, mode == 'down', 3)
 
 def main():
     mode, path = sys.argv[1], sys.argv[2]
