@@ -86,7 +86,7 @@ final class VaultHolder {
                         java.util.Arrays.fill(unlockVerifier, (byte) 0);
                         unlockVerifier = null;
                     }
-                    LOG.info("vault unlocked");
+                    LOG.info("vault unlocked; {}", Vault.nativeLibraryReport());
                     if (failedWhileLocked > 0) {
                         session.audit(AuditEvent.PASSPHRASE_FAILED, null, AuditDetails.of(AuditDetails.ATTEMPTS,
                                 failedWhileLocked, AuditDetails.SOURCE, "daemon, while locked"));
@@ -126,7 +126,8 @@ final class VaultHolder {
         java.util.Arrays.fill(unlockVerifier, (byte) 0);
         unlockVerifier = null;
         lastUse = clock.millis();
-        LOG.info("vault unlocked by brokerctl unlock (the daemon proved itself; the key arrived sealed)");
+        LOG.info("vault unlocked by brokerctl unlock (the daemon proved itself; the key arrived sealed); {}",
+                Vault.nativeLibraryReport());
         session.audit(AuditEvent.UNLOCKED, null, AuditDetails.of(AuditDetails.SOURCE, "brokerctl unlock, handshake"));
     }
 

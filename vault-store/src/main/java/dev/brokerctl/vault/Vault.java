@@ -499,6 +499,11 @@ public final class Vault implements AutoCloseable {
         }
     }
 
+    /** What was done to verify SQLite's native library before it loaded, for the daemon's log. */
+    public static String nativeLibraryReport() {
+        return SqliteNative.report();
+    }
+
     /** Closes the connection of a vault that was not unlocked. */
     @Override
     public void close() {
