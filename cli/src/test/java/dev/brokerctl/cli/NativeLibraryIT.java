@@ -59,7 +59,11 @@ class NativeLibraryIT {
         // the plant: same size, other bytes, written by the agent's user
         byte[] shim = new byte[(int) Files.size(lib)];
         new java.util.Random(1).nextBytes(shim);
-        Files.write(lib, shim);
+        // beside it, then renamed over it: rewriting the file in place would also change the copy
+        // this test JVM mapped when it made the vault
+        Path planted = lib.resolveSibling("planted");
+        Files.write(planted, shim);
+        Files.move(planted, lib, java.nio.file.StandardCopyOption.REPLACE_EXISTING, java.nio.file.StandardCopyOption.ATOMIC_MOVE);
         user.own(lib);
         assertFalse(recorded.equals(sha256(lib)));
         assertEquals(0, b.run("daemon", "--detach").exit());
