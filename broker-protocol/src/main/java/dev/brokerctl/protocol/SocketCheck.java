@@ -25,6 +25,11 @@ public final class SocketCheck {
                     + " directory of its own");
         }
         if (!Files.exists(dir, LinkOption.NOFOLLOW_LINKS)) {
+            if (!Files.notExists(dir, LinkOption.NOFOLLOW_LINKS)) {
+                // neither exists nor not: a directory above it is someone else's
+                throw new BrokerException(ErrorCode.INTERNAL, "permission denied on " + socket
+                        + ": that daemon belongs to another user, and serves only its own user");
+            }
             throw new DaemonUnavailableException("no brokerctl daemon is running (no directory " + dir
                     + "); start one with: brokerctl daemon", null);
         }

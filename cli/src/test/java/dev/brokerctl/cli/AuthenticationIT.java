@@ -104,7 +104,7 @@ class AuthenticationIT {
         assertTrue(approve.err().contains(impostor), approve.toString());
         // the foreground daemon (with its console, in a terminal) does not talk to it at all
         console.start(b, "sh", "-c", b.launcher + " daemon; sleep 60");
-        console.awaitScreen("another process is listening on it", Tmux.WAIT);
+        console.awaitScreen("cannot listen on", Tmux.WAIT);
 
         byte[] got = Files.readAllBytes(record);
         assertNothingUsable(got);
