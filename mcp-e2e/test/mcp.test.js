@@ -9,7 +9,7 @@ import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 
-import { connectApprover } from '../lib/approver.js';
+import { approverKey, connectApprover, handshake } from '../lib/approver.js';
 import { BrokerHome, LAUNCHER } from '../lib/brokerctl.js';
 import { NEW_KEY, PASSPHRASE, PEM, PEM_LINES, TOKEN_DEV, TOKEN_PROD } from '../lib/canaries.js';
 import { check, equal, includes, matches, noSecretIn, show } from '../lib/check.js';
@@ -85,6 +85,19 @@ function processGone(pid) {
     throw e;
   }
 }
+
+// The same known answers as broker-protocol's HandshakeKnownAnswerTest: this approver and the
+// daemon implement one construction.
+test('0. the approver handshake in node:crypto gives the Java known answers', () => {
+  const psk = Buffer.from(Array.from({ length: 32 }, (_, i) => i));
+  const cn = Buffer.from(Array.from({ length: 32 }, (_, i) => 0xa0 + (i % 16)));
+  const dn = Buffer.from(Array.from({ length: 32 }, (_, i) => 0x50 + i));
+  const h = handshake(psk, 'approver', cn, dn);
+  equal(h.daemonProof.toString('hex'), '90b0ed3e1c52c021b64daa50182e6aeee50c5f5985789889810221c597be1bcc', 'daemon proof');
+  equal(h.clientProof.toString('hex'), 'fb8fbbfe7c52b32bae7ca2950660e48bfb348fbeed1373af450274424044eceb', 'client proof');
+  equal(h.clientToDaemon.toString('hex'), '66bb86d0a897b4cc0974235099136ab618e2dd4171faf71f9eff4ff02ed1028a', 'client to daemon key');
+  equal(h.daemonToClient.toString('hex'), 'a60f66cb9fd8484bff234f50f07b03d48caa1dbb49b86af1ffb79879005dd39f', 'daemon to client key');
+});
 
 describe('brokerctl mcp, end to end', { concurrency: 1 }, () => {
   before(async () => {
@@ -281,9 +294,9 @@ describe('brokerctl mcp, end to end', { concurrency: 1 }, () => {
   // ---------------------------------------------------------------- 4. prompt policy
 
   test('4. run_command in prod waits for an approver: approved runs, denied does not, stop_run withdraws', async () => {
-    const { approver, hello } = await connectApprover(s.home.socket, PASSPHRASE);
+    const { approver, hello } = await connectApprover(s.home.socket, approverKey(s.home.home, s.home.passphraseFile));
     try {
-      equal(hello.protocol, 2, 'hello.protocol');
+      equal(hello.protocol, 3, 'hello.protocol');
       equal(hello.locked, false, 'hello.locked');
       equal(hello.pid, s.daemonPid, 'hello.pid is the daemon');
 
@@ -380,7 +393,7 @@ describe('brokerctl mcp, end to end', { concurrency: 1 }, () => {
     equal(first.structuredContent.status, 'pending', 'request_variable: status');
     includes(first.structuredContent.message, 'call request_variable again', 'pending message');
 
-    const { approver } = await connectApprover(s.home.socket, PASSPHRASE);
+    const { approver } = await connectApprover(s.home.socket, approverKey(s.home.home, s.home.passphraseFile));
     try {
       // asking again while it waits does not ask the human twice
       const quick = await call('request_variable', { ...args, wait_seconds: 0 });

@@ -38,7 +38,8 @@ public final class ApprovalConsole {
     private record Event(Message message) {
     }
 
-    private record Closed() {
+    /** The daemon connection ended; {@code why} is said when it was not a plain end. */
+    private record Closed(String why) {
     }
 
     private enum Step { CHOOSE, CODE_APPROVE, GRANT_LENGTH, CODE_GRANT, DENY_MESSAGE, VARIABLE_CHOOSE, VARIABLE_DECLINE }
@@ -94,7 +95,10 @@ public final class ApprovalConsole {
         next();
         while (true) {
             Object e = events.take();
-            if (e instanceof Closed) {
+            if (e instanceof Closed c) {
+                if (c.why() != null) {
+                    say("STOPPED: " + c.why());
+                }
                 return;
             }
             if (e instanceof Event ev) {
@@ -120,9 +124,13 @@ public final class ApprovalConsole {
                     }
                 }
             } catch (BrokerException e) {
-                // connection gone
+                // connection gone; a sealed message that did not open is said, never ignored
+                if (e.code() == dev.brokerctl.protocol.ErrorCode.NOT_AUTHENTIC) {
+                    events.add(new Closed(e.getMessage()));
+                    return;
+                }
             }
-            events.add(new Closed());
+            events.add(new Closed(null));
         }, "console-daemon-reader");
         frames.setDaemon(true);
         frames.start();

@@ -6,6 +6,7 @@ import dev.brokerctl.protocol.ChannelStreams;
 import dev.brokerctl.protocol.ErrorCode;
 import dev.brokerctl.protocol.Frame;
 import dev.brokerctl.protocol.Message;
+import dev.brokerctl.protocol.Sealed;
 import dev.brokerctl.vault.EnvironmentInfo;
 import dev.brokerctl.vault.Listing;
 import dev.brokerctl.vault.VariableInfo;
@@ -19,11 +20,7 @@ import java.io.BufferedOutputStream;
 import java.io.DataInputStream;
 import java.io.IOException;
 import java.io.OutputStream;
-import java.nio.ByteBuffer;
-import java.nio.CharBuffer;
 import java.nio.channels.SocketChannel;
-import java.nio.charset.CharacterCodingException;
-import java.nio.charset.CodingErrorAction;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -36,17 +33,28 @@ import org.slf4j.LoggerFactory;
 
 /**
  * One client connection, served on its own thread. Every same-uid peer is a requester; a
- * connection becomes an approver only by proving the passphrase ({@code unlock} or
- * {@code authenticate}). One attached run at a time per connection: its stdin frames, signals
+ * connection becomes an approver only through the {@link Authentication} handshake (proving a key
+ * derived from the vault key this daemon holds), after which every frame both ways is
+ * {@link Sealed}; or by being the foreground daemon's own in-process console. No passphrase is
+ * taken over the socket. One attached run at a time per connection: its stdin frames, signals
  * and cancel arrive here, and its output goes back here.
  */
 final class Connection implements Runnable, Runner.Sink {
 
     private static final Logger LOG = LoggerFactory.getLogger(Connection.class);
+    /** Handshake nonces; one generator for all connections (SecureRandom is thread-safe). */
+    private static final java.security.SecureRandom RANDOM = new java.security.SecureRandom();
 
     private final Daemon daemon;
-    private final SocketChannel channel;
+    private final java.io.Closeable channel;
     private final long id;
+    private final Authentication auth;
+    /** Set once the handshake finished: every frame in must open under it. */
+    private volatile Sealed receiveSeal;
+    /** Set once the handshake finished: every frame out is sealed under it (guarded by {@code out}). */
+    private Sealed sendSeal;
+    /** A SECRET frame after a refused 'unlock'/'authenticate' of an old raw client: zeroed, no second error. */
+    private boolean discardSecret;
     private final DataInputStream in;
     private final OutputStream out;
     private volatile boolean approver;
@@ -58,20 +66,38 @@ final class Connection implements Runnable, Runner.Sink {
     private boolean refused;
 
     Connection(Daemon daemon, SocketChannel channel, long id) {
+        this(daemon, channel, channel, channel, Peer.of(channel), id, false);
+    }
+
+    /**
+     * {@code inProcess}: the foreground daemon's console, over pipes inside this JVM; it is an
+     * approver from the start (it is the process that unlocked the vault).
+     */
+    Connection(Daemon daemon, java.nio.channels.ReadableByteChannel from, java.nio.channels.WritableByteChannel to,
+            java.io.Closeable channel, Peer peer, long id, boolean inProcess) {
         this.daemon = daemon;
         this.channel = channel;
         this.id = id;
-        this.peer = Peer.of(channel);
+        this.peer = peer;
+        this.approver = inProcess;
+        this.auth = new Authentication(daemon.vault(), RANDOM);
         this.requester = new Run.Requester(peer, "unknown", "", -1);
-        this.in = new DataInputStream(new BufferedInputStream(ChannelStreams.in(channel), 65536));
-        this.out = new BufferedOutputStream(ChannelStreams.out(channel), 65536);
+        this.in = new DataInputStream(new BufferedInputStream(ChannelStreams.in(from), 65536));
+        this.out = new BufferedOutputStream(ChannelStreams.out(to), 65536);
+    }
+
+    /** The next frame, opened when the connection is sealed. */
+    private Frame readFrame() throws IOException {
+        Frame f = Frame.read(in);
+        Sealed seal = receiveSeal;
+        return f == null || seal == null ? f : seal.open(f);
     }
 
     @Override
     public void run() {
         try {
             Frame f;
-            while (!refused && (f = Frame.read(in)) != null) {
+            while (!refused && (f = readFrame()) != null) {
                 switch (f.kind()) {
                     case Frame.JSON -> handle(f.payload());
                     case Frame.STDIN -> {
@@ -91,11 +117,19 @@ final class Connection implements Runnable, Runner.Sink {
                     }
                     case Frame.SECRET -> {
                         Arrays.fill(f.payload(), (byte) 0);
-                        sendError(ErrorCode.BAD_REQUEST, "a secret frame must follow 'unlock' or 'authenticate'");
+                        if (!discardSecret) {
+                            sendError(ErrorCode.BAD_REQUEST, "a secret frame must follow 'provide_variable' or 'unlock_key'");
+                        }
+                        discardSecret = false;
                     }
                     default -> sendError(ErrorCode.BAD_REQUEST, "unexpected " + f + " from a client");
                 }
             }
+        } catch (Sealed.TamperedException e) {
+            LOG.warn("connection {} (pid {}): {}; something rewrites this connection, closing it", id, peer.pid(),
+                    e.getMessage());
+            trySendError(ErrorCode.NOT_AUTHENTIC, "a sealed frame from this client did not open (" + e.getMessage()
+                    + "); closing the connection");
         } catch (Frame.MalformedFrameException e) {
             LOG.warn("connection {}: {}; closing it", id, e.getMessage());
             trySendError(e.getMessage().contains("outside 1..") ? ErrorCode.FRAME_TOO_LARGE : ErrorCode.BAD_REQUEST,
@@ -127,9 +161,17 @@ final class Connection implements Runnable, Runner.Sink {
         try {
             switch (m.type()) {
                 case "hello" -> hello(m);
-                case "status" -> send(daemon.status());
-                case "unlock" -> unlock();
-                case "authenticate" -> authenticate();
+                case "status" -> send(Install.addTo(daemon.status()));
+                case "unlock", "authenticate" -> {
+                    discardSecret = true;
+                    throw new BrokerException(ErrorCode.BAD_REQUEST, "this daemon takes no passphrase over its socket"
+                            + " (protocol " + BrokerClient.PROTOCOL_VERSION + "): brokerctl approve and brokerctl unlock"
+                            + " prove the vault key with a handshake instead (docs/architecture.md, 'Handshake');"
+                            + " upgrade the client");
+                }
+                case "handshake" -> send(auth.challenge(m));
+                case "handshake_finish" -> finishHandshake(m);
+                case "unlock_key" -> unlockKey();
                 case "lock" -> {
                     daemon.lock("requested");
                     send(Message.of("ok"));
@@ -199,50 +241,41 @@ final class Connection implements Runnable, Runner.Sink {
                 .with("pid", ProcessHandle.current().pid()).with("locked", daemon.vault().isLocked()));
     }
 
-    private void unlock() throws IOException, VaultException, BrokerException {
-        char[] passphrase = readSecretPassphrase();
+    private void finishHandshake(Message m) throws IOException {
+        dev.brokerctl.protocol.Handshake.SessionKeys keys;
         try {
-            daemon.vault().unlock(passphrase);
-        } finally {
-            Arrays.fill(passphrase, '\0');
+            keys = auth.finish(m);
+        } catch (BrokerException e) {
+            LOG.warn("connection {} (pid {} {}): handshake refused: {}", id, peer.pid(), peer.exe(), e.getMessage());
+            refused = true;
+            sendError(e.code(), e.getMessage());
+            return;
         }
-        approver = true;
-        send(Message.of("ok").with("approver", true));
+        boolean asApprover = auth.proven() == dev.brokerctl.protocol.Handshake.Role.APPROVER;
+        receiveSeal = new Sealed(keys.clientToDaemon(), Sealed.CLIENT_TO_DAEMON);
+        synchronized (out) {
+            sendSeal = new Sealed(keys.daemonToClient(), Sealed.DAEMON_TO_CLIENT);
+            keys.zero();
+            approver = asApprover;
+            LOG.info("connection {} (pid {} {}) proved the {} key; the connection is sealed", id, peer.pid(),
+                    peer.exe(), asApprover ? "approver" : "unlock");
+            send(Message.of("ok").with("approver", asApprover));
+        }
     }
 
-    private void authenticate() throws IOException, VaultException, BrokerException {
-        char[] passphrase = readSecretPassphrase();
-        try {
-            daemon.vault().verify(passphrase);
-        } finally {
-            Arrays.fill(passphrase, '\0');
-        }
-        approver = true;
-        LOG.info("connection {} authenticated as approver", id);
-        send(Message.of("ok").with("approver", true));
-    }
-
-    /** The frame after 'unlock'/'authenticate' is the passphrase, UTF-8, never a String. */
-    private char[] readSecretPassphrase() throws IOException, BrokerException {
-        Frame f = Frame.read(in);
+    /** The vault key from brokerctl unlock: a (sealed) SECRET frame after this message. */
+    private void unlockKey() throws IOException, VaultException, BrokerException {
+        Frame f = readFrame();
         if (f == null) {
-            throw new IOException("closed before the passphrase");
+            throw new IOException("closed before the key");
         }
-        byte[] b = f.payload();
-        try {
-            if (f.kind() != Frame.SECRET) {
-                throw new BrokerException(ErrorCode.BAD_REQUEST, "expected the passphrase in a secret frame");
-            }
-            CharBuffer chars = StandardCharsets.UTF_8.newDecoder().onMalformedInput(CodingErrorAction.REPORT)
-                    .decode(ByteBuffer.wrap(b));
-            char[] out = Arrays.copyOf(chars.array(), chars.limit());
-            Arrays.fill(chars.array(), '\0');
-            return out;
-        } catch (CharacterCodingException e) {
-            throw new BrokerException(ErrorCode.BAD_REQUEST, "the passphrase is not UTF-8");
-        } finally {
-            Arrays.fill(b, (byte) 0);
+        if (f.kind() != Frame.SECRET) {
+            Arrays.fill(f.payload(), (byte) 0);
+            throw new BrokerException(ErrorCode.BAD_REQUEST, "expected the sealed key in a secret frame");
         }
+        auth.unlock(f.payload());
+        approver = true;
+        send(Message.of("ok").with("approver", true));
     }
 
     private void listEnvironments() throws IOException, VaultException, BrokerException {
@@ -358,7 +391,7 @@ final class Connection implements Runnable, Runner.Sink {
 
     /** The human's value, in the SECRET frame after this message, goes straight into the vault. */
     private void provideVariable(Message m) throws BrokerException, IOException, VaultException {
-        Frame secret = Frame.read(in);
+        Frame secret = readFrame();
         if (secret == null) {
             throw new IOException("closed before the value");
         }
@@ -521,7 +554,7 @@ final class Connection implements Runnable, Runner.Sink {
     private void requireApprover() throws BrokerException {
         if (!approver) {
             throw new BrokerException(ErrorCode.NOT_APPROVER, "only an approver may do this; prove the"
-                    + " passphrase first (brokerctl approve)");
+                    + " vault key first (brokerctl approve)");
         }
     }
 
@@ -545,9 +578,19 @@ final class Connection implements Runnable, Runner.Sink {
     void send(Message m) throws IOException {
         byte[] json = m.toJson();
         synchronized (out) {
-            Frame.write(out, Frame.JSON, json, 0, json.length);
+            write(Frame.JSON, json, 0, json.length);
             out.flush();
         }
+    }
+
+    private void write(byte kind, byte[] b, int off, int len) throws IOException {
+        Sealed seal = sendSeal;
+        if (seal == null) {
+            Frame.write(out, kind, b, off, len);
+            return;
+        }
+        byte[] sealed = seal.seal(kind, b, off, len);
+        Frame.write(out, Frame.SEALED, sealed, 0, sealed.length);
     }
 
     @Override
@@ -558,7 +601,7 @@ final class Connection implements Runnable, Runner.Sink {
     @Override
     public void data(byte kind, byte[] b, int off, int len) throws IOException {
         synchronized (out) {
-            Frame.write(out, kind, b, off, len);
+            write(kind, b, off, len);
             out.flush();
         }
     }

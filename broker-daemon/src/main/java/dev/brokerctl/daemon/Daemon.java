@@ -155,6 +155,7 @@ public final class Daemon implements AutoCloseable {
                 ProcessHandle.current().pid(), socket, hardened ? "non-dumpable" : "NOT non-dumpable: no libc",
                 dev.brokerctl.protocol.Durations.format(config.idleLock()),
                 dev.brokerctl.protocol.Durations.format(config.approvalTimeout()));
+        LOG.info("{}", Install.describe());
         if (!ProcessTree.groupsAvailable()) {
             LOG.warn("setsid or libc missing: runs do not get their own process group; orphans of a"
                     + " run may survive it");
@@ -626,6 +627,30 @@ public final class Daemon implements AutoCloseable {
             }
         }
         return true;
+    }
+
+    /**
+     * An approver connection inside this JVM, for the foreground daemon's own console: two pipes,
+     * no socket path to race for, no handshake (this process unlocked the vault).
+     */
+    public dev.brokerctl.protocol.BrokerClient inProcessConsole(Map<String, Object> client)
+            throws IOException, BrokerException {
+        java.nio.channels.Pipe toDaemon = java.nio.channels.Pipe.open();
+        java.nio.channels.Pipe toConsole = java.nio.channels.Pipe.open();
+        java.io.Closeable both = () -> {
+            toDaemon.source().close();
+            toDaemon.sink().close();
+            toConsole.source().close();
+            toConsole.sink().close();
+        };
+        Connection c = new Connection(this, toDaemon.source(), toConsole.sink(), both, Peer.self(),
+                connectionIds.incrementAndGet(), true);
+        connections.add(c);
+        synchronized (servingLock) {
+            serving++;
+        }
+        workers.execute("connection-" + connectionIds.get() + "-console", c);
+        return dev.brokerctl.protocol.BrokerClient.inProcess(toConsole.source(), toDaemon.sink(), both, client);
     }
 
     void forget(Connection c) {

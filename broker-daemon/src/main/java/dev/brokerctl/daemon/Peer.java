@@ -39,6 +39,13 @@ record Peer(long pid, long uid, String exe, String tty, Boolean sandboxed) {
                 ns.isEmpty() || OWN_PID_NAMESPACE.isEmpty() ? null : !ns.equals(OWN_PID_NAMESPACE));
     }
 
+    /** This very process: the foreground daemon's own console, connected in-process. */
+    static Peer self() {
+        long pid = ProcessHandle.current().pid();
+        long uid = dev.brokerctl.protocol.SocketCheck.ownUid();
+        return new Peer(pid, uid, link(pid, "exe"), dev.brokerctl.protocol.Ttys.controlling(pid));
+    }
+
     /** False when the JVM refused the descriptor (started without the launcher's --add-opens). */
     static boolean verifiable() {
         return FD != null;

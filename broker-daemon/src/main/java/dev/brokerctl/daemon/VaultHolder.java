@@ -48,6 +48,12 @@ final class VaultHolder {
     private long lastUse;
     /** Wrong passphrases while locked: there is no key to record them with until the next unlock. */
     private int failedWhileLocked;
+    /**
+     * Kept at lock, one-way from the vault key (it decrypts nothing): what lets a locked daemon
+     * prove itself to {@code brokerctl unlock}. Null while unlocked, and in a daemon that never
+     * held the key (started locked), which can then not be unlocked over the socket.
+     */
+    private byte[] unlockVerifier;
 
     /** @param background where queued audit entries are appended (one task per entry queued) */
     VaultHolder(Path file, Clock clock, Duration idleLock, Executor background) {
@@ -62,9 +68,8 @@ final class VaultHolder {
     }
 
     /**
-     * Unlocks with the passphrase; when already unlocked, proves the passphrase against the held
-     * key instead. One key derivation at a time: parallel attempts queue rather than each
-     * allocating the KDF's memory.
+     * Unlocks with the passphrase (only in-process: the daemon's own start, its pipe from the CLI
+     * that started it); refused when already unlocked. One key derivation at a time.
      */
     void unlock(char[] passphrase) throws VaultException, BrokerException {
         synchronized (kdf) {
@@ -77,7 +82,11 @@ final class VaultHolder {
                         throw e;
                     }
                     lastUse = clock.millis();
-                    LOG.info("vault unlocked");
+                    if (unlockVerifier != null) {
+                        java.util.Arrays.fill(unlockVerifier, (byte) 0);
+                        unlockVerifier = null;
+                    }
+                    LOG.info("vault unlocked; {}", Vault.nativeLibraryReport());
                     if (failedWhileLocked > 0) {
                         session.audit(AuditEvent.PASSPHRASE_FAILED, null, AuditDetails.of(AuditDetails.ATTEMPTS,
                                 failedWhileLocked, AuditDetails.SOURCE, "daemon, while locked"));
@@ -87,39 +96,45 @@ final class VaultHolder {
                     return;
                 }
             }
-            verify(passphrase);
+            throw new BrokerException(ErrorCode.CONFLICT, "the vault is already unlocked");
         }
     }
 
+    /** This vault's approver key (the caller zeroes it), or null while locked. */
+    synchronized byte[] approverKey() {
+        return session == null ? null : session.approverKey();
+    }
+
+    /** A copy of the unlock verifier kept at lock, or null (unlocked, or never held the key). */
+    synchronized byte[] unlockVerifier() {
+        return session != null || unlockVerifier == null ? null : unlockVerifier.clone();
+    }
+
     /**
-     * Proves a passphrase against the key this daemon holds, without changing the lock state: the
-     * file's keyslot must open with it to that very key, so a vault file someone else put at the
-     * path proves nothing. A locked daemon holds no key and cannot check anyone.
+     * Unlocks with the vault key {@code brokerctl unlock} sent sealed under the handshake's
+     * transport key, accepted only when it is the key this daemon held before it locked.
      */
-    void verify(char[] passphrase) throws VaultException, BrokerException {
-        synchronized (kdf) {
-            VaultSession held;
-            synchronized (this) {
-                held = session;
-            }
-            if (held == null) {
-                throw new BrokerException(ErrorCode.LOCKED, "the vault is locked, so the daemon holds no key to"
-                        + " check a passphrase against; a human must run: brokerctl unlock");
-            }
-            try {
-                Vault.open(file).proveKeyOf(held, passphrase);
-            } catch (dev.brokerctl.vault.WrongPassphraseException e) {
-                synchronized (this) {
-                    if (session != null) {
-                        appendWithDeferred(List.of(new AuditRecord(AuditEvent.PASSPHRASE_FAILED, null,
-                                AuditDetails.of(AuditDetails.ATTEMPTS, 1, AuditDetails.SOURCE, "daemon"))));
-                    }
-                }
-                throw e;
-            } catch (IllegalStateException e) {
-                throw locked();   // locked while the key was derived
-            }
+    synchronized void unlockWithSealedKey(byte[] transportKey, byte[] sealed, byte[] aad)
+            throws VaultException, BrokerException {
+        if (session != null) {
+            throw new BrokerException(ErrorCode.CONFLICT, "the vault is already unlocked");
         }
+        if (unlockVerifier == null) {
+            throw neverHeldKey();
+        }
+        session = Vault.open(file).unlockWithSealedKey(transportKey, sealed, aad, unlockVerifier);
+        java.util.Arrays.fill(unlockVerifier, (byte) 0);
+        unlockVerifier = null;
+        lastUse = clock.millis();
+        LOG.info("vault unlocked by brokerctl unlock (the daemon proved itself; the key arrived sealed); {}",
+                Vault.nativeLibraryReport());
+        session.audit(AuditEvent.UNLOCKED, null, AuditDetails.of(AuditDetails.SOURCE, "brokerctl unlock, handshake"));
+    }
+
+    static BrokerException neverHeldKey() {
+        return new BrokerException(ErrorCode.LOCKED, "this daemon was started locked and has never held the"
+                + " vault key, so it cannot prove itself and cannot be unlocked over its socket; stop it"
+                + " (brokerctl stop) and start it with the passphrase: brokerctl daemon --detach (or brokerctl daemon)");
     }
 
     synchronized void lock(String why) {
@@ -132,9 +147,10 @@ final class VaultHolder {
                         deferred.isEmpty() ? "the lock" : deferred + " and the lock");
                 deferred.clear();   // not after the next unlock's entries
             }
+            unlockVerifier = session.unlockVerifier();
             session.close();
             session = null;
-            LOG.info("vault locked ({})", why);
+            LOG.info("vault locked ({}); kept only its unlock verifier", why);
         }
     }
 

@@ -7,6 +7,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import dev.brokerctl.protocol.BrokerClient;
 import dev.brokerctl.protocol.BrokerException;
 import dev.brokerctl.protocol.ErrorCode;
+import dev.brokerctl.protocol.Handshake;
 import dev.brokerctl.protocol.Message;
 import dev.brokerctl.vault.Vault;
 import dev.brokerctl.vault.crypto.KdfParams;
@@ -14,6 +15,8 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
+import java.security.SecureRandom;
+import java.util.Base64;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
@@ -22,7 +25,7 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 /**
- * An approver proves the passphrase against the key the daemon holds, never against whatever
+ * An approver proves a key derived from the vault key against the key the daemon holds, never against whatever
  * file is at the vault's path: the vault-swap attack of a same-user process that has no
  * passphrase but can move files in the broker home.
  */
@@ -42,7 +45,7 @@ class ApproverProofTest {
     }
 
     @Test
-    void aVaultSwappedInAtThePath_givesNoApproverRights_andTheRealPassphraseStillWorksAfterwards()
+    void aVaultSwappedInAtThePath_givesNoApproverRights_andTheRealKeyStillWorksAfterwards()
             throws Exception {
         f = new DaemonFixture(tmp).start(Duration.ofSeconds(120), true);
         Path own = tmp.resolve("attacker/vault.db");
@@ -51,19 +54,29 @@ class ApproverProofTest {
 
         List<String> moved = move(f.vaultFile.getParent(), aside, "vault.db");
         Files.copy(own, f.vaultFile);
+        // the attacker's passphrase opens the file now at the path, to the attacker's key
+        byte[] attackerKey = DaemonFixture.approverKey(f.vaultFile, ATTACKER_PASSPHRASE);
         try (BrokerClient agent = f.connect()) {
-            BrokerException refused = assertThrows(BrokerException.class, () -> agent.call(
-                    Message.of("authenticate"), ATTACKER_PASSPHRASE.getBytes(StandardCharsets.UTF_8)));
-            assertEquals(ErrorCode.VAULT_DAMAGED, refused.code());
-            assertTrue(refused.getMessage().contains("not the vault this daemon unlocked"), refused.getMessage());
+            BrokerException refused = assertThrows(BrokerException.class, () -> agent.authenticate(
+                    Handshake.Role.APPROVER, attackerKey, new SecureRandom()));
+            assertEquals(ErrorCode.NOT_AUTHENTIC, refused.code(), "the daemon's proof is over another key");
+            assertTrue(refused.getMessage().contains("could not prove it holds your vault's key"), refused.getMessage());
+        }
+        // a raw client that ignores the daemon's proof and proves its own key anyway is refused
+        try (BrokerClient agent = f.connect()) {
+            byte[] clientNonce = Handshake.nonce(new SecureRandom());
+            Message challenge = agent.call(Message.of("handshake").with("role", "approver")
+                    .with("client_nonce", Base64.getEncoder().encodeToString(clientNonce)));
+            Handshake h = Handshake.of(Handshake.Role.APPROVER, attackerKey, clientNonce,
+                    Base64.getDecoder().decode(challenge.string("daemon_nonce")));
+            BrokerException wrong = assertThrows(BrokerException.class, () -> agent.call(Message.of("handshake_finish")
+                    .with("client_proof", Base64.getEncoder().encodeToString(h.clientProof()))));
+            assertEquals(ErrorCode.NOT_AUTHENTIC, wrong.code());
+        }
+        try (BrokerClient agent = f.connect()) {
             BrokerException notApprover = assertThrows(BrokerException.class,
                     () -> agent.call(Message.of("pending_list")));
             assertEquals(ErrorCode.NOT_APPROVER, notApprover.code());
-        }
-        try (BrokerClient human = f.connect()) {
-            BrokerException wrong = assertThrows(BrokerException.class, () -> human.call(
-                    Message.of("authenticate"), DaemonFixture.PASSPHRASE.getBytes(StandardCharsets.UTF_8)));
-            assertEquals(ErrorCode.WRONG_PASSPHRASE, wrong.code(), "the swapped-in file is not the human's");
         }
 
         Files.delete(f.vaultFile);
@@ -71,27 +84,63 @@ class ApproverProofTest {
             Files.move(aside.resolve(name), f.vaultFile.getParent().resolve(name), StandardCopyOption.ATOMIC_MOVE);
         }
         try (BrokerClient human = f.approver()) {
+            assertTrue(human.sealed());
             assertEquals("pending", human.call(Message.of("pending_list")).type());
         }
     }
 
     @Test
-    void aLockedDaemon_holdsNoKey_soAuthenticateIsRefusedWithTheWayOut() throws Exception {
+    void aLockedDaemon_holdsNoKey_soTheApproverHandshakeIsRefusedWithTheWayOut() throws Exception {
         f = new DaemonFixture(tmp).start(Duration.ofSeconds(120), false);
+        BrokerException locked = assertThrows(BrokerException.class, () -> f.approver());
+        assertEquals(ErrorCode.LOCKED, locked.code());
+        assertTrue(locked.getMessage().contains("brokerctl unlock"), locked.getMessage());
+    }
+
+    @Test
+    void thePassphraseOverTheSocket_isRefused_andNamesTheNewWay() throws Exception {
+        f = new DaemonFixture(tmp).start(Duration.ofSeconds(120), true);
         try (BrokerClient c = f.connect()) {
-            BrokerException locked = assertThrows(BrokerException.class, () -> c.call(
-                    Message.of("authenticate"), DaemonFixture.PASSPHRASE.getBytes(StandardCharsets.UTF_8)));
-            assertEquals(ErrorCode.LOCKED, locked.code());
-            assertTrue(locked.getMessage().contains("brokerctl unlock"), locked.getMessage());
+            for (String type : List.of("authenticate", "unlock")) {
+                BrokerException e = assertThrows(BrokerException.class, () -> c.call(Message.of(type),
+                        DaemonFixture.PASSPHRASE.getBytes(StandardCharsets.UTF_8)));
+                assertEquals(ErrorCode.BAD_REQUEST, e.code());
+                assertTrue(e.getMessage().contains("brokerctl approve and brokerctl unlock"), e.getMessage());
+            }
+            assertEquals(ErrorCode.NOT_APPROVER, assertThrows(BrokerException.class,
+                    () -> c.call(Message.of("pending_list"))).code());
         }
     }
 
     @Test
-    void theRightPassphrase_authenticates_againstTheHeldKey() throws Exception {
+    void theRightKey_authenticates_againstTheHeldKey_andSealsTheConnection() throws Exception {
         f = new DaemonFixture(tmp).start(Duration.ofSeconds(120), true);
         try (BrokerClient c = f.approver()) {
+            assertTrue(c.sealed());
             assertEquals("pending", c.call(Message.of("pending_list")).type());
         }
+    }
+
+    @Test
+    void unlockOverTheSocket_onlyWithTheKeyTheDaemonHeld() throws Exception {
+        f = new DaemonFixture(tmp).start(Duration.ofSeconds(120), true);
+        f.daemon.lock("test");
+        // another vault's holder, even with that vault's file at the path, cannot unlock it
+        Path own = tmp.resolve("attacker/vault.db");
+        Vault.create(own, ATTACKER_PASSPHRASE.toCharArray(), KdfParams.insecureForTests(256, 1, 1));
+        try (BrokerClient agent = f.connect();
+                dev.brokerctl.vault.ApproverKeys k = Vault.open(own).approverKeys(ATTACKER_PASSPHRASE.toCharArray())) {
+            BrokerException e = assertThrows(BrokerException.class,
+                    () -> agent.authenticate(Handshake.Role.UNLOCK, k.unlockVerifier(), new SecureRandom()));
+            assertEquals(ErrorCode.NOT_AUTHENTIC, e.code());
+        }
+        assertTrue(f.daemon.isLocked());
+        try (BrokerClient human = f.unlockOverSocket()) {
+            assertEquals("pending", human.call(Message.of("pending_list")).type(), "an unlock proves the approver too");
+        }
+        assertTrue(!f.daemon.isLocked());
+        BrokerException again = assertThrows(BrokerException.class, () -> f.unlockOverSocket());
+        assertEquals(ErrorCode.CONFLICT, again.code());
     }
 
     private static List<String> move(Path from, Path to, String prefix) throws Exception {

@@ -5,7 +5,9 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 
 import dev.brokerctl.protocol.BrokerClient;
 import dev.brokerctl.protocol.BrokerException;
+import dev.brokerctl.protocol.Handshake;
 import dev.brokerctl.protocol.Message;
+import dev.brokerctl.vault.ApproverKeys;
 import dev.brokerctl.vault.Policy;
 import dev.brokerctl.vault.SecretValue;
 import dev.brokerctl.vault.Vault;
@@ -69,9 +71,37 @@ final class DaemonFixture implements AutoCloseable {
         return BrokerClient.connect(socket, Map.of("name", "test"));
     }
 
-    BrokerClient approver() throws BrokerException {
+    /** As {@code brokerctl approve}: opens the keyslot locally, then the approver handshake. */
+    BrokerClient approver() throws Exception {
         BrokerClient c = connect();
-        c.call(Message.of("authenticate"), PASSPHRASE.getBytes(StandardCharsets.UTF_8));
+        byte[] key = approverKey(vaultFile, PASSPHRASE);
+        try {
+            c.authenticate(Handshake.Role.APPROVER, key, new java.security.SecureRandom()).zero();
+        } finally {
+            java.util.Arrays.fill(key, (byte) 0);
+        }
+        return c;
+    }
+
+    static byte[] approverKey(Path vaultFile, String passphrase) throws Exception {
+        try (ApproverKeys k = Vault.open(vaultFile).approverKeys(passphrase.toCharArray())) {
+            return k.approverKey();
+        }
+    }
+
+    /** As {@code brokerctl unlock}: the unlock handshake, then the vault key sealed to the daemon. */
+    BrokerClient unlockOverSocket() throws Exception {
+        BrokerClient c = connect();
+        try (ApproverKeys k = Vault.open(vaultFile).approverKeys(PASSPHRASE.toCharArray())) {
+            byte[] verifier = k.unlockVerifier();
+            Handshake.SessionKeys keys = c.authenticate(Handshake.Role.UNLOCK, verifier, new java.security.SecureRandom());
+            try {
+                c.call(Message.of("unlock_key"), k.sealVaultKey(keys.unlockTransport(), Authentication.UNLOCK_AAD));
+            } finally {
+                keys.zero();
+                java.util.Arrays.fill(verifier, (byte) 0);
+            }
+        }
         return c;
     }
 

@@ -109,7 +109,7 @@ class DaemonProtocolTest {
             assertEquals(ErrorCode.BAD_REQUEST, e.code());
         }
         try (SocketChannel ch = raw()) {
-            writeFrame(ch, (byte) 'X', new byte[3]);
+            writeFrame(ch, (byte) 'Q', new byte[3]);
             assertEquals("bad_request", readMessage(ch).string("code"));
         }
     }
@@ -132,8 +132,12 @@ class DaemonProtocolTest {
             Message m = readMessage(ch);
             assertEquals("unsupported_protocol", m.string("code"));
             assertTrue(m.string("message").contains("restart the daemon"));
-            assertNull(Frame.read(new DataInputStream(java.nio.channels.Channels.newInputStream(ch))),
-                    "the daemon closed the connection without reading on");
+            try {
+                assertNull(Frame.read(new DataInputStream(java.nio.channels.Channels.newInputStream(ch))),
+                        "the daemon closed the connection without reading on");
+            } catch (java.net.SocketException reset) {
+                // closed with our pipelined request still unread: the kernel says so with a reset
+            }
         }
         try (BrokerClient c = f.connect()) {
             c.call(Message.of("status"));   // the daemon serves others, and had nothing running
@@ -150,9 +154,10 @@ class DaemonProtocolTest {
                 BrokerException e = assertThrows(BrokerException.class, () -> c.call(m));
                 assertEquals(ErrorCode.NOT_APPROVER, e.code());
             }
-            BrokerException wrong = assertThrows(BrokerException.class,
+            BrokerException old = assertThrows(BrokerException.class,
                     () -> c.call(Message.of("authenticate"), "guess".getBytes(StandardCharsets.UTF_8)));
-            assertEquals(ErrorCode.WRONG_PASSPHRASE, wrong.code());
+            assertEquals(ErrorCode.BAD_REQUEST, old.code());
+            assertTrue(old.getMessage().contains("takes no passphrase over its socket"), old.getMessage());
             assertThrows(BrokerException.class, () -> c.call(Message.of("pending_list")));
         }
         try (BrokerClient a = f.approver()) {
@@ -185,10 +190,17 @@ class DaemonProtocolTest {
             BrokerException e = assertThrows(BrokerException.class, () -> c.call(Message.of("list_environments")));
             assertEquals(ErrorCode.LOCKED, e.code());
             assertTrue(e.getMessage().contains("brokerctl unlock"));
-            c.call(Message.of("unlock"), DaemonFixture.PASSPHRASE.getBytes(StandardCharsets.UTF_8));
+            BrokerException never = assertThrows(BrokerException.class, () -> f.unlockOverSocket());
+            assertEquals(ErrorCode.LOCKED, never.code());
+            assertTrue(never.getMessage().contains("never held the vault key"), never.getMessage());
+            f.daemon.unlock(DaemonFixture.PASSPHRASE.toCharArray());   // the pipe route: in-process
             assertEquals(2, c.call(Message.of("list_environments")).messages("environments").size());
             c.call(Message.of("lock"));
             assertTrue(c.call(Message.of("status")).bool("locked", false));
+            try (BrokerClient u = f.unlockOverSocket()) {
+                assertTrue(u.sealed());
+            }
+            assertEquals(2, c.call(Message.of("list_environments")).messages("environments").size());
         }
     }
 
@@ -453,16 +465,12 @@ class DaemonProtocolTest {
             approver.call(approve(pending).with("decided_by", "test console"));
             collect(requester);
         }
-        try (BrokerClient c = f.connect()) {
-            BrokerException wrong = assertThrows(BrokerException.class,
-                    () -> c.call(Message.of("authenticate"), "nope".getBytes(StandardCharsets.UTF_8)));
-            assertEquals(ErrorCode.WRONG_PASSPHRASE, wrong.code());
-        }
+        f.daemon.lock("test");   // appends the queued exit first
         try (var s = dev.brokerctl.vault.Vault.open(f.vaultFile).unlock(DaemonFixture.PASSPHRASE.toCharArray())) {
             var entries = s.auditEntries(null, null);
             List<String> types = entries.stream().map(e -> e.type().name()).toList();
             assertEquals(List.of("UNLOCKED", "RUN_REQUESTED", "RUN_DECIDED", "RUN_STARTED", "RUN_EXITED",
-                    "RUN_REQUESTED", "RUN_DECIDED", "RUN_STARTED", "RUN_EXITED", "PASSPHRASE_FAILED"), types);
+                    "RUN_REQUESTED", "RUN_DECIDED", "RUN_STARTED", "RUN_EXITED", "LOCKED"), types);
             var exit = entries.get(4);
             assertEquals(0L, exit.number("exit_code"));
             assertEquals(1L, exit.number("masked_count"));

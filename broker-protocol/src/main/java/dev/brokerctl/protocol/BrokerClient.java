@@ -25,10 +25,16 @@ import java.util.Map;
 public final class BrokerClient implements AutoCloseable {
 
     /** Wire protocol version, sent in the hello. */
-    public static final int PROTOCOL_VERSION = 2;
+    public static final int PROTOCOL_VERSION = 3;
 
-    private final SocketChannel channel;
+    private final java.io.Closeable channel;
+    /** Where this client connected, for messages; "in-process" for the foreground console. */
+    private final String where;
     private final DataInputStream in;
+    /** Set by {@link #authenticate}: every frame out is sealed under it (guarded by {@code out}). */
+    private volatile Sealed sendSeal;
+    /** Set by {@link #authenticate}: every frame in must open under it (guarded by {@code in}). */
+    private volatile Sealed receiveSeal;
     private final OutputStream out;
     /** The daemon's hello reply; null until read (guarded by {@code in}). */
     private Message hello;
@@ -38,10 +44,12 @@ public final class BrokerClient implements AutoCloseable {
      * write, and its reply is read before that request's, which saves a round trip. A refusal (a
      * daemon of another user, another protocol version) surfaces at the first reply.
      */
-    private BrokerClient(SocketChannel channel, Map<String, Object> client) throws BrokerException {
+    private BrokerClient(java.nio.channels.ReadableByteChannel from, java.nio.channels.WritableByteChannel to,
+            java.io.Closeable channel, String where, Map<String, Object> client) throws BrokerException {
         this.channel = channel;
-        this.in = new DataInputStream(new java.io.BufferedInputStream(ChannelStreams.in(channel), 65536));
-        this.out = new BufferedOutputStream(ChannelStreams.out(channel), 65536);
+        this.where = where;
+        this.in = new DataInputStream(new java.io.BufferedInputStream(ChannelStreams.in(from), 65536));
+        this.out = new BufferedOutputStream(ChannelStreams.out(to), 65536);
         try {
             writeFrame(Frame.JSON, Message.of("hello").with("protocol", PROTOCOL_VERSION).with("client", client)
                     .with("pid", ownPid()).toJson(), 0, -1);
@@ -107,6 +115,7 @@ public final class BrokerClient implements AutoCloseable {
      * @throws DaemonUnavailableException when no daemon listens on {@code socket}
      */
     public static BrokerClient connect(Path socket, Map<String, Object> client) throws BrokerException {
+        SocketCheck.beforeConnect(socket);
         SocketChannel ch;
         try {
             ch = SocketChannel.open(StandardProtocolFamily.UNIX);
@@ -135,11 +144,104 @@ public final class BrokerClient implements AutoCloseable {
                     + ": " + why, e);
         }
         try {
-            return new BrokerClient(ch, client);
+            return new BrokerClient(ch, ch, ch, socket.toString(), client);
         } catch (BrokerException e) {
             close(ch);
             throw e;
         }
+    }
+
+    /**
+     * A client over two in-process channels (the foreground daemon's own console), no socket in
+     * between; {@code closer} closes both ends.
+     */
+    public static BrokerClient inProcess(java.nio.channels.ReadableByteChannel from,
+            java.nio.channels.WritableByteChannel to, java.io.Closeable closer, Map<String, Object> client)
+            throws BrokerException {
+        return new BrokerClient(from, to, closer, "in-process", client);
+    }
+
+    /** What the client says when the peer cannot prove it holds the vault's key. */
+    public static String impostor(String socket) {
+        return "the process at " + socket + " could not prove it holds your vault's key; it is not your"
+                + " brokerctl daemon. Stop it and start `brokerctl daemon` again.";
+    }
+
+    /**
+     * Runs the {@link Handshake} as the client: sends a fresh nonce, checks the daemon's proof
+     * before sending anything derived from {@code psk}, then proves itself; from then on every
+     * frame both ways is sealed. {@code psk} is the caller's (not zeroed here).
+     *
+     * @return the session keys (the caller zeroes them; {@code unlockTransport} is for unlock)
+     * @throws BrokerException {@link ErrorCode#NOT_AUTHENTIC} when the daemon's proof is wrong,
+     *     or the daemon's refusal (locked, not locked)
+     */
+    public Handshake.SessionKeys authenticate(Handshake.Role role, byte[] psk, java.security.SecureRandom random)
+            throws BrokerException {
+        java.util.Base64.Encoder b64 = java.util.Base64.getEncoder();
+        byte[] clientNonce = Handshake.nonce(random);
+        Message challenge = call(Message.of("handshake").with("role", role.wire())
+                .with("client_nonce", b64.encodeToString(clientNonce)));
+        byte[] daemonNonce;
+        byte[] daemonProof;
+        try {
+            if (!challenge.type().equals("handshake_challenge")) {
+                throw new IllegalArgumentException(challenge.type());
+            }
+            daemonNonce = java.util.Base64.getDecoder().decode(challenge.string("daemon_nonce"));
+            daemonProof = java.util.Base64.getDecoder().decode(challenge.string("daemon_proof"));
+        } catch (BrokerException | IllegalArgumentException e) {
+            throw new BrokerException(ErrorCode.NOT_AUTHENTIC, impostor(where));
+        }
+        if (daemonNonce.length != Handshake.NONCE_BYTES) {
+            throw new BrokerException(ErrorCode.NOT_AUTHENTIC, impostor(where));
+        }
+        Handshake h = Handshake.of(role, psk, clientNonce, daemonNonce);
+        try {
+            if (!h.daemonProofMatches(daemonProof)) {
+                throw new BrokerException(ErrorCode.NOT_AUTHENTIC, impostor(where));
+            }
+            Handshake.SessionKeys keys = h.sessionKeys();
+            Sealed receive = new Sealed(keys.daemonToClient(), Sealed.DAEMON_TO_CLIENT);
+            send(Message.of("handshake_finish").with("client_proof", b64.encodeToString(h.clientProof())));
+            Frame f = receive();
+            if (f == null) {
+                throw new BrokerException(ErrorCode.NOT_AUTHENTIC, "the daemon closed the connection after the"
+                        + " handshake; see its log");
+            }
+            if (f.kind() == Frame.JSON) {
+                check(Message.parse(f.payload()));
+                throw new BrokerException(ErrorCode.NOT_AUTHENTIC, "the daemon did not seal its reply to the handshake");
+            }
+            Message ok;
+            try {
+                ok = check(Message.parse(receive.open(f).payload()));
+            } catch (Sealed.TamperedException e) {
+                throw tampered(e);
+            }
+            if (!ok.type().equals("ok")) {
+                throw new BrokerException(ErrorCode.NOT_AUTHENTIC, "unexpected '" + ok.type() + "' after the handshake");
+            }
+            receiveSeal = receive;
+            synchronized (out) {
+                sendSeal = new Sealed(keys.clientToDaemon(), Sealed.CLIENT_TO_DAEMON);
+            }
+            return keys;
+        } finally {
+            h.destroy();
+        }
+    }
+
+    /** True once {@link #authenticate} succeeded: every frame both ways is sealed. */
+    public boolean sealed() {
+        return sendSeal != null;
+    }
+
+    private BrokerException tampered(Sealed.TamperedException e) {
+        return new BrokerException(ErrorCode.NOT_AUTHENTIC, "a message from " + where + " was altered, replayed"
+                + " or dropped on the way (" + e.getMessage() + "); something between this client and the daemon"
+                + " is rewriting the connection, so nothing more is trusted on it. Check what listens at "
+                + where + ", stop it, and start `brokerctl daemon` again", e);
     }
 
     /** The daemon's hello reply: {@code protocol}, {@code pid}, {@code locked}. */
@@ -250,16 +352,33 @@ public final class BrokerClient implements AutoCloseable {
     }
 
     private void writeFrame(byte kind, byte[] b, int off, int len) throws IOException {
-        Frame.write(out, kind, b, off, len < 0 ? b.length : len);
+        int n = len < 0 ? b.length : len;
+        if (sendSeal != null) {
+            byte[] sealed = sendSeal.seal(kind, b, off, n);
+            Frame.write(out, Frame.SEALED, sealed, 0, sealed.length);
+            return;
+        }
+        Frame.write(out, kind, b, off, n);
     }
 
     /** The next frame from the daemon, or null when it closed the connection. */
     public Frame receive() throws BrokerException {
         readHello();
+        Frame f;
         try {
-            return Frame.read(in);
+            f = Frame.read(in);
         } catch (IOException e) {
             throw lost(e);
+        }
+        Sealed seal = receiveSeal;
+        if (f == null || seal == null) {
+            return f;
+        }
+        try {
+            return seal.open(f);
+        } catch (Sealed.TamperedException e) {
+            close();
+            throw tampered(e);
         }
     }
 
@@ -278,7 +397,7 @@ public final class BrokerClient implements AutoCloseable {
         close(channel);
     }
 
-    private static void close(SocketChannel ch) {
+    private static void close(java.io.Closeable ch) {
         try {
             ch.close();
         } catch (IOException ignored) {

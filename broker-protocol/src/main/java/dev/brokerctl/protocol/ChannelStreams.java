@@ -17,7 +17,7 @@ public final class ChannelStreams {
     private ChannelStreams() {
     }
 
-    public static InputStream in(SocketChannel ch) {
+    public static InputStream in(java.nio.channels.ReadableByteChannel ch) {
         return new InputStream() {
             @Override
             public int read() throws IOException {
@@ -41,7 +41,7 @@ public final class ChannelStreams {
         };
     }
 
-    public static OutputStream out(SocketChannel ch) {
+    public static OutputStream out(java.nio.channels.WritableByteChannel ch) {
         return new OutputStream() {
             @Override
             public void write(int b) throws IOException {

@@ -31,6 +31,11 @@ public enum ErrorCode {
     VAULT_DAMAGED,
     /** Past a documented limit of requests or connections; wait, or let the human decide what is pending. */
     TOO_MANY,
+    /**
+     * A peer failed the handshake (it could not prove it holds the vault's key), or a sealed
+     * message failed its check on the way; nothing more is sent on that connection.
+     */
+    NOT_AUTHENTIC,
     /** Anything else; the message says what. */
     INTERNAL;
 

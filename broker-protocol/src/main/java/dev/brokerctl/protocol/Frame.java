@@ -20,6 +20,8 @@ public record Frame(byte kind, byte[] payload) {
     public static final byte STDIN = 'I';
     public static final byte STDIN_EOF = 'Z';
     public static final byte SECRET = 'S';
+    /** Any other frame, sealed under a session key after the handshake ({@link Sealed}). */
+    public static final byte SEALED = 'X';
 
     /** Largest frame accepted in either direction (length field included). */
     public static final int MAX_FRAME_BYTES = 1024 * 1024;
@@ -78,7 +80,7 @@ public record Frame(byte kind, byte[] payload) {
 
     private static boolean known(byte kind) {
         return kind == JSON || kind == STDOUT || kind == STDERR || kind == STDIN || kind == STDIN_EOF
-                || kind == SECRET;
+                || kind == SECRET || kind == SEALED;
     }
 
     /** Payloads may be secrets or process output: print the kind and length only. */

@@ -64,7 +64,7 @@ class MessageAndFrameTest {
         byte[] huge = {0x7f, 0, 0, 0, 'J'};
         assertThrows(Frame.MalformedFrameException.class,
                 () -> Frame.read(new DataInputStream(new ByteArrayInputStream(huge))));
-        byte[] unknown = {0, 0, 0, 1, 'X'};
+        byte[] unknown = {0, 0, 0, 1, 'Q'};
         assertThrows(Frame.MalformedFrameException.class,
                 () -> Frame.read(new DataInputStream(new ByteArrayInputStream(unknown))));
         byte[] cut = {0, 0, 0, 9, 'J', '{'};

@@ -28,17 +28,42 @@ final class ApproveCommand implements Callable<Integer>, HoldsSecrets {
 
     @Override
     public Integer call() throws Exception {
-        BrokerClient client = DaemonClient.connect(BrokerPaths.fromEnvironment(), "approve");
+        String multiplexer = multiplexer(System.getenv());
+        if (multiplexer != null) {
+            spec.commandLine().getErr().println(multiplexerWarning(multiplexer));
+            spec.commandLine().getErr().flush();
+        }
+        char[] passphrase = Terminal.system().passphrase("Vault passphrase: ");
+        BrokerClient client;
+        try {
+            client = DaemonClient.approver(BrokerPaths.fromEnvironment(), "approve", passphrase);
+        } finally {
+            Arrays.fill(passphrase, '\0');
+        }
         try (client) {
-            char[] passphrase = Terminal.system().passphrase("Vault passphrase: ");
-            try {
-                client.call(Message.of("authenticate"), Terminal.utf8(passphrase));
-            } finally {
-                Arrays.fill(passphrase, '\0');
-            }
             console(client).run();
         }
         return ExitCodes.OK;
+    }
+
+    /** "tmux" or "screen" when this console runs inside one, else null. */
+    static String multiplexer(java.util.Map<String, String> env) {
+        if (env.get("TMUX") != null && !env.get("TMUX").isEmpty()) {
+            return "tmux";
+        }
+        if (env.get("STY") != null && !env.get("STY").isEmpty()) {
+            return "screen";
+        }
+        return null;
+    }
+
+    static String multiplexerWarning(String multiplexer) {
+        return "brokerctl: warning: this console runs inside " + multiplexer + ": any process of your user"
+                + " can read its screen (the one-time code) and type into it (" + multiplexer
+                + (multiplexer.equals("tmux") ? " capture-pane / send-keys" : " hardcopy / stuff")
+                + "), so an agent of your user could approve its own requests. Run the agent under"
+                + " `brokerctl sandbox` (it hides the " + multiplexer + " sockets), or approve in a terminal"
+                + " outside " + multiplexer + ".";
     }
 
     /** A console on this process's stdin/stdout, named after its terminal. */

@@ -47,7 +47,10 @@ final class DaemonCommand implements Callable<Integer>, HoldsSecrets {
             description = "Deny a pending run nobody decided after this long (default: ${DEFAULT-VALUE}).")
     String approvalTimeout;
 
-    /** Set by --detach on the child it starts: passphrase on stdin, "ready" on stdout. */
+    /**
+     * Set by --detach on the child it starts: passphrase on stdin (a pipe from the parent, never
+     * the socket), "ready" on stdout.
+     */
     @Option(names = "--detached-child", hidden = true)
     boolean detachedChild;
 
@@ -78,7 +81,7 @@ final class DaemonCommand implements Callable<Integer>, HoldsSecrets {
             }
             daemon.start();
             if (console) {
-                startConsole(paths, passphrase);
+                startConsole(daemon);
             }
         } catch (Daemon.StartException e) {
             return fail(e.getMessage());
@@ -100,6 +103,10 @@ final class DaemonCommand implements Callable<Integer>, HoldsSecrets {
             spec.commandLine().getOut().println(ready);
             spec.commandLine().getOut().println("stop it with Ctrl-C or: brokerctl stop"
                     + (console ? "; pending requests are shown here" : ""));
+            String multiplexer = ApproveCommand.multiplexer(System.getenv());
+            if (console && multiplexer != null) {
+                spec.commandLine().getOut().println(ApproveCommand.multiplexerWarning(multiplexer));
+            }
             spec.commandLine().getOut().flush();
         }
         daemon.awaitTermination();
@@ -107,13 +114,13 @@ final class DaemonCommand implements Callable<Integer>, HoldsSecrets {
     }
 
     /**
-     * The foreground daemon's terminal is an approval console too: it connects to its own socket
-     * as an approver (proving the passphrase it was started with) and decides requests here.
+     * The foreground daemon's terminal is an approval console too, connected to its daemon inside
+     * this JVM (two pipes): not through the socket path, which a process polling for it could
+     * take over between the bind and a connect.
      */
-    private static void startConsole(BrokerPaths paths, char[] passphrase) {
+    private static void startConsole(Daemon daemon) {
         try {
-            dev.brokerctl.protocol.BrokerClient client = DaemonClient.connect(paths, "daemon console");
-            client.call(dev.brokerctl.protocol.Message.of("authenticate"), Terminal.utf8(passphrase));
+            dev.brokerctl.protocol.BrokerClient client = daemon.inProcessConsole(DaemonClient.hello("daemon console"));
             Thread t = new Thread(() -> {
                 try (client) {
                     ApproveCommand.console(client).run();
@@ -123,7 +130,7 @@ final class DaemonCommand implements Callable<Integer>, HoldsSecrets {
             }, "foreground-console");
             t.setDaemon(true);
             t.start();
-        } catch (dev.brokerctl.protocol.BrokerException e) {
+        } catch (dev.brokerctl.protocol.BrokerException | IOException e) {
             System.err.println("no approval console in this terminal: " + e.getMessage());
         }
     }

@@ -59,7 +59,8 @@ final class DaemonControlCommands {
                         .with("uptime_ms", status.number("uptime_ms", 0))
                         .with("pending", status.number("pending", 0)).with("running_runs", status.number("running", 0))
                         .with("runs_contained", status.bool("runs_contained", false))
-                        .with("containment", status.string("containment", ""));
+                        .with("containment", status.string("containment", ""))
+                        .with("install_writable", status.asMap().getOrDefault("install_writable", java.util.List.of()));
                 out().println(new String(m.toJson(), java.nio.charset.StandardCharsets.UTF_8));
             } else {
                 out().printf("running (pid %d), %s%n", status.number("pid", -1),
@@ -69,28 +70,62 @@ final class DaemonControlCommands {
                 out().printf("pending:  %d approvals%n", status.number("pending", 0));
                 out().printf("running:  %d runs%n", status.number("running", 0));
                 out().printf("runs:     %s%n", status.string("containment", "containment unknown"));
+                Object writable = status.asMap().get("install_writable");
+                if (writable instanceof java.util.List<?> w && !w.isEmpty()) {
+                    out().printf("install:  WRITABLE by you, so an agent of yours could replace brokerctl: %s;"
+                            + " install it under a root-owned prefix (README, 'Install')%n",
+                            String.join(", ", w.stream().map(String::valueOf).toList()));
+                }
             }
             out().flush();
             return ExitCodes.OK;
         }
     }
 
-    @Command(name = "unlock", description = "Unlock the running daemon's vault (passphrase from the terminal or BROKERCTL_PASSPHRASE_FILE).")
+    @Command(name = "unlock", description = {
+        "Unlock the running daemon's vault (passphrase from the terminal or BROKERCTL_PASSPHRASE_FILE).",
+        "The passphrase stays here: it opens the vault's keyslot locally, the daemon proves it held",
+        "this vault's key before it locked, and only then gets the key, encrypted to it. A daemon",
+        "started with --locked never held the key and must be restarted with the passphrase."})
     static final class Unlock extends Base implements HoldsSecrets {
         @Override
         public Integer call() throws Exception {
-            try (BrokerClient c = connect("unlock")) {
-                char[] passphrase = Terminal.system().passphrase("Vault passphrase: ");
+            BrokerPaths paths = BrokerPaths.fromEnvironment();
+            char[] passphrase = Terminal.system().passphrase("Vault passphrase: ");
+            dev.brokerctl.vault.ApproverKeys keys;
+            try {
+                keys = dev.brokerctl.vault.Vault.open(paths.vaultFile()).approverKeys(passphrase);
+            } finally {
+                Arrays.fill(passphrase, '\0');
+            }
+            try (keys; BrokerClient c = connect("unlock")) {
+                byte[] verifier = keys.unlockVerifier();
+                dev.brokerctl.protocol.Handshake.SessionKeys session;
                 try {
-                    c.call(Message.of("unlock"), Terminal.utf8(passphrase));
+                    session = c.authenticate(dev.brokerctl.protocol.Handshake.Role.UNLOCK, verifier,
+                            new java.security.SecureRandom());
+                } catch (BrokerException e) {
+                    if (e.code() == dev.brokerctl.protocol.ErrorCode.CONFLICT) {
+                        out().println("already unlocked");
+                        return ExitCodes.OK;
+                    }
+                    throw e;
                 } finally {
-                    Arrays.fill(passphrase, '\0');
+                    Arrays.fill(verifier, (byte) 0);
+                }
+                try {
+                    c.call(Message.of("unlock_key"), keys.sealVaultKey(session.unlockTransport(), UNLOCK_AAD));
+                } finally {
+                    session.zero();
                 }
             }
             out().println("unlocked");
             return ExitCodes.OK;
         }
     }
+
+    /** As the daemon's {@code Authentication.UNLOCK_AAD}: the sealed key is for unlocking, nothing else. */
+    static final byte[] UNLOCK_AAD = "brokerctl/v3 unlock: vault key".getBytes(java.nio.charset.StandardCharsets.US_ASCII);
 
     @Command(name = "lock", description = "Lock the running daemon's vault: its keys are zeroed.")
     static final class Lock extends Base {

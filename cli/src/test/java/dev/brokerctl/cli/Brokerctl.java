@@ -139,6 +139,22 @@ final class Brokerctl {
         return home.resolve("run").resolve("brokerd.sock");
     }
 
+    /**
+     * A raw approver connection, as {@code brokerctl approve} makes it: the keyslot opened here
+     * with the passphrase, then the handshake (the daemon proves itself first), then sealed.
+     */
+    dev.brokerctl.protocol.BrokerClient approver(String name) throws Exception {
+        byte[] key;
+        try (dev.brokerctl.vault.ApproverKeys k = Vault.open(home.resolve("vault.db")).approverKeys(PASSPHRASE.toCharArray())) {
+            key = k.approverKey();
+        }
+        dev.brokerctl.protocol.BrokerClient c = dev.brokerctl.protocol.BrokerClient.connect(socket(),
+                java.util.Map.of("name", name));
+        c.authenticate(dev.brokerctl.protocol.Handshake.Role.APPROVER, key, new java.security.SecureRandom()).zero();
+        java.util.Arrays.fill(key, (byte) 0);
+        return c;
+    }
+
     /** The running daemon's pid, from {@code brokerctl status --json}. */
     long daemonPid() {
         Result status = run("status", "--json");

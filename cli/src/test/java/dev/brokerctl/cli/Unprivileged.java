@@ -84,6 +84,13 @@ final class Unprivileged {
         }
     }
 
+    /** Gives a symbolic link itself (not its target) to this user. */
+    void ownLink(Path link) {
+        if (switches()) {
+            run("chown", "-h", uid + ":" + gid, link.toString());
+        }
+    }
+
     /** Fails unless this user can read (and so run) each file: the built jars, the launcher. */
     void assertCanRead(Path... files) {
         for (Path f : files) {

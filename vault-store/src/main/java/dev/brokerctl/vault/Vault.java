@@ -280,6 +280,64 @@ public final class Vault implements AutoCloseable {
         }
     }
 
+    /**
+     * Opens the keyslot with {@code passphrase}, locally, and returns only keys derived from the
+     * vault key (see {@link ApproverKeys}). Writes nothing (a format 1 vault is not upgraded here);
+     * closes this handle.
+     *
+     * @throws WrongPassphraseException when the passphrase does not open this file's keyslot
+     */
+    public ApproverKeys approverKeys(char[] passphrase) throws VaultException {
+        try {
+            return new ApproverKeys(vaultId, unwrap(keyslot, passphrase).dek(), random);
+        } finally {
+            close();
+        }
+    }
+
+    /**
+     * Unlocks with a vault key another process sealed ({@link ApproverKeys#sealVaultKey}), after
+     * checking it against {@code verifier}, the unlock verifier the daemon kept when it locked:
+     * only the key this daemon held before is accepted, whatever file is at the path.
+     *
+     * @throws VaultIntegrityException when the sealed key does not open, or is another vault's
+     */
+    public VaultSession unlockWithSealedKey(byte[] transportKey, byte[] sealed, byte[] aad, byte[] verifier)
+            throws VaultException {
+        if (handedOver) {
+            throw new IllegalStateException("this vault handle was already unlocked");
+        }
+        byte[] dek = null;
+        VaultSession session;
+        try {
+            if (formatVersion != FORMAT_VERSION) {
+                throw new VaultIntegrityException("the vault file at " + path + " has format " + formatVersion
+                        + ", which this daemon never unlocked; the file was replaced. Put the original back");
+            }
+            try {
+                dek = AesGcm.open(transportKey, sealed, aad);
+            } catch (AEADBadTagException | IllegalArgumentException e) {
+                throw new VaultIntegrityException("the vault key sent to unlock did not decrypt");
+            }
+            byte[] check = ApproverKeys.derive(dek, vaultId, ApproverKeys.UNLOCK_LABEL);
+            boolean same = MessageDigest.isEqual(check, verifier);
+            Arrays.fill(check, (byte) 0);
+            if (!same) {
+                throw new VaultIntegrityException("the key sent to unlock is not the key of the vault this daemon"
+                        + " held, or the vault file at " + path + " was replaced; nothing was unlocked");
+            }
+            session = new VaultSession(path, connection, vaultId, dek, clock, random);
+        } catch (VaultException | RuntimeException e) {
+            if (dek != null) {
+                Arrays.fill(dek, (byte) 0);
+            }
+            close();
+            throw e;
+        }
+        handedOver = true;
+        return session;
+    }
+
     /** The vault key, and for a format 1 vault its slot re-wrapped for format 2 (else null). */
     private record Unwrapped(byte[] dek, Keyslot upgraded) {
         @Override
@@ -439,6 +497,11 @@ public final class Vault implements AutoCloseable {
         } catch (SQLException ignored) {
             // closing after a failure: the first failure is the one to report
         }
+    }
+
+    /** What was done to verify SQLite's native library before it loaded, for the daemon's log. */
+    public static String nativeLibraryReport() {
+        return SqliteNative.report();
     }
 
     /** Closes the connection of a vault that was not unlocked. */

@@ -748,6 +748,18 @@ public final class VaultSession implements AutoCloseable {
     }
 
     /** Whether {@code candidateDek} of vault {@code candidateVaultId} is this session's key (constant time). */
+    /** This vault's approver key (see {@link ApproverKeys#APPROVER_LABEL}); the caller zeroes it. */
+    public synchronized byte[] approverKey() {
+        checkOpen();
+        return ApproverKeys.derive(dek, vaultId, ApproverKeys.APPROVER_LABEL);
+    }
+
+    /** This vault's unlock verifier (see {@link ApproverKeys#UNLOCK_LABEL}); the caller zeroes it. */
+    public synchronized byte[] unlockVerifier() {
+        checkOpen();
+        return ApproverKeys.derive(dek, vaultId, ApproverKeys.UNLOCK_LABEL);
+    }
+
     synchronized boolean isKey(byte[] candidateVaultId, byte[] candidateDek) {
         checkOpen();
         return java.security.MessageDigest.isEqual(vaultId, candidateVaultId)
