@@ -43,7 +43,7 @@ record Peer(long pid, long uid, String exe, String tty, Boolean sandboxed) {
     static Peer self() {
         long pid = ProcessHandle.current().pid();
         long uid = dev.brokerctl.protocol.SocketCheck.ownUid();
-        return new Peer(pid, uid, link(pid, "exe"), dev.brokerctl.protocol.Ttys.controlling(pid));
+        return new Peer(pid, uid, link(pid, "exe"), dev.brokerctl.protocol.Ttys.controlling(pid), false);
     }
 
     /** False when the JVM refused the descriptor (started without the launcher's --add-opens). */
