@@ -19,8 +19,8 @@ import picocli.CommandLine.Command;
 
 @Command(name = "approve", description = {
     "Open an approval console: prove the passphrase, then see and decide requests as they arrive.",
-    "Approving or granting needs the one-time code shown with the request. Works on plain",
-    "stdin/stdout too (no colours without a terminal or with NO_COLOR)."})
+    "Approving or granting needs the one-time code shown with the request.",
+    "Works on plain stdin/stdout too (no colours without a terminal or with NO_COLOR)."})
 final class ApproveCommand implements Callable<Integer>, HoldsSecrets {
 
     @CommandLine.Spec

@@ -25,9 +25,9 @@ import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 
 @Command(name = "daemon", description = {
-    "Run the broker daemon. It unlocks with the passphrase from BROKERCTL_PASSPHRASE_FILE when set,",
-    "else asks on the terminal; --locked starts it locked (brokerctl unlock later). Its log is",
-    "$BROKERCTL_HOME/brokerd.log and never holds a value."})
+    "Run the broker daemon: it unlocks with the passphrase from BROKERCTL_PASSPHRASE_FILE, else from the terminal.",
+    "With --locked it never holds the key, so it cannot be unlocked over its socket (restart it with the passphrase).",
+    "Its log is $BROKERCTL_HOME/brokerd.log and never holds a value."})
 final class DaemonCommand implements Callable<Integer>, HoldsSecrets {
 
     @CommandLine.Spec

@@ -84,9 +84,9 @@ final class DaemonControlCommands {
 
     @Command(name = "unlock", description = {
         "Unlock the running daemon's vault (passphrase from the terminal or BROKERCTL_PASSPHRASE_FILE).",
-        "The passphrase stays here: it opens the vault's keyslot locally, the daemon proves it held",
-        "this vault's key before it locked, and only then gets the key, encrypted to it. A daemon",
-        "started with --locked never held the key and must be restarted with the passphrase."})
+        "The passphrase stays here: it opens the vault's keyslot locally.",
+        "The daemon first proves it held this vault's key before it locked; only then it gets the key, encrypted to it.",
+        "A daemon started with --locked never held the key: restart it with the passphrase."})
     static final class Unlock extends Base implements HoldsSecrets {
         @Override
         public Integer call() throws Exception {

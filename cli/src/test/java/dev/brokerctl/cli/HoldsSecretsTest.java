@@ -24,7 +24,7 @@ class HoldsSecretsTest {
             expected.put(name, true);
         }
         for (String name : new String[] {"brokerctl", "doctor", "env", "grants", "grants revoke", "help", "lock", "mcp",
-                "run", "status", "stop"}) {
+                "run", "sandbox", "status", "stop"}) {
             expected.put(name, false);
         }
         assertEquals(expected, hardened);
