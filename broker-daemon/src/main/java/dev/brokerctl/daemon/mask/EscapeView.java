@@ -17,7 +17,8 @@ import java.io.OutputStream;
  * <li>{@code \\n \\t \\r \\b \\f} into the control character, {@code \\} followed by any other
  *     byte but {@code u} into that byte ({@code \\" \\\\ \\/} of JSON, {@code \\' \\ \\$} of
  *     {@code printf %q} and shell);
- * <li>{@code '\''} (a quote inside a shell single-quoted string) into {@code '};
+ * <li>{@code '\''} and {@code '"'"'} (a quote inside a shell single-quoted string, as shells
+ *     and Python's {@code shlex.quote} write it) into {@code '};
  * <li>{@code %XX} (either hex case) into that byte (percent-encoding, whatever it left raw).
  * </ul>
  * Then space, tab, CR, LF and {@code +} are left out of the view, whether written or decoded:
@@ -64,14 +65,19 @@ final class EscapeView {
     private final Masker masker;
     private final OutputStream downstream;
     private final Scanner scanner;
+    /** The view: scanner.buf, or a plain array in {@link #decodeWhole}; view[0, viewLen). */
+    private final byte[] view;
+    private int viewLen;
     /** Original bytes: in[0, inLen); in[0, fwd) are forwarded, in[fwd, pos) decoded. */
     private final byte[] in;
     private int inLen;
     private int fwd;
     private int pos;
-    /** Original bytes each view byte came from: [srcStart[k], srcEnd[k]). */
-    private final int[] srcStart;
-    private final int[] srcEnd;
+    /**
+     * Original bytes each view byte came from: {@code src[k] >> 4} is where they start, the low
+     * four bits how many (0 to 12). One store per byte: this loop is the stage's hot path.
+     */
+    private final int[] src;
     /** Left-out bytes since the last view byte; a separator was put in for them. */
     private int gap;
     private boolean separated = true;
@@ -84,9 +90,31 @@ final class EscapeView {
         // A round decodes at most SLICE new bytes and LONGEST_ESCAPE - 1 held ones, never expanding.
         int viewCapacity = decoded.longest + MaskingOutputStream.SLICE + LONGEST_ESCAPE;
         this.scanner = new Scanner(decoded, viewCapacity);
-        this.srcStart = new int[viewCapacity];
-        this.srcEnd = new int[viewCapacity];
+        this.src = new int[viewCapacity];
         this.in = new byte[holdBack(decoded.longest) + MaskingOutputStream.SLICE];
+        this.view = scanner.buf;
+    }
+
+    private EscapeView(byte[] whole) {
+        this.masker = null;
+        this.downstream = null;
+        this.scanner = null;
+        this.in = whole;
+        this.inLen = whole.length;
+        this.view = new byte[whole.length + 1];
+        this.src = new int[whole.length + 1];
+    }
+
+    /**
+     * The view of {@code bytes} as a whole output, without separators: what a value printed as
+     * it is, or inside shell quotes, looks like to the matcher. The caller zeroes the result.
+     */
+    static byte[] decodeWhole(byte[] bytes) {
+        EscapeView e = new EscapeView(bytes);
+        e.decode(true);
+        byte[] out = SecretPatterns.normalise(java.util.Arrays.copyOf(e.view, e.viewLen));
+        java.util.Arrays.fill(e.view, (byte) 0);
+        return out;
     }
 
     /** Original bytes the stage may hold back for a pattern set whose longest has this length. */
@@ -113,29 +141,33 @@ final class EscapeView {
             inLen += k;
             off += k;
             n -= k;
+            viewLen = scanner.len;
             decode(false);
+            scanner.len = viewLen;
             scanner.scan(sink);
             forwardAndCompact();
         }
     }
 
     void finish() throws IOException {
+        viewLen = scanner.len;
         decode(true);
+        scanner.len = viewLen;
         scanner.finish(sink);
         forward(inLen);
     }
 
     private void replace(int start, int end, int pattern) throws IOException {
-        int from = Math.max(srcStart[start], fwd);
+        int from = Math.max(src[start] >> 4, fwd);
         forward(from);
         downstream.write(masker.replacement(pattern, true));
         masked++;
-        fwd = Math.max(fwd, srcEnd[end - 1]);
+        fwd = Math.max(fwd, (src[end - 1] >> 4) + (src[end - 1] & 0xF));
     }
 
     private void forwardAndCompact() throws IOException {
         int f = scanner.frontier();
-        forward(f < scanner.len ? srcStart[f] : pos);
+        forward(f < scanner.len ? src[f] >> 4 : pos);
         int drop = fwd;
         if (drop > 0) {
             System.arraycopy(in, drop, in, 0, inLen - drop);
@@ -145,8 +177,7 @@ final class EscapeView {
         }
         int viewLen = scanner.len;
         for (int k = f; k < viewLen; k++) {
-            srcStart[k - f] = srcStart[k] - drop;
-            srcEnd[k - f] = srcEnd[k] - drop;
+            src[k - f] = src[k] - (drop << 4);
         }
         scanner.discard(f);
     }
@@ -164,28 +195,35 @@ final class EscapeView {
      */
     private void decode(boolean eof) {
         final byte[] in = this.in;
-        final byte[] view = scanner.buf;
-        final int[] srcStart = this.srcStart;
-        final int[] srcEnd = this.srcEnd;
+        final byte[] view = this.view;
+        final int[] src = this.src;
+        final byte[] cls = CLASS;
         final int n = inLen;
-        int v = scanner.len;
+        int v = viewLen;
         int p = pos;
+        int gap = this.gap;
+        boolean separated = this.separated;
         while (p < n) {
             int b = in[p] & 0xFF;
-            int c = CLASS[b];
-            if (c == 0) {
+            int c = cls[b];
+            if (c != 2) {
+                // Plain or left out: no branch on which, since words and spaces alternate.
+                // A left-out byte is written too and then overwritten (v does not move).
                 view[v] = (byte) b;
-                srcStart[v] = p;
-                srcEnd[v++] = ++p;
-                gap = 0;
-                separated = false;
+                src[v] = p++ << 4 | 1;
+                v += 1 - c;
+                gap = (gap + 1) * c;
+                separated &= c == 1;
+                if (gap > MAX_GAP && !separated) {
+                    separated = true;
+                    view[v] = ' ';
+                    src[v++] = p << 4;
+                }
                 continue;
             }
-            if (c == 1) {
-                p++;
-                v = leaveOut(1, p, v);
-                continue;
-            }
+            // The helpers below keep gap and separated in the fields.
+            this.gap = gap;
+            this.separated = separated;
             if (b == '%') {
                 if (!eof && incompleteHex(in, p + 1, n)) {
                     break;
@@ -194,15 +232,27 @@ final class EscapeView {
                     // A byte, not a character: put it in as it is.
                     v = emitByte(hex(in[p + 1]) << 4 | hex(in[p + 2]), p, p + 3, v);
                     p += 3;
+                    gap = this.gap;
+                    separated = this.separated;
                     continue;
                 }
             } else if (b == '\'') {
-                if (!eof && p + 4 > n && prefixOf(in, p, n, QUOTE_ESCAPE)) {
+                if (!eof && (p + 4 > n && prefixOf(in, p, n, QUOTE_ESCAPE)
+                        || p + 5 > n && prefixOf(in, p, n, QUOTE_ESCAPE_DOUBLE))) {
                     break;
                 }
                 if (p + 4 <= n && prefixOf(in, p, p + 4, QUOTE_ESCAPE)) {
                     v = emitByte('\'', p, p + 4, v);
                     p += 4;
+                    gap = this.gap;
+                    separated = this.separated;
+                    continue;
+                }
+                if (p + 5 <= n && prefixOf(in, p, p + 5, QUOTE_ESCAPE_DOUBLE)) {
+                    v = emitByte('\'', p, p + 5, v);
+                    p += 5;
+                    gap = this.gap;
+                    separated = this.separated;
                     continue;
                 }
             } else {
@@ -221,7 +271,9 @@ final class EscapeView {
                             int w = u >= 0x10000 ? 12 : 6;
                             v = emitChar(u, p, p + w, v);
                             p += w;
-                            continue;
+                            gap = this.gap;
+                    separated = this.separated;
+                    continue;
                         }
                     } else {
                         int d = switch (e) {
@@ -234,22 +286,26 @@ final class EscapeView {
                         };
                         v = emitByte(d, p, p + 2, v);
                         p += 2;
-                        continue;
+                        gap = this.gap;
+                    separated = this.separated;
+                    continue;
                     }
                 }
             }
             // Not an escape: the byte stands for itself.
             view[v] = (byte) b;
-            srcStart[v] = p;
-            srcEnd[v++] = ++p;
+            src[v++] = p++ << 4 | 1;
             gap = 0;
             separated = false;
         }
         pos = p;
-        scanner.len = v;
+        viewLen = v;
+        this.gap = gap;
+        this.separated = separated;
     }
 
     private static final byte[] QUOTE_ESCAPE = {'\'', '\\', '\'', '\''};
+    private static final byte[] QUOTE_ESCAPE_DOUBLE = {'\'', '"', '\'', '"', '\''};
     private static final int WAIT = -2;
 
     /** True if in[from, n) are all hex digits and fewer than two: a %XX that may complete. */
@@ -336,9 +392,8 @@ final class EscapeView {
         if (CLASS[d] == 1) {
             return leaveOut(to - from, to, v);
         }
-        scanner.buf[v] = (byte) d;
-        srcStart[v] = from;
-        srcEnd[v] = to;
+        view[v] = (byte) d;
+        src[v] = from << 4 | (to - from);
         gap = 0;
         separated = false;
         return v + 1;
@@ -354,9 +409,8 @@ final class EscapeView {
         for (int k = 0; k < count; k++) {
             int shift = 6 * (count - 1 - k);
             int bits = (u >>> shift) & 0x3F;
-            scanner.buf[v] = (byte) (k == 0 ? lead | (u >>> shift) : 0x80 | bits);
-            srcStart[v] = from;
-            srcEnd[v++] = to;
+            view[v] = (byte) (k == 0 ? lead | (u >>> shift) : 0x80 | bits);
+            src[v++] = from << 4 | (to - from);
         }
         gap = 0;
         separated = false;
@@ -368,9 +422,8 @@ final class EscapeView {
         gap += k;
         if (gap > MAX_GAP && !separated) {
             separated = true;
-            scanner.buf[v] = ' ';
-            srcStart[v] = end;
-            srcEnd[v] = end;
+            view[v] = ' ';
+            src[v] = end << 4;
             return v + 1;
         }
         return v;

@@ -96,7 +96,8 @@ final class SecretPatterns {
     /**
      * What the decoded stage matches for a value of at least {@link #MIN_ENCODED} bytes (empty
      * otherwise), each {@link #normalise normalised} like the view it is matched on: the value
-     * (its percent, JSON, {@code \\uXXXX} and shell-escaped forms decode to it), base64 standard
+     * (its percent, JSON, {@code \\uXXXX} and shell-escaped forms decode to it), the value as
+     * the view reads it when printed as it is, base64 standard
      * and url-safe at the three alignments, hex lower and upper (wrapped or spaced, they read as
      * one run). Forms shorter than {@link #MIN_ENCODED} bytes once normalised are dropped. May
      * contain duplicates.
@@ -108,6 +109,9 @@ final class SecretPatterns {
         }
         List<byte[]> forms = new ArrayList<>();
         forms.add(value.clone());
+        // The value printed as it is (or in shell quotes) when it holds bytes that read as
+        // escapes: "a\\bc" prints a backslash and b, which the view reads as a backspace.
+        forms.add(EscapeView.decodeWhole(value));
         for (int k = 0; k < 3; k++) {
             byte[] shifted = new byte[k + value.length];
             System.arraycopy(value, 0, shifted, k, value.length);
