@@ -129,6 +129,9 @@ final class NaiveMasker {
                 if (s.startsWith("'\\''", i)) {
                     w.put("'", i, i + 4);
                     i += 4;
+                } else if (s.startsWith("'\"'\"'", i)) {
+                    w.put("'", i, i + 5);
+                    i += 5;
                 } else if ((m = SURROGATES.matcher(s).region(i, s.length())).lookingAt()) {
                     int hi = Integer.parseInt(m.group(1), 16);
                     int lo = Integer.parseInt(m.group(2), 16);
