@@ -310,12 +310,15 @@ final class EscapeView {
 
     /** True if in[from, n) are all hex digits and fewer than two: a %XX that may complete. */
     private static boolean incompleteHex(byte[] in, int from, int n) {
+        if (n - from >= 2) {
+            return false;
+        }
         for (int k = from; k < n; k++) {
             if (hex(in[k]) < 0) {
                 return false;
             }
         }
-        return n - from < 2;
+        return true;
     }
 
     private static boolean prefixOf(byte[] in, int from, int to, byte[] escape) {

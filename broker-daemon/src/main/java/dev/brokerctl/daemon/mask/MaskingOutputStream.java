@@ -17,8 +17,10 @@ import java.util.Objects;
  * so output stays live. Only a possible partial match is held back, fewer than
  * {@link Masker#holdBackBound()} bytes ({@link #pendingBytes()}). {@link #flush()} does not
  * release them, because they could still begin a pattern; {@link #finish()} (end of output)
- * does, and {@link #close()} finishes and closes {@code downstream}. Memory is fixed buffers of
- * about {@code holdBackBound + 24 KiB}, whatever the output size.
+ * does, and {@link #close()} finishes and closes {@code downstream}. Memory is fixed buffers,
+ * whatever the output size: about 120 KiB (per-position tables for a slice of 8 KiB in each
+ * stage) plus 5 bytes per byte of the longest raw pattern and 23 per byte of the longest decoded
+ * one.
  *
  * <p>Output is the same whatever the chunking, and the same as {@link Masker#maskAll}.
  */
