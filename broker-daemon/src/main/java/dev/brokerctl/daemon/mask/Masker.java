@@ -29,36 +29,34 @@ import java.util.TreeMap;
  * masker.destroy();                         // when the run ends
  * </pre>
  *
- * <h2>Patterns</h2>
- * For each value of at least 4 bytes: the raw bytes and each line of a multi-line value
- * ({@code \n} or {@code \r\n}; lines under 4 bytes skipped). For values of at least 8 bytes
- * also: base64 standard and url-safe at the three alignments the value can have inside a 3-byte
- * group, each cut to the characters fixed by the value alone, plus the longer forms with the last
- * partial character and padding that appear when the value ends the encoded input; hex lower and
- * upper; percent-encoding (every byte but RFC 3986 unreserved, upper- and lower-case hex); the
- * JSON string body (with and without the optional {@code \/}, either hex case in the escapes of
- * control characters). Values under 4 bytes are not masked and are listed by
- * {@link #unmaskedShortValueNames()} so the caller can warn the human. Duplicate patterns are
- * kept once, attributed to a raw or line pattern before an encoded one, then to the name that
- * sorts first.
+ * <h2>Patterns, in two stages</h2>
+ * First, on the {@link EscapeView} of the output (escapes decoded, whitespace and {@code +}
+ * left out), for each value of at least 8 bytes: the value, the value as that view reads it,
+ * base64 standard and url-safe at the three alignments the value can have inside a 3-byte group
+ * (cut to the characters fixed by the value alone, plus the longer forms with the last partial
+ * character and padding that appear when the value ends the encoded input), hex lower and upper;
+ * so JSON, JavaScript and Go {@code \\uXXXX}, percent-encoding with anything left raw and
+ * {@code +} for space, shell quoting, and base64 or hex wrapped or spaced at any width are all
+ * matched. Then, on the result, for each value of at least 4 bytes: the raw bytes and each line
+ * of a multi-line value ({@code \n} or {@code \r\n}; lines under 4 bytes skipped). Values under 4
+ * bytes are not masked and are listed by {@link #unmaskedShortValueNames()} so the caller can
+ * warn the human. Duplicate patterns are kept once, attributed to a value before another
+ * value's encoded form, then to the name that sorts first.
  *
  * <h2>Matching</h2>
- * Leftmost-longest, non-overlapping: among the matches starting at the leftmost position the
- * longest one is replaced, and matching resumes after it. The result does not depend on how
- * the output is chunked: a stream gives the same bytes as {@link #maskAll}. Two limits follow
- * from the rule: where two values overlap in the output (the tail of one is the head of the
- * other) the second one's remainder is not masked; and replacement text is not rescanned, so a
- * value that occurs inside {@code [MASKED:NAME]} (say, equal to its own name) shows there.
+ * Leftmost-longest, non-overlapping within each stage: among the matches starting at the
+ * leftmost position the longest one is replaced, and matching resumes after it, in time linear
+ * in the output ({@link Scanner}). The result does not depend on how the output is chunked: a
+ * stream gives the same bytes as {@link #maskAll}. Limits: where two values overlap in the output
+ * (the tail of one is the head of the other) the second one's remainder is not masked;
+ * replacement text is not rescanned, so a value that occurs inside {@code [MASKED:NAME]} (say,
+ * equal to its own name) shows there; and see {@link EscapeView} for what it does not decode.
  * Masking prevents accidents; it is not a boundary against a hostile command.
  *
  * <h2>Automaton</h2>
- * Byte-level Aho-Corasick over all patterns. States of depth at most {@value #DENSE_DEPTH}
- * have a full 256-entry transition row and come first; deeper states are numbered in
- * depth-first order, so each pattern's chain of states is contiguous in memory, and keep
- * sorted edge lists and a failure link. In front of it, two start filters (see
- * {@link MaskingOutputStream}) let a stream skip text where no pattern can start, so the
- * automaton runs only in short bursts on ordinary output. Memory is about 21 bytes per
- * distinct pattern byte; see {@link #footprintBytes()}.
+ * One {@link Automaton} per stage: byte-level Aho-Corasick with two start filters that let a
+ * stream skip text where no pattern can start. Memory is about 21 bytes per distinct pattern
+ * byte; see {@link #footprintBytes()}.
  *
  * <h2>Threads and secrets</h2>
  * Immutable after {@link #compile} and safe to share between threads; a
