@@ -59,9 +59,11 @@ final class SecretPatterns {
     }
 
     /**
-     * Encoded forms of a value of at least {@link #MIN_ENCODED} bytes (empty otherwise): base64
-     * standard and url-safe at the three alignments, hex lower and upper, percent-encoding with
-     * upper- and lower-case hex, JSON string body. May contain duplicates and the raw value.
+     * Encoded forms of a value of at least {@link #MIN_ENCODED} bytes (empty otherwise), as
+     * encoders print them unwrapped: base64 standard and url-safe at the three alignments, hex
+     * lower and upper, percent-encoding with upper- and lower-case hex, JSON string body. Not
+     * registered as they are (the decoded stage covers them and their variants); tests and the
+     * benchmark print them. May contain duplicates and the raw value.
      */
     static List<byte[]> encodings(byte[] value) {
         List<byte[]> out = new ArrayList<>();
@@ -91,7 +93,68 @@ final class SecretPatterns {
         return out;
     }
 
-    /** Everything {@link Masker} registers for one value: raw, lines, then encodings, deduplicated. */
+    /**
+     * What the decoded stage matches for a value of at least {@link #MIN_ENCODED} bytes (empty
+     * otherwise), each {@link #normalise normalised} like the view it is matched on: the value
+     * (its percent, JSON, {@code \\uXXXX} and shell-escaped forms decode to it), the value as
+     * the view reads it when printed as it is, base64 standard
+     * and url-safe at the three alignments, hex lower and upper (wrapped or spaced, they read as
+     * one run). Forms shorter than {@link #MIN_ENCODED} bytes once normalised are dropped. May
+     * contain duplicates.
+     */
+    static List<byte[]> decodedForms(byte[] value) {
+        List<byte[]> out = new ArrayList<>();
+        if (value.length < MIN_ENCODED) {
+            return out;
+        }
+        List<byte[]> forms = new ArrayList<>();
+        forms.add(value.clone());
+        // The value printed as it is (or in shell quotes) when it holds bytes that read as
+        // escapes: "a\\bc" prints a backslash and b, which the view reads as a backspace.
+        forms.add(EscapeView.decodeWhole(value));
+        for (int k = 0; k < 3; k++) {
+            byte[] shifted = new byte[k + value.length];
+            System.arraycopy(value, 0, shifted, k, value.length);
+            byte[] std = Base64.getEncoder().encode(shifted);
+            Arrays.fill(shifted, (byte) 0);
+            byte[] url = toUrlSafe(std);
+            addBase64(forms, std, k, value.length);
+            addBase64(forms, url, k, value.length);
+            Arrays.fill(std, (byte) 0);
+            Arrays.fill(url, (byte) 0);
+        }
+        forms.add(hex(value, HEX_LOWER));
+        forms.add(hex(value, HEX_UPPER));
+        for (byte[] f : forms) {
+            byte[] n = normalise(f);
+            Arrays.fill(f, (byte) 0);
+            if (n.length >= MIN_ENCODED) {
+                out.add(n);
+            } else {
+                Arrays.fill(n, (byte) 0);
+            }
+        }
+        return out;
+    }
+
+    /** True for the bytes the decoded view leaves out: space, tab, CR, LF and '+'. */
+    static boolean leftOut(int b) {
+        return b == ' ' || b == '\t' || b == '\r' || b == '\n' || b == '+';
+    }
+
+    /** {@code form} without the bytes the decoded view leaves out. */
+    static byte[] normalise(byte[] form) {
+        byte[] scratch = new byte[form.length];
+        int n = 0;
+        for (byte b : form) {
+            if (!leftOut(b)) {
+                scratch[n++] = b;
+            }
+        }
+        return trim(scratch, n);
+    }
+
+    /** Raw, lines, then the printed encodings of one value, deduplicated (for tests and benchmarks). */
     static List<byte[]> all(byte[] value) {
         List<byte[]> out = new ArrayList<>(rawAndLines(value));
         for (byte[] p : encodings(value)) {
@@ -111,7 +174,8 @@ final class SecretPatterns {
      * leading characters. Mid-stream, only characters whose 6 bits all come from the value are
      * fixed: floor(8(k+n)/6) of them. If the value ends the encoded input, the last partial
      * character (zero-filled) and the '=' padding are fixed too; those longer forms win under
-     * longest-match, so `printf %s "$V" | base64` leaves no trailing bits of the value.
+     * longest-match, so `printf %s "$V" | base64` leaves no trailing bits of the value (whatever
+     * the wrapping: the decoded view leaves the line breaks out).
      */
     private static void addBase64(List<byte[]> out, byte[] encoded, int k, int n) {
         int bits = 8 * (k + n);

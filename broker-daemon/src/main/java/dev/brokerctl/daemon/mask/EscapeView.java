@@ -1,0 +1,434 @@
+package dev.brokerctl.daemon.mask;
+
+import java.io.IOException;
+import java.io.OutputStream;
+
+/**
+ * The first masking stage: matches the decoded forms of the values ({@link
+ * SecretPatterns#decodedForms}) on a decoded, normalised view of the output, and replaces the
+ * original bytes each match came from. One per stream, in front of the raw stage.
+ *
+ * <h2>The view</h2>
+ * The output is decoded left to right, each escape into the bytes it stands for:
+ * <ul>
+ * <li>{@code \\uXXXX} (either hex case) into the UTF-8 of that character, a surrogate pair
+ *     {@code \\uD83D\\uDE00} into one 4-byte character; a lone surrogate is left as it is
+ *     (JSON, JavaScript, Go, Python's {@code json.dumps});
+ * <li>{@code \\n \\t \\r \\b \\f} into the control character, {@code \\} followed by any other
+ *     byte but {@code u} into that byte ({@code \\" \\\\ \\/} of JSON, {@code \\' \\ \\$} of
+ *     {@code printf %q} and shell);
+ * <li>{@code '\''} and {@code '"'"'} (a quote inside a shell single-quoted string, as shells
+ *     and Python's {@code shlex.quote} write it) into {@code '};
+ * <li>{@code %XX} (either hex case) into that byte (percent-encoding, whatever it left raw).
+ * </ul>
+ * Then space, tab, CR, LF and {@code +} are left out of the view, whether written or decoded:
+ * base64 and hex wrapped at any width or spaced like {@code od} read as one run, {@code +} and
+ * {@code %20} for a space read alike, and the patterns are normalised the same way. A run of more
+ * than {@value #MAX_GAP} left-out bytes puts a separator in the view (a space, which no pattern
+ * contains), so a match never spans a longer gap. Escapes are not nested: {@code %5Cu0041} is
+ * {@code \\u0041}, not {@code A}.
+ *
+ * <h2>Mapping back</h2>
+ * Each view byte remembers the original bytes it came from; a match on view [u, v) replaces the
+ * original bytes from the first of u's to the last of v - 1's, so breaks and escapes inside are
+ * covered, breaks around it are kept. Where a match ends inside the bytes of one escape (one of
+ * the UTF-8 bytes of {@code \\u00e4}), the whole escape is replaced and the next match starts
+ * after it.
+ *
+ * <h2>Hold-back</h2>
+ * An escape is decoded only when complete (at most 11 bytes wait: {@code \\uD83D\\uDE0}); a live
+ * partial match of fewer than {@code longest} view bytes stands for at most
+ * {@code (6 + MAX_GAP)} original bytes each (six for {@code \\u0041}, plus the gap after it),
+ * so the stage holds back fewer than {@link #holdBack(int)} original bytes.
+ */
+final class EscapeView {
+
+    /** Longest run of left-out bytes (whitespace, '+') that a match may span. */
+    static final int MAX_GAP = 8;
+    /** Longest escape: a surrogate pair, {@code \\uD83D\\uDE00}. */
+    static final int LONGEST_ESCAPE = 12;
+    /** Most original bytes one view byte stands for ({@code \\u0041}). */
+    static final int WIDEST_BYTE = 6;
+
+    /** 0: plain, 1: left out of the view, 2: may start an escape. */
+    private static final byte[] CLASS = new byte[256];
+
+    static {
+        for (char c : new char[] {' ', '\t', '\r', '\n', '+'}) {
+            CLASS[c] = 1;
+        }
+        for (char c : new char[] {'\\', '%', '\''}) {
+            CLASS[c] = 2;
+        }
+    }
+
+    private final Masker masker;
+    private final OutputStream downstream;
+    private final Scanner scanner;
+    /** The view: scanner.buf, or a plain array in {@link #decodeWhole}; view[0, viewLen). */
+    private final byte[] view;
+    private int viewLen;
+    /** Original bytes: in[0, inLen); in[0, fwd) are forwarded, in[fwd, pos) decoded. */
+    private final byte[] in;
+    private int inLen;
+    private int fwd;
+    private int pos;
+    /**
+     * Original bytes each view byte came from: {@code src[k] >> 4} is where they start, the low
+     * four bits how many (0 to 12). One store per byte: this loop is the stage's hot path.
+     */
+    private final int[] src;
+    /** Left-out bytes since the last view byte; a separator was put in for them. */
+    private int gap;
+    private boolean separated = true;
+    private long masked;
+    private final Scanner.Sink sink = this::replace;
+
+    EscapeView(Masker masker, Automaton decoded, OutputStream downstream) {
+        this.masker = masker;
+        this.downstream = downstream;
+        // A round decodes at most SLICE new bytes and LONGEST_ESCAPE - 1 held ones, never expanding.
+        int viewCapacity = decoded.longest + MaskingOutputStream.SLICE + LONGEST_ESCAPE;
+        this.scanner = new Scanner(decoded, viewCapacity);
+        this.src = new int[viewCapacity];
+        this.in = new byte[holdBack(decoded.longest) + MaskingOutputStream.SLICE];
+        this.view = scanner.buf;
+    }
+
+    private EscapeView(byte[] whole) {
+        this.masker = null;
+        this.downstream = null;
+        this.scanner = null;
+        this.in = whole;
+        this.inLen = whole.length;
+        this.view = new byte[whole.length + 1];
+        this.src = new int[whole.length + 1];
+    }
+
+    /**
+     * The view of {@code bytes} as a whole output, without separators: what a value printed as
+     * it is, or inside shell quotes, looks like to the matcher. The caller zeroes the result.
+     */
+    static byte[] decodeWhole(byte[] bytes) {
+        EscapeView e = new EscapeView(bytes);
+        e.decode(true);
+        byte[] out = SecretPatterns.normalise(java.util.Arrays.copyOf(e.view, e.viewLen));
+        java.util.Arrays.fill(e.view, (byte) 0);
+        return out;
+    }
+
+    /** Original bytes the stage may hold back for a pattern set whose longest has this length. */
+    static int holdBack(int longest) {
+        return longest * (WIDEST_BYTE + MAX_GAP) + MAX_GAP + LONGEST_ESCAPE;
+    }
+
+    long maskedCount() {
+        return masked;
+    }
+
+    int bufferCapacity() {
+        return in.length + scanner.buf.length;
+    }
+
+    int pendingBytes() {
+        return inLen - fwd;
+    }
+
+    void write(byte[] b, int off, int n) throws IOException {
+        while (n > 0) {
+            int k = Math.min(n, Math.min(in.length - inLen, MaskingOutputStream.SLICE));
+            System.arraycopy(b, off, in, inLen, k);
+            inLen += k;
+            off += k;
+            n -= k;
+            viewLen = scanner.len;
+            decode(false);
+            scanner.len = viewLen;
+            scanner.scan(sink);
+            forwardAndCompact();
+        }
+    }
+
+    void finish() throws IOException {
+        viewLen = scanner.len;
+        decode(true);
+        scanner.len = viewLen;
+        scanner.finish(sink);
+        forward(inLen);
+    }
+
+    private void replace(int start, int end, int pattern) throws IOException {
+        int from = Math.max(src[start] >> 4, fwd);
+        forward(from);
+        downstream.write(masker.replacement(pattern, true));
+        masked++;
+        fwd = Math.max(fwd, (src[end - 1] >> 4) + (src[end - 1] & 0xF));
+    }
+
+    private void forwardAndCompact() throws IOException {
+        int f = scanner.frontier();
+        forward(f < scanner.len ? src[f] >> 4 : pos);
+        int drop = fwd;
+        if (drop > 0) {
+            System.arraycopy(in, drop, in, 0, inLen - drop);
+            inLen -= drop;
+            pos -= drop;
+            fwd = 0;
+        }
+        int viewLen = scanner.len;
+        for (int k = f; k < viewLen; k++) {
+            src[k - f] = src[k] - (drop << 4);
+        }
+        scanner.discard(f);
+    }
+
+    private void forward(int upTo) throws IOException {
+        if (upTo > fwd) {
+            downstream.write(in, fwd, upTo - fwd);
+            fwd = upTo;
+        }
+    }
+
+    /**
+     * Decodes in[pos, inLen) into the view; without {@code eof}, stops before an escape that may
+     * still be incomplete. Never writes more view bytes than it consumes.
+     */
+    private void decode(boolean eof) {
+        final byte[] in = this.in;
+        final byte[] view = this.view;
+        final int[] src = this.src;
+        final byte[] cls = CLASS;
+        final int n = inLen;
+        int v = viewLen;
+        int p = pos;
+        int gap = this.gap;
+        boolean separated = this.separated;
+        while (p < n) {
+            int b = in[p] & 0xFF;
+            int c = cls[b];
+            if (c != 2) {
+                // Plain or left out: no branch on which, since words and spaces alternate.
+                // A left-out byte is written too and then overwritten (v does not move).
+                view[v] = (byte) b;
+                src[v] = p++ << 4 | 1;
+                v += 1 - c;
+                gap = (gap + 1) * c;
+                separated &= c == 1;
+                if (gap > MAX_GAP && !separated) {
+                    separated = true;
+                    view[v] = ' ';
+                    src[v++] = p << 4;
+                }
+                continue;
+            }
+            // The helpers below keep gap and separated in the fields.
+            this.gap = gap;
+            this.separated = separated;
+            if (b == '%') {
+                if (!eof && incompleteHex(in, p + 1, n)) {
+                    break;
+                }
+                if (p + 2 < n && hex(in[p + 1]) >= 0 && hex(in[p + 2]) >= 0) {
+                    // A byte, not a character: put it in as it is.
+                    v = emitByte(hex(in[p + 1]) << 4 | hex(in[p + 2]), p, p + 3, v);
+                    p += 3;
+                    gap = this.gap;
+                    separated = this.separated;
+                    continue;
+                }
+            } else if (b == '\'') {
+                if (!eof && (p + 4 > n && prefixOf(in, p, n, QUOTE_ESCAPE)
+                        || p + 5 > n && prefixOf(in, p, n, QUOTE_ESCAPE_DOUBLE))) {
+                    break;
+                }
+                if (p + 4 <= n && prefixOf(in, p, p + 4, QUOTE_ESCAPE)) {
+                    v = emitByte('\'', p, p + 4, v);
+                    p += 4;
+                    gap = this.gap;
+                    separated = this.separated;
+                    continue;
+                }
+                if (p + 5 <= n && prefixOf(in, p, p + 5, QUOTE_ESCAPE_DOUBLE)) {
+                    v = emitByte('\'', p, p + 5, v);
+                    p += 5;
+                    gap = this.gap;
+                    separated = this.separated;
+                    continue;
+                }
+            } else {
+                if (p + 1 >= n) {
+                    if (!eof) {
+                        break;
+                    }
+                } else {
+                    int e = in[p + 1] & 0xFF;
+                    if (e == 'u') {
+                        int u = unicode(in, p, n);
+                        if (u == WAIT && !eof) {
+                            break;
+                        }
+                        if (u >= 0) {
+                            int w = u >= 0x10000 ? 12 : 6;
+                            v = emitChar(u, p, p + w, v);
+                            p += w;
+                            gap = this.gap;
+                    separated = this.separated;
+                    continue;
+                        }
+                    } else {
+                        int d = switch (e) {
+                            case 'n' -> '\n';
+                            case 't' -> '\t';
+                            case 'r' -> '\r';
+                            case 'b' -> '\b';
+                            case 'f' -> '\f';
+                            default -> e;
+                        };
+                        v = emitByte(d, p, p + 2, v);
+                        p += 2;
+                        gap = this.gap;
+                    separated = this.separated;
+                    continue;
+                    }
+                }
+            }
+            // Not an escape: the byte stands for itself.
+            view[v] = (byte) b;
+            src[v++] = p++ << 4 | 1;
+            gap = 0;
+            separated = false;
+        }
+        pos = p;
+        viewLen = v;
+        this.gap = gap;
+        this.separated = separated;
+    }
+
+    private static final byte[] QUOTE_ESCAPE = {'\'', '\\', '\'', '\''};
+    private static final byte[] QUOTE_ESCAPE_DOUBLE = {'\'', '"', '\'', '"', '\''};
+    private static final int WAIT = -2;
+
+    /** True if in[from, n) are all hex digits and fewer than two: a %XX that may complete. */
+    private static boolean incompleteHex(byte[] in, int from, int n) {
+        if (n - from >= 2) {
+            return false;
+        }
+        for (int k = from; k < n; k++) {
+            if (hex(in[k]) < 0) {
+                return false;
+            }
+        }
+        return true;
+    }
+
+    private static boolean prefixOf(byte[] in, int from, int to, byte[] escape) {
+        for (int k = from; k < to; k++) {
+            if (in[k] != escape[k - from]) {
+                return false;
+            }
+        }
+        return true;
+    }
+
+    /**
+     * The character of the escape at in[p] ({@code \\u} known), or -1 if it is none (a lone
+     * surrogate, a non-hex digit), or WAIT if the bytes so far may still become one.
+     */
+    private static int unicode(byte[] in, int p, int n) {
+        int u = hex4(in, p + 2, n);
+        if (u < 0) {
+            return u;
+        }
+        if (u >= 0xDC00 && u <= 0xDFFF) {
+            return -1;
+        }
+        if (u < 0xD800 || u > 0xDBFF) {
+            return u;
+        }
+        if (p + 6 < n && in[p + 6] != '\\' || p + 7 < n && in[p + 7] != 'u') {
+            return -1;
+        }
+        if (p + 8 > n) {
+            return WAIT;
+        }
+        int low = hex4(in, p + 8, n);
+        if (low < 0) {
+            return low;
+        }
+        if (low < 0xDC00 || low > 0xDFFF) {
+            return -1;
+        }
+        return 0x10000 + ((u - 0xD800) << 10) + (low - 0xDC00);
+    }
+
+    /** Four hex digits at in[at], -1 if one is not, WAIT if the input ends before four. */
+    private static int hex4(byte[] in, int at, int n) {
+        int u = 0;
+        for (int k = at; k < at + 4; k++) {
+            if (k >= n) {
+                return WAIT;
+            }
+            int h = hex(in[k]);
+            if (h < 0) {
+                return -1;
+            }
+            u = u << 4 | h;
+        }
+        return u;
+    }
+
+    private static int hex(byte b) {
+        if (b >= '0' && b <= '9') {
+            return b - '0';
+        }
+        if (b >= 'a' && b <= 'f') {
+            return b - 'a' + 10;
+        }
+        if (b >= 'A' && b <= 'F') {
+            return b - 'A' + 10;
+        }
+        return -1;
+    }
+
+    /** Puts decoded byte d for in[from, to) in the view, or leaves it out like whitespace. */
+    private int emitByte(int d, int from, int to, int v) {
+        if (CLASS[d] == 1) {
+            return leaveOut(to - from, to, v);
+        }
+        view[v] = (byte) d;
+        src[v] = from << 4 | (to - from);
+        gap = 0;
+        separated = false;
+        return v + 1;
+    }
+
+    /** The UTF-8 bytes of character u, all standing for in[from, to). */
+    private int emitChar(int u, int from, int to, int v) {
+        if (u < 0x80) {
+            return emitByte(u, from, to, v);
+        }
+        int count = u < 0x800 ? 2 : u < 0x10000 ? 3 : 4;
+        int lead = count == 2 ? 0xC0 : count == 3 ? 0xE0 : 0xF0;
+        for (int k = 0; k < count; k++) {
+            int shift = 6 * (count - 1 - k);
+            int bits = (u >>> shift) & 0x3F;
+            view[v] = (byte) (k == 0 ? lead | (u >>> shift) : 0x80 | bits);
+            src[v++] = from << 4 | (to - from);
+        }
+        gap = 0;
+        separated = false;
+        return v;
+    }
+
+    /** {@code k} original bytes ending at {@code end} left out; a separator past MAX_GAP. */
+    private int leaveOut(int k, int end, int v) {
+        gap += k;
+        if (gap > MAX_GAP && !separated) {
+            separated = true;
+            view[v] = ' ';
+            src[v] = end << 4;
+            return v + 1;
+        }
+        return v;
+    }
+}
