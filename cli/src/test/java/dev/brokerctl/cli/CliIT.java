@@ -276,7 +276,7 @@ class CliIT {
         b.run("unset", "dev", "TOKEN");
         Brokerctl.Result policy = b.run("env", "policy", "dev", "auto", "--max-grant", "1h");
         assertEquals(0, policy.exit(), policy.toString());
-        assertEquals("environment dev: policy auto, grants up to 1h\n", policy.out());
+        assertEquals("environment dev: policy auto, grants up to 1h, run profile sandbox\n", policy.out());
         assertTrue(b.run("env", "list").out().contains("auto"));
 
         Brokerctl.Result verify = b.run("audit", "verify");

@@ -72,6 +72,19 @@ class SandboxIT {
                         + "\"2025-06-18\",\"capabilities\":{},\"clientInfo\":{\"name\":\"sandbox-it\",\"version\":\"1\"}}}' \\",
                 "  '{\"jsonrpc\":\"2.0\",\"method\":\"notifications/initialized\"}' \\",
                 "  '{\"jsonrpc\":\"2.0\",\"id\":2,\"method\":\"tools/list\"}' | brokerctl mcp", ""));
+        // run_command over MCP from inside; stdin stays open until the answer is out (brokerctl
+        // mcp drops the answer to a call still running when its stdin ends: a known MCP-side bug)
+        Files.writeString(project.resolve("mcp-run.sh"), String.join("\n",
+                "rm -f mcp.in mcp.out; mkfifo mcp.in",
+                "brokerctl mcp < mcp.in > mcp.out & exec 3> mcp.in",
+                "printf '%s\\n' '{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"initialize\",\"params\":{\"protocolVersion\":"
+                        + "\"2025-06-18\",\"capabilities\":{},\"clientInfo\":{\"name\":\"sandbox-it\",\"version\":\"1\"}}}' \\",
+                "  '{\"jsonrpc\":\"2.0\",\"method\":\"notifications/initialized\"}' \\",
+                "  '{\"jsonrpc\":\"2.0\",\"id\":3,\"method\":\"tools/call\",\"params\":{\"name\":\"run_command\",\"arguments\":"
+                        + "{\"environment\":\"dev\",\"command\":[\"sh\",\"-c\",\"echo v=$" + VARIABLE + "\"],"
+                        + "\"variables\":[\"" + VARIABLE + "\"],\"reason\":\"SandboxIT\",\"wait_seconds\":30}}}' >&3",
+                "until grep -q '\"id\":3' mcp.out; do sleep 0.05; done",
+                "exec 3>&-; wait; cat mcp.out; rm -f mcp.in mcp.out", ""));
         // a brokerctl install the test user owns, inside the (writable) project: only the
         // profile's read-only rule for the install can keep the sandbox from replacing it
         install = project.resolve("tools/brokerctl");
@@ -258,6 +271,10 @@ class SandboxIT {
         for (String tool : List.of("run_command", "list_variables", "list_environments")) {
             assertTrue(mcp.out().contains("\"name\":\"" + tool + "\""), tool + ": " + mcp);
         }
+        Brokerctl.Result runOverMcp = inside("sh mcp-run.sh");
+        assertEquals(0, runOverMcp.exit(), runOverMcp.toString());
+        assertTrue(runOverMcp.out().contains("v=[MASKED:" + VARIABLE + "]"), "run_command from inside: " + runOverMcp);
+        assertFalse(runOverMcp.out().contains(VALUE), "the value crossed MCP");
         Brokerctl.Result run = inside("brokerctl run --env dev -- sh -c 'echo \"v=$" + VARIABLE + "\"'");
         assertEquals(0, run.exit(), run.toString());
         assertTrue(run.out().contains("v=[MASKED:" + VARIABLE + "]"), run.toString());
