@@ -3,7 +3,6 @@ package dev.brokerctl.cli;
 import dev.brokerctl.approval.ApprovalConsole;
 import dev.brokerctl.protocol.BrokerClient;
 import dev.brokerctl.protocol.BrokerPaths;
-import dev.brokerctl.protocol.Message;
 import dev.brokerctl.protocol.Ttys;
 import java.io.BufferedReader;
 import java.io.Console;

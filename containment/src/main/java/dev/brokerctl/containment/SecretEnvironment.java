@@ -2,7 +2,6 @@ package dev.brokerctl.containment;
 
 import java.util.Collection;
 import java.util.List;
-import java.util.Locale;
 import java.util.Map;
 import java.util.Set;
 import java.util.TreeMap;
@@ -20,12 +19,6 @@ public final class SecretEnvironment {
     /** Never passed in, whatever is kept: they name the file that unlocks the vault. */
     public static final Set<String> NEVER = Set.of("BROKERCTL_PASSPHRASE_FILE", "BROKERCTL_NEW_PASSPHRASE_FILE");
 
-    private static final List<String> SUFFIXES = List.of("_TOKEN", "_PASSWORD", "_PASSWD", "_PASS", "_API_KEY",
-            "_APIKEY", "_ACCESS_KEY", "_ACCESS_KEY_ID", "_PRIVATE_KEY", "_AUTH_TOKEN");
-    private static final List<String> CONTAINS = List.of("SECRET", "PASSWORD", "CREDENTIAL", "PRIVATE_KEY");
-    private static final Set<String> EXACT = Set.of("TOKEN", "PASSWORD", "AWS_ACCESS_KEY_ID",
-            "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN", "AWS_SECURITY_TOKEN");
-
     /** The environment to pass, and the names removed (sorted; names only, never values). */
     public record Result(Map<String, String> environment, List<String> removed) {
         @Override
@@ -37,23 +30,9 @@ public final class SecretEnvironment {
     private SecretEnvironment() {
     }
 
-    /** True for names that look like they hold a secret ({@code *_TOKEN}, {@code *_SECRET*}, AWS keys…). */
+    /** True for names that look like they hold a secret: {@link SecretNames}, one rule for doctor and the sandbox. */
     public static boolean looksSecret(String name) {
-        String n = name.toUpperCase(Locale.ROOT);
-        if (EXACT.contains(n)) {
-            return true;
-        }
-        for (String s : SUFFIXES) {
-            if (n.endsWith(s)) {
-                return true;
-            }
-        }
-        for (String c : CONTAINS) {
-            if (n.contains(c)) {
-                return true;
-            }
-        }
-        return n.startsWith("AWS_") && (n.contains("KEY") || n.contains("TOKEN"));
+        return SecretNames.looksSecret(name);
     }
 
     /** Scrubs {@code env}; {@code vaultNames} are the vault's variable names, {@code keep} the user's. */

@@ -4,7 +4,10 @@ import java.util.Locale;
 import java.util.Set;
 import java.util.regex.Pattern;
 
-/** Environment variable names that look like they hold a secret. Names only: a value is never read. */
+/**
+ * Environment variable names that look like they hold a secret, for {@code brokerctl doctor} and
+ * the sandbox's scrubbed environment alike. Names only: a value is never read.
+ */
 public final class SecretNames {
 
     /** brokerctl's own and well-known names the patterns below do not cover. */
@@ -15,7 +18,8 @@ public final class SecretNames {
 
     /** {@code *_TOKEN}, {@code *SECRET*}, {@code *_PASSWORD}, {@code *_API_KEY} and their kin. */
     private static final Pattern PATTERN = Pattern.compile(
-            ".*SECRET.*|(.*_)?(TOKEN|PASSWORD|PASSWD|PASS|PWD_FILE|API_KEY|APIKEY|PRIVATE_KEY|ACCESS_KEY|CREDENTIALS?)");
+            ".*SECRET.*|.*PASSWORD.*|.*CREDENTIAL.*|.*PRIVATE_KEY.*|AWS_.*(KEY|TOKEN).*"
+                    + "|(.*_)?(TOKEN|PASSWD|PASS|PWD_FILE|API_KEY|APIKEY|ACCESS_KEY|ACCESS_KEY_ID)");
 
     private SecretNames() {
     }
