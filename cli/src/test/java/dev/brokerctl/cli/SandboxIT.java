@@ -55,7 +55,10 @@ class SandboxIT {
     void setUp() throws Exception {
         user = Unprivileged.user();
         Path target = Path.of(System.getProperty("brokerctl.jar", "target/brokerctl.jar")).toAbsolutePath().getParent();
-        dir = Files.createTempDirectory(target, "sandbox-it-",
+        // not under /tmp, which the sandbox replaces: a checkout there (CI may clone anywhere) would
+        // hide the test's own files for that reason instead of the profile's rules
+        Path base = target.startsWith("/tmp") ? Path.of("/var/tmp") : target;
+        dir = Files.createTempDirectory(base, "sandbox-it-",
                 PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rwx------")));
         userHome = Files.createDirectories(dir.resolve("userhome"));
         project = Files.createDirectories(dir.resolve("project"));
