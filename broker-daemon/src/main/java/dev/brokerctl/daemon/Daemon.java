@@ -156,6 +156,7 @@ public final class Daemon implements AutoCloseable {
                 dev.brokerctl.protocol.Durations.format(config.idleLock()),
                 dev.brokerctl.protocol.Durations.format(config.approvalTimeout()));
         LOG.info("{}", Install.describe());
+        LOG.info("{}", JnaNative.report());
         if (!ProcessTree.groupsAvailable()) {
             LOG.warn("setsid or libc missing: runs do not get their own process group; orphans of a"
                     + " run may survive it");

@@ -31,6 +31,7 @@ final class Posix {
     }
 
     private static LibC load() {
+        JnaNative.prepare();
         try {
             return Native.load("c", LibC.class);
         } catch (UnsatisfiedLinkError | RuntimeException e) {

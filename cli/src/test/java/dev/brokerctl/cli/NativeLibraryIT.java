@@ -77,6 +77,50 @@ class NativeLibraryIT {
                 Files.getPosixFilePermissions(lib.getParent())));
     }
 
+    /** JNA's libjnidispatch.so: verified beside the vault, a planted one replaced, never a temp file of JNA's own. */
+    @Test
+    void jnasNativeLibrary_isVerifiedBeforeItLoads_andAPlantedOneIsReplaced() throws Exception {
+        Unprivileged user = Unprivileged.user();
+        dir = user.newDirectory("brokerctl-jna-");
+        b = new Brokerctl(dir).as(user);
+        b.init();
+        assertEquals(0, b.run("daemon", "--detach").exit());
+        Path lib;
+        try (Stream<Path> found = Files.walk(b.home.resolve("native"))) {
+            lib = found.filter(p -> p.getFileName().toString().equals("libjnidispatch.so")).findFirst().orElseThrow();
+        }
+        Properties p = new Properties();
+        try (InputStream in = NativeLibraryIT.class.getResourceAsStream("/dev/brokerctl/daemon/jna-native.sha256")) {
+            p.load(in);
+        }
+        String arch = System.getProperty("os.arch").equals("amd64") ? "x86-64" : System.getProperty("os.arch");
+        String recorded = p.getProperty("/com/sun/jna/linux-" + arch + "/libjnidispatch.so");
+        assertEquals(recorded, sha256(lib));
+        assertJnaMapped(lib);
+        assertEquals(0, b.run("stop").exit());
+
+        byte[] shim = new byte[(int) Files.size(lib)];
+        new java.util.Random(2).nextBytes(shim);
+        Path planted = lib.resolveSibling("planted");
+        Files.write(planted, shim);
+        Files.move(planted, lib, java.nio.file.StandardCopyOption.REPLACE_EXISTING, java.nio.file.StandardCopyOption.ATOMIC_MOVE);
+        user.own(lib);
+        assertFalse(recorded.equals(sha256(lib)));
+        assertEquals(0, b.run("daemon", "--detach").exit());
+        assertJnaMapped(lib);
+        assertEquals(recorded, sha256(lib), "the planted file was replaced by the recorded one");
+        assertTrue(Files.readString(b.home.resolve("brokerd.log")).contains("JNA native library " + lib + " verified"));
+    }
+
+    private void assertJnaMapped(Path lib) throws Exception {
+        List<String> jna = Files.readAllLines(Path.of("/proc", Long.toString(b.daemonPid()), "maps")).stream()
+                .filter(l -> l.contains("jnidispatch")).toList();
+        assertFalse(jna.isEmpty(), "the daemon has not loaded JNA");
+        for (String line : jna) {
+            assertTrue(line.endsWith(lib.toString()), line);
+        }
+    }
+
     private void assertMapped(Path lib, String recorded) throws Exception {
         long pid = b.daemonPid();
         List<String> maps = Files.readAllLines(Path.of("/proc", Long.toString(pid), "maps"));

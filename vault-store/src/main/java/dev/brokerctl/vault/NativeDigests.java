@@ -28,14 +28,23 @@ public final class NativeDigests {
     private NativeDigests() {
     }
 
+    /**
+     * {@code OUTPUT_CLASSES_DIR} alone: sqlite-jdbc's libraries into {@link #RESOURCE}; or
+     * {@code OUTPUT_CLASSES_DIR CLASS PREFIX RESOURCE}: every entry under {@code PREFIX} of the jar
+     * that holds {@code CLASS} (JNA's, for broker-daemon) into {@code RESOURCE}.
+     */
     public static void main(String[] args) throws Exception {
-        Path jar = Path.of(org.sqlite.SQLiteJDBCLoader.class.getProtectionDomain().getCodeSource().getLocation().toURI());
+        String owner = args.length > 1 ? args[1] : "org.sqlite.SQLiteJDBCLoader";
+        String prefix = args.length > 2 ? args[2] : "org/sqlite/native/Linux";
+        String resource = args.length > 3 ? args[3] : RESOURCE;
+        Path jar = Path.of(Class.forName(owner, false, NativeDigests.class.getClassLoader())
+                .getProtectionDomain().getCodeSource().getLocation().toURI());
         TreeMap<String, String> digests = new TreeMap<>();
         try (ZipFile zip = new ZipFile(jar.toFile())) {
             Enumeration<? extends ZipEntry> entries = zip.entries();
             while (entries.hasMoreElements()) {
                 ZipEntry e = entries.nextElement();
-                if (!e.isDirectory() && e.getName().startsWith("org/sqlite/native/Linux")) {
+                if (!e.isDirectory() && e.getName().startsWith(prefix)) {
                     try (InputStream in = zip.getInputStream(e)) {
                         digests.put("/" + e.getName(), sha256(in));
                     }
@@ -43,15 +52,44 @@ public final class NativeDigests {
             }
         }
         if (digests.isEmpty()) {
-            throw new IllegalStateException("no Linux native library in " + jar);
+            throw new IllegalStateException("no native library under " + prefix + " in " + jar);
         }
-        Path out = Path.of(args[0]).resolve(RESOURCE);
+        Path out = Path.of(args[0]).resolve(resource);
         Files.createDirectories(out.getParent());
         try (Writer w = Files.newBufferedWriter(out, StandardCharsets.UTF_8)) {
-            w.write("# SHA-256 of sqlite-jdbc's native libraries, recorded at build time from " + jar.getFileName() + "\n");
+            w.write("# SHA-256 of native libraries, recorded at build time from " + jar.getFileName() + "\n");
             for (var d : digests.entrySet()) {
                 w.write(d.getKey() + "=" + d.getValue() + "\n");
             }
+        }
+    }
+
+    /**
+     * The library at {@code dir/name}, checked against {@code expected} (SHA-256 hex) and extracted
+     * again from {@code resource} (temp file, fsync, rename) when it does not match; null when even
+     * a fresh copy does not match. {@code dir} is made a private (0700) real directory first.
+     */
+    public static Path verified(java.net.URL resource, String expected, Path dir, String name) throws IOException {
+        SqliteNative.privateDirectory(dir.getParent());
+        SqliteNative.privateDirectory(dir);
+        Path lib = dir.resolve(name);
+        if (java.nio.file.Files.isRegularFile(lib, java.nio.file.LinkOption.NOFOLLOW_LINKS)
+                && expected.equals(SqliteNative.sha256(lib))) {
+            return lib;
+        }
+        SqliteNative.extract(resource, dir, lib, name);
+        return expected.equals(SqliteNative.sha256(lib)) ? lib : null;
+    }
+
+    /** The digest {@code resourceFile} (on the class path of {@code owner}) records for {@code entry}, or null. */
+    public static String recorded(Class<?> owner, String resourceFile, String entry) throws IOException {
+        try (InputStream in = owner.getResourceAsStream("/" + resourceFile)) {
+            if (in == null) {
+                return null;
+            }
+            java.util.Properties p = new java.util.Properties();
+            p.load(in);
+            return p.getProperty(entry);
         }
     }
 

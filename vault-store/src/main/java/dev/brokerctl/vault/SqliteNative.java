@@ -99,7 +99,7 @@ final class SqliteNative {
     }
 
     /** A real directory (not a link), 0700. */
-    private static Path privateDirectory(Path dir) throws IOException {
+    static Path privateDirectory(Path dir) throws IOException {
         if (Files.isSymbolicLink(dir)) {
             Files.delete(dir);
         }
@@ -108,7 +108,7 @@ final class SqliteNative {
         return dir;
     }
 
-    private static void extract(java.net.URL url, Path dir, Path lib, String name) throws IOException {
+    static void extract(java.net.URL url, Path dir, Path lib, String name) throws IOException {
         Path partial = Files.createTempFile(dir, name, ".partial");
         try (InputStream in = url.openStream();
                 FileChannel ch = FileChannel.open(partial, StandardOpenOption.WRITE, StandardOpenOption.TRUNCATE_EXISTING);
@@ -129,7 +129,7 @@ final class SqliteNative {
         }
     }
 
-    private static String sha256(Path file) throws IOException {
+    static String sha256(Path file) throws IOException {
         try (InputStream in = Files.newInputStream(file, LinkOption.NOFOLLOW_LINKS)) {
             return NativeDigests.sha256(in);
         }

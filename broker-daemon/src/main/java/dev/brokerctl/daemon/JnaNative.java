@@ -1,0 +1,60 @@
+package dev.brokerctl.daemon;
+
+import dev.brokerctl.vault.NativeDigests;
+import java.io.IOException;
+import java.net.URL;
+import java.nio.file.Path;
+
+/**
+ * JNA's own native library ({@code libjnidispatch.so}), which JNA would extract to a fresh temp
+ * file on every start, is instead extracted once beside the vault, checked against the SHA-256
+ * recorded in the jar at build time before every load (re-extracted on a mismatch), and loaded
+ * from there ({@code jna.boot.library.path}); JNA may not unpack one of its own
+ * ({@code jna.nounpack}), so without a verified copy it loads none and brokerctl works without
+ * its libc calls (and says so). As for SQLite's library: left is the instant between the check and
+ * the load, and a jar the user can write.
+ */
+final class JnaNative {
+
+    static final String RESOURCE = "dev/brokerctl/daemon/jna-native.sha256";
+
+    private static volatile String report = "JNA's native library was not prepared";
+
+    private JnaNative() {
+    }
+
+    static String report() {
+        return report;
+    }
+
+    /** Before JNA's first use: Posix calls it from its static initialiser. */
+    static synchronized void prepare() {
+        if (System.getProperty("jna.boot.library.path") != null) {
+            return;
+        }
+        System.setProperty("jna.nounpack", "true");
+        System.setProperty("jna.nosys", "true");
+        String arch = System.getProperty("os.arch").equals("amd64") ? "x86-64" : System.getProperty("os.arch");
+        String entry = "/com/sun/jna/linux-" + arch + "/libjnidispatch.so";
+        try {
+            String expected = NativeDigests.recorded(JnaNative.class, RESOURCE, entry);
+            URL url = com.sun.jna.Native.class.getResource(entry);
+            if (expected == null || url == null) {
+                report = "JNA native library " + entry + ": no SHA-256 recorded in the jar; none loaded";
+                return;
+            }
+            Path home = dev.brokerctl.protocol.BrokerPaths.fromEnvironment().home();
+            Path dir = home.resolve("native").resolve("jna-" + com.sun.jna.Native.VERSION_NATIVE);
+            Path lib = NativeDigests.verified(url, expected, dir, "libjnidispatch.so");
+            if (lib == null) {
+                report = "JNA native library in " + dir + " does not match its recorded SHA-256 even after"
+                        + " extracting it again; none loaded";
+                return;
+            }
+            System.setProperty("jna.boot.library.path", dir.toString());
+            report = "JNA native library " + lib + " verified (sha256 " + expected + ")";
+        } catch (IOException | RuntimeException e) {
+            report = "JNA native library not prepared (" + e.getClass().getSimpleName() + "); none loaded";
+        }
+    }
+}
