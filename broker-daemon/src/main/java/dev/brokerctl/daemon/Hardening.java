@@ -18,4 +18,12 @@ public final class Hardening {
     public static boolean nonDumpable() {
         return Posix.setNonDumpable();
     }
+
+    /**
+     * Before any other use of JNA in this JVM: JNA loads only its verified native library from the
+     * broker home (see JnaNative), never a temp copy of its own.
+     */
+    public static void verifiedJna() {
+        JnaNative.prepare();
+    }
 }

@@ -64,6 +64,7 @@ final class Pty implements AutoCloseable {
     private static synchronized LibC libc() throws IOException {
         if (libc == null) {
             try {
+                dev.brokerctl.daemon.Hardening.verifiedJna();   // JNA's native code checked, as in the daemon
                 libc = Native.load("c", LibC.class);
             } catch (UnsatisfiedLinkError | RuntimeException e) {
                 throw new IOException("cannot load libc for a pseudo-terminal: " + e.getMessage());
