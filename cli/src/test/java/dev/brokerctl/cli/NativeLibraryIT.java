@@ -59,16 +59,7 @@ class NativeLibraryIT {
         assertTrue(Files.readString(b.home.resolve("brokerd.log")).contains("libsqlitejdbc.so verified (sha256 " + recorded));
         assertEquals(0, b.run("stop").exit());
 
-        // the plant: same size, other bytes, written by the agent's user
-        byte[] shim = new byte[(int) Files.size(lib)];
-        new java.util.Random(1).nextBytes(shim);
-        // beside it, then renamed over it: rewriting the file in place would also change the copy
-        // this test JVM mapped when it made the vault
-        Path planted = lib.resolveSibling("planted");
-        Files.write(planted, shim);
-        Files.move(planted, lib, java.nio.file.StandardCopyOption.REPLACE_EXISTING, java.nio.file.StandardCopyOption.ATOMIC_MOVE);
-        user.own(lib);
-        assertFalse(recorded.equals(sha256(lib)));
+        plantSameSize(lib, user, recorded);
         assertEquals(0, b.run("daemon", "--detach").exit());
         assertMapped(lib, recorded);
         assertTrue(Files.readString(b.home.resolve("brokerd.log")).contains("did NOT match its recorded SHA-256;"
@@ -96,40 +87,43 @@ class NativeLibraryIT {
         String arch = System.getProperty("os.arch").equals("amd64") ? "x86-64" : System.getProperty("os.arch");
         String recorded = p.getProperty("/com/sun/jna/linux-" + arch + "/libjnidispatch.so");
         assertEquals(recorded, sha256(lib));
-        assertJnaMapped(lib);
+        assertMapped("jnidispatch", lib);
         assertEquals(0, b.run("stop").exit());
 
+        plantSameSize(lib, user, recorded);
+        assertEquals(0, b.run("daemon", "--detach").exit());
+        assertMapped("jnidispatch", lib);
+        assertEquals(recorded, sha256(lib), "the planted file was replaced by the recorded one");
+        assertTrue(Files.readString(b.home.resolve("brokerd.log")).contains("JNA native library " + lib + " verified"));
+    }
+
+    /**
+     * The plant: same size, other bytes, written by the agent's user, beside the library and then
+     * renamed over it (rewriting it in place would also change the copy this test JVM mapped).
+     */
+    private static void plantSameSize(Path lib, Unprivileged user, String recorded) throws Exception {
         byte[] shim = new byte[(int) Files.size(lib)];
-        new java.util.Random(2).nextBytes(shim);
+        new java.util.Random(1).nextBytes(shim);
         Path planted = lib.resolveSibling("planted");
         Files.write(planted, shim);
         Files.move(planted, lib, java.nio.file.StandardCopyOption.REPLACE_EXISTING, java.nio.file.StandardCopyOption.ATOMIC_MOVE);
         user.own(lib);
         assertFalse(recorded.equals(sha256(lib)));
-        assertEquals(0, b.run("daemon", "--detach").exit());
-        assertJnaMapped(lib);
-        assertEquals(recorded, sha256(lib), "the planted file was replaced by the recorded one");
-        assertTrue(Files.readString(b.home.resolve("brokerd.log")).contains("JNA native library " + lib + " verified"));
-    }
-
-    private void assertJnaMapped(Path lib) throws Exception {
-        List<String> jna = Files.readAllLines(Path.of("/proc", Long.toString(b.daemonPid()), "maps")).stream()
-                .filter(l -> l.contains("jnidispatch")).toList();
-        assertFalse(jna.isEmpty(), "the daemon has not loaded JNA");
-        for (String line : jna) {
-            assertTrue(line.endsWith(lib.toString()), line);
-        }
     }
 
     private void assertMapped(Path lib, String recorded) throws Exception {
-        long pid = b.daemonPid();
-        List<String> maps = Files.readAllLines(Path.of("/proc", Long.toString(pid), "maps"));
-        List<String> sqlite = maps.stream().filter(l -> l.contains("sqlitejdbc")).toList();
-        assertFalse(sqlite.isEmpty(), "the daemon has not loaded SQLite");
-        for (String line : sqlite) {
+        assertMapped("sqlitejdbc", lib);
+        assertEquals(recorded, sha256(lib), "the mapped file is the recorded library");
+    }
+
+    /** Every mapping of the daemon whose path names {@code library} is {@code lib}, and there is one. */
+    private void assertMapped(String library, Path lib) throws Exception {
+        List<String> mapped = Files.readAllLines(Path.of("/proc", Long.toString(b.daemonPid()), "maps")).stream()
+                .filter(l -> l.contains(library)).toList();
+        assertFalse(mapped.isEmpty(), "the daemon has not loaded " + library);
+        for (String line : mapped) {
             assertTrue(line.endsWith(lib.toString()), line);
         }
-        assertEquals(recorded, sha256(lib), "the mapped file is the recorded library");
     }
 
     private static String recorded(Path lib) throws Exception {
