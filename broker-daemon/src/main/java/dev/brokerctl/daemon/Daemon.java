@@ -143,6 +143,7 @@ public final class Daemon implements AutoCloseable {
             releaseLock();
             throw new StartException("cannot listen on " + socket + ": " + e.getMessage());
         }
+        runner.launcher().open(socket);
         timers = Executors.newSingleThreadScheduledExecutor(r -> {
             Thread t = new Thread(r, "idle-lock");
             t.setDaemon(true);
@@ -702,6 +703,7 @@ public final class Daemon implements AutoCloseable {
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
         }
+        runner.launcher().close();
         // The .lock file stays: deleting it would let a starting daemon lock an unlinked inode.
         releaseLock();
         if (acceptor != null && acceptor != Thread.currentThread()) {

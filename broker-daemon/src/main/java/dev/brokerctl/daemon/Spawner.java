@@ -13,7 +13,12 @@ import java.util.concurrent.LinkedBlockingQueue;
  */
 final class Spawner {
 
-    private record Job(ProcessBuilder pb, CompletableFuture<Process> result) {
+    /** Starts a process on the spawner's thread: {@link ProcessBuilder#start()}, or that with steps around it. */
+    interface Start {
+        Process start() throws IOException;
+    }
+
+    private record Job(Start start, CompletableFuture<Process> result) {
     }
 
     private final BlockingQueue<Job> jobs = new LinkedBlockingQueue<>();
@@ -25,8 +30,13 @@ final class Spawner {
     }
 
     Process start(ProcessBuilder pb) throws IOException {
+        return start(pb::start);
+    }
+
+    /** Runs {@code start} on the spawner's thread: what it forks has that thread as its parent. */
+    Process start(Start start) throws IOException {
         CompletableFuture<Process> result = new CompletableFuture<>();
-        jobs.add(new Job(pb, result));
+        jobs.add(new Job(start, result));
         try {
             return result.get();
         } catch (InterruptedException e) {
@@ -51,7 +61,7 @@ final class Spawner {
                 continue;   // this thread must not end while runs may still be started
             }
             try {
-                job.result().complete(job.pb().start());
+                job.result().complete(job.start().start());
             } catch (IOException | RuntimeException e) {
                 job.result().completeExceptionally(e);
             }

@@ -40,6 +40,8 @@ final class Brokerctl {
     final StringBuilder transcript = new StringBuilder();
     /** Put before every command this runs or starts (see {@link #as}); empty: as this JVM's user. */
     private List<String> asUser = List.of();
+    /** Put before {@link #asUser} (see {@link #runWrapped}): a mount namespace, a cgroup, as root. */
+    private List<String> outer = List.of();
     private Unprivileged owner;
 
     Brokerctl(Path tmp) throws IOException {
@@ -96,8 +98,19 @@ final class Brokerctl {
         return runIn(launcher.getParent(), launcher.toString(), stdin, args);
     }
 
+    /** Runs one command under {@code wrapper} (run as this JVM's user), which then execs the rest. */
+    Result runWrapped(List<String> wrapper, String... args) {
+        outer = wrapper;
+        try {
+            return run(args);
+        } finally {
+            outer = List.of();
+        }
+    }
+
     Result runIn(Path cwd, String program, byte[] stdin, String... args) {
-        List<String> cmd = new ArrayList<>(asUser);
+        List<String> cmd = new ArrayList<>(outer);
+        cmd.addAll(asUser);
         cmd.add(program);
         cmd.addAll(List.of(args));
         ProcessBuilder pb = new ProcessBuilder(cmd).directory(cwd.toFile());

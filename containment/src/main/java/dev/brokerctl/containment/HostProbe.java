@@ -59,6 +59,7 @@ public final class HostProbe {
     private final Function<String, Optional<Path>> which;
     private final Exec exec;
     private RunContainment containment;
+    private RunCgroup cgroup;
     /** Files.isWritable: access(2), so root may write anything; tests replace it to reach the other branch. */
     java.util.function.Predicate<Path> writable = Files::isWritable;
 
@@ -105,6 +106,14 @@ public final class HostProbe {
             containment = tryBwrap();
         }
         return containment;
+    }
+
+    /** The fallback when runs cannot be contained: this process's delegated cgroup v2, if any. */
+    public synchronized RunCgroup runCgroup() {
+        if (cgroup == null) {
+            cgroup = RunCgroup.find(root, writable);
+        }
+        return cgroup;
     }
 
     private RunContainment tryBwrap() {
@@ -173,6 +182,9 @@ public final class HostProbe {
                 ? Finding.ok("runs-contained", "runs can be contained: each approved command can get a PID"
                         + " namespace that dies with it")
                 : Finding.fail("runs-contained", "runs not contained: " + c.reason(), c.fix()));
+        if (!c.contained()) {
+            all.add(cgroupFinding(runCgroup()));
+        }
         all.addAll(userNamespaces(c.contained()));
         all.add(tiocsti());
         all.add(ptrace());
@@ -193,6 +205,20 @@ public final class HostProbe {
         all.add(credentials());
         all.add(secretVariables());
         return all;
+    }
+
+    /** Without a namespace: whether a daemon started from here could give each run a cgroup to kill whole. */
+    static Finding cgroupFinding(RunCgroup g) {
+        if (g.dir().isPresent()) {
+            return Finding.warn("runs-cgroup", "fallback: a daemon started from here puts each run in a cgroup"
+                    + " of its own under " + g.dir().get() + " and kills it whole at the run's end (setsid and"
+                    + " double forks included) and at the next daemon start; weaker than a namespace: a run can"
+                    + " move itself out, and runs outlive a daemon killed with SIGKILL until the next start",
+                    "make runs contained (the runs-contained fix)");
+        }
+        return Finding.fail("runs-cgroup", "no cgroup fallback either: " + g.reason() + "; runs get a process"
+                + " group only, and what leaves it (setsid) keeps running with the values",
+                g.fix().isEmpty() ? "make runs contained (the runs-contained fix)" : g.fix());
     }
 
     List<Finding> userNamespaces(boolean bwrapWorks) {

@@ -92,6 +92,33 @@ class HostProbeTest {
     }
 
     @Test
+    void uncontainedRuns_sayWhetherTheCgroupFallbackHolds() throws IOException {
+        tools.remove("bwrap");
+        assertFinding(Status.FAIL, "no cgroup fallback either: cannot read /proc/self/cgroup and"
+                + " /proc/self/mountinfo; runs get a process group only, and what leaves it (setsid) keeps"
+                + " running with the values", "make runs contained (the runs-contained fix)", host("runs-cgroup"));
+
+        file("proc/self/cgroup", "0::/user.slice/app.scope\n");
+        file("proc/self/mountinfo", "40 35 0:34 / /sys/fs/cgroup rw - cgroup2 cgroup2 rw\n");
+        file("sys/fs/cgroup/user.slice/app.scope/cgroup.procs", "");
+        file("sys/fs/cgroup/user.slice/app.scope/cgroup.kill", "");
+        Path scope = root.resolve("sys/fs/cgroup/user.slice/app.scope");
+        Finding f = host("runs-cgroup");
+        assertEquals(Status.WARN, f.status());
+        assertTrue(f.text().startsWith("fallback: a daemon started from here puts each run in a cgroup of its own"
+                + " under " + scope + " and kills it whole"), f.text());
+
+        HostProbe p = probe();
+        p.writable = path -> !path.equals(scope.resolve("cgroup.procs"));
+        assertFinding(Status.FAIL, "no cgroup fallback either: this process's cgroup " + scope + " is not"
+                + " delegated to this user (not writable); runs get a process group only, and what leaves it"
+                + " (setsid) keeps running with the values", RunCgroup.FIX, find(p.host(), "runs-cgroup"));
+
+        tools.put("bwrap", Path.of("/usr/bin/bwrap"));
+        assertTrue(probe().host().stream().noneMatch(x -> x.id().equals("runs-cgroup")), "contained: no fallback to report");
+    }
+
+    @Test
     void noBwrap_runsNotContained_withTheInstallCommand() {
         tools.remove("bwrap");
         List<Finding> all = probe().host();
