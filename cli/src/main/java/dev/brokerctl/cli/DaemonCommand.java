@@ -222,8 +222,9 @@ final class DaemonCommand implements Callable<Integer>, HoldsSecrets {
 
     /**
      * The daemon logs through slf4j-simple to System.err, which becomes the log file, opened for
-     * appending and created 0600 (slf4j-simple's own logFile option truncates, which would wipe
-     * the log of a daemon that is still running when a second one fails to start).
+     * appending, created 0600 and rotated ({@link RotatingLog}; slf4j-simple's own logFile option
+     * truncates, which would wipe the log of a daemon that is still running when a second one fails
+     * to start).
      */
     static final class Logging {
         private Logging() {
@@ -232,11 +233,7 @@ final class DaemonCommand implements Callable<Integer>, HoldsSecrets {
         static void toFile(Path log) throws IOException {
             Files.createDirectories(log.getParent(), PosixFilePermissions.asFileAttribute(
                     PosixFilePermissions.fromString("rwx------")));
-            if (!Files.exists(log)) {
-                Files.createFile(log, PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rw-------")));
-            }
-            System.setErr(new PrintStream(new java.io.FileOutputStream(log.toFile(), true), true,
-                    StandardCharsets.UTF_8));
+            System.setErr(new PrintStream(new RotatingLog(log), true, StandardCharsets.UTF_8));
             System.setProperty("org.slf4j.simpleLogger.logFile", "System.err");
             System.setProperty("org.slf4j.simpleLogger.showDateTime", "true");
             System.setProperty("org.slf4j.simpleLogger.dateTimeFormat", "yyyy-MM-dd'T'HH:mm:ss.SSSXXX");
