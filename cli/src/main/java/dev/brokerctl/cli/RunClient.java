@@ -15,12 +15,14 @@ import java.util.List;
  * The requester side of one run: sends the request, relays stdout/stderr frames, forwards stdin
  * once the command started, and turns the outcome into an exit code: the command's own, 128+N
  * for a signal, 124 for a timeout, 125 when the broker failed, 126/127 when the command cannot be
- * executed or found, 1 when the run was denied.
+ * executed or found, 1 when the run was denied, 141 (SIGPIPE) when our own output's reader went away.
  */
 final class RunClient {
 
     static final int TIMED_OUT = 124;
     static final int BROKER_FAILED = 125;
+    /** 128 + SIGPIPE: what a shell reports for a writer whose reader went away. */
+    static final int BROKEN_PIPE = 141;
     static final int NOT_EXECUTABLE = 126;
     static final int NOT_FOUND = 127;
 
@@ -77,9 +79,10 @@ final class RunClient {
                     }
                 }
             } catch (IOException e) {
-                // our own stdout is gone (a closed pipe): stop the command like a shell would
+                // our own stdout or stderr is gone (a reader that stopped early, | head -1): stop the
+                // command and end as a writer to a closed pipe does in a shell pipeline, by SIGPIPE
                 cancel();
-                return BROKER_FAILED;
+                return BROKEN_PIPE;
             }
         }
     }

@@ -297,6 +297,16 @@ class DaemonIT {
         Brokerctl.Result timedOut = b.run("run", "--env", "dev", "--timeout", "1s", "--", "sleep", "30");
         assertEquals(124, timedOut.exit(), safe(timedOut));
         assertTrue(timedOut.err().contains("timed out"), safe(timedOut));
+
+        // a reader that stops early (| head -1): 141, as `yes | head -1` gives in a shell, nothing else
+        // said, and the command is stopped; the control is the same pipeline without brokerctl
+        String pipeline = " | head -1 >/dev/null; echo \"rc=${PIPESTATUS[0]}\"";
+        Brokerctl.Result plain = b.runIn(tmp, "bash", null, "-c", "yes" + pipeline);
+        assertEquals("rc=141", plain.out().strip(), safe(plain));
+        Brokerctl.Result piped = b.runIn(tmp, "bash", null, "-c", "\"$0\" run --env dev -- sh -c 'yes \"$TOKEN\"'"
+                + pipeline, b.launcher.toString());
+        assertEquals("rc=141", piped.out().strip(), safe(piped));
+        assertEquals("", piped.err(), safe(piped));
     }
 
     // ------------------------------------------------------------------ 3. stdin
