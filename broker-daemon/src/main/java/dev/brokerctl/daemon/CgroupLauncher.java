@@ -95,7 +95,8 @@ final class CgroupLauncher implements Launcher {
         }
         Path p = Path.of(s).normalize();
         if (!p.isAbsolute() || p.getFileName() == null || !OURS.matcher(p.getFileName().toString()).matches()
-                || !Files.isRegularFile(p.resolve("cgroup.kill")) || p.equals(runs)) {
+                || !Files.isRegularFile(p.resolve("cgroup.kill"))) {
+            // (the previous daemon's pid may be this one's: then what is there is a leftover too)
             return Optional.empty();
         }
         return Optional.of(p);
