@@ -235,6 +235,20 @@ final class LineTransportProvider implements McpServerTransportProvider {
             writeResult(r.id(), Map.of());
             return;
         }
+        if (message instanceof McpSchema.JSONRPCRequest r && McpSchema.METHOD_TOOLS_CALL.equals(r.method())
+                && r.params() instanceof Map<?, ?> p && p.get("arguments") != null && !(p.get("arguments") instanceof Map)) {
+            // the SDK would answer with its JSON mapper's account of the type mismatch
+            String tool = p.get("name") instanceof String n ? Schema.printable(n) : "the tool";
+            Map<String, Object> text = new LinkedHashMap<>();
+            text.put("type", "text");
+            text.put("text", "the arguments of " + tool + " must be a JSON object of named arguments, e.g. {\"environment\":"
+                    + " \"dev\"}, not " + Schema.jsonType(p.get("arguments")) + "; see the tool's input schema");
+            Map<String, Object> result = new LinkedHashMap<>();
+            result.put("content", java.util.List.of(text));
+            result.put("isError", true);
+            writeResult(r.id(), result);
+            return;
+        }
         if (message instanceof McpSchema.JSONRPCRequest r) {
             Object key = InFlightRequests.key(r.id());
             inFlight.received(key, r.method(), toolName(r));
