@@ -45,7 +45,7 @@ try {
   const transport = new StdioClientTransport({ command: bin, args: ['mcp'], env: base, stderr: 'ignore' });
   const client = new Client({ name: 'mcp-latency-bench', version: '1' });
   await client.connect(transport);
-  const args = { environment: 'bench', command: ['true'], reason: 'benchmark' };
+  const args = { environment: 'bench', command: ['true'], variables: [], reason: 'benchmark' };
   for (let i = 0; i < warmup; i++) {                 // warm both sides
     await client.callTool({ name: 'run_command', arguments: args });
     await spawnTrue();

@@ -332,29 +332,36 @@ final class LineTransportProvider implements McpServerTransportProvider {
         @Override
         public Mono<Void> sendMessage(JSONRPCMessage message) {
             return Mono.fromRunnable(() -> {
-                JSONRPCMessage m = inFlight.outgoing(message);
-                if (m == null) {
-                    return;
-                }
-                byte[] bytes;
                 try {
-                    // Jackson escapes control characters in strings, so the JSON holds no newline
-                    bytes = json.writeValueAsBytes(m);
-                } catch (IOException | RuntimeException | LinkageError e) {
-                    // say so rather than leave the client waiting for an answer that never comes
-                    log.warn("cannot write a " + m.getClass().getSimpleName() + " as JSON: " + e);
-                    if (m instanceof McpSchema.JSONRPCResponse r && r.id() != null) {
-                        writeError(r.id(), McpSchema.ErrorCodes.INTERNAL_ERROR, "Internal error: the brokerctl"
-                                + " MCP server could not write its answer; its log (stderr) says why");
-                    }
-                    return;
-                }
-                try {
-                    writeLine(bytes);
-                } catch (IOException e) {
-                    outputFailed(e);
+                    write(inFlight.outgoing(message));
+                } finally {
+                    inFlight.sent(message);
                 }
             });
+        }
+
+        private void write(JSONRPCMessage m) {
+            if (m == null) {
+                return;
+            }
+            byte[] bytes;
+            try {
+                // Jackson escapes control characters in strings, so the JSON holds no newline
+                bytes = json.writeValueAsBytes(m);
+            } catch (IOException | RuntimeException | LinkageError e) {
+                // say so rather than leave the client waiting for an answer that never comes
+                log.warn("cannot write a " + m.getClass().getSimpleName() + " as JSON: " + e);
+                if (m instanceof McpSchema.JSONRPCResponse r && r.id() != null) {
+                    writeError(r.id(), McpSchema.ErrorCodes.INTERNAL_ERROR, "Internal error: the brokerctl"
+                            + " MCP server could not write its answer; its log (stderr) says why");
+                }
+                return;
+            }
+            try {
+                writeLine(bytes);
+            } catch (IOException e) {
+                outputFailed(e);
+            }
         }
 
         @Override
