@@ -606,13 +606,22 @@ final class BrokerTools {
         request.with("reason", args.get("reason")).with("timeout_ms", timeoutMs).with("masking", true)
                 .with("stdin", false).with("detach", true);
         Message detached;
+        // one connection for the request and the wait: a connection (and its hello) less per call
+        BrokerClient c;
         try {
-            detached = daemon.call(request);
+            c = daemon.connect();
+        } catch (BrokerException e) {
+            throw new ToolFailure(Daemon.advice(e, RUN_COMMAND));
+        }
+        try {
+            detached = c.call(request);
             if (!"detached".equals(detached.type())) {
+                c.close();
                 throw new ToolFailure("this brokerctl daemon does not keep runs for MCP sessions (it answered '"
                         + detached.type() + "'); ask the human to restart it after upgrading brokerctl");
             }
         } catch (BrokerException e) {
+            c.close();
             throw new ToolFailure(Daemon.advice(e, RUN_COMMAND));
         }
         String handle;
@@ -621,16 +630,23 @@ final class BrokerTools {
             log.info("run " + detached.number("run_id", -1) + " requested: environment " + environment + ", argv of "
                     + command.size() + ", " + (all ? "all variables" : names.size() + " variable(s)"));
         } catch (BrokerException e) {
+            c.close();
             throw new ToolFailure("the daemon's answer to the run request could not be read (" + e.getMessage() + ")");
         }
-        return waitForRun(call, handle, wait, null, null, max, stopOnCancel, hint);
+        return waitForRun(call, c, handle, wait, null, null, max, stopOnCancel, hint);
     }
 
     private CallToolResult getRun(Call call, Map<String, Object> args) throws ToolFailure, InterruptedException {
         Long out = args.get("stdout_offset") instanceof Number n ? n.longValue() : null;
         Long err = args.get("stderr_offset") instanceof Number n ? n.longValue() : null;
-        return waitForRun(call, (String) args.get("run_id"), number(args, "wait_seconds", DEFAULT_WAIT_SECONDS), out, err,
-                (int) number(args, "max_output_chars", DEFAULT_OUTPUT_CHARS), false, null);
+        BrokerClient c;
+        try {
+            c = daemon.connect();
+        } catch (BrokerException e) {
+            throw new ToolFailure(runFailure(e));
+        }
+        return waitForRun(call, c, (String) args.get("run_id"), number(args, "wait_seconds", DEFAULT_WAIT_SECONDS),
+                out, err, (int) number(args, "max_output_chars", DEFAULT_OUTPUT_CHARS), false, null);
     }
 
     private CallToolResult stopRun(Call call, Map<String, Object> args) throws ToolFailure {
@@ -690,18 +706,12 @@ final class BrokerTools {
 
     /**
      * Waits on the daemon for a run to settle, up to {@code waitSeconds}, reporting progress, and
-     * returns its state. Cancelling the call stops the wait (and the run only with
+     * returns its state, on {@code c}, which it closes. Cancelling the call stops the wait (and the run only with
      * {@code stopOnCancel}); the end of the session makes it answer at once.
      */
-    private CallToolResult waitForRun(Call call, String handle, long waitSeconds, Long stdoutOffset, Long stderrOffset,
-            int maxChars, boolean stopOnCancel, String hint) throws ToolFailure, InterruptedException {
+    private CallToolResult waitForRun(Call call, BrokerClient c, String handle, long waitSeconds, Long stdoutOffset,
+            Long stderrOffset, int maxChars, boolean stopOnCancel, String hint) throws ToolFailure, InterruptedException {
         long deadline = System.nanoTime() + waitSeconds * 1_000_000_000L;
-        BrokerClient c;
-        try {
-            c = daemon.connect();
-        } catch (BrokerException e) {
-            throw new ToolFailure(runFailure(e));
-        }
         Message state = null;
         boolean toldPending = false;
         waiting.add(c);
