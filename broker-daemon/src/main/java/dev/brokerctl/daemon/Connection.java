@@ -101,9 +101,10 @@ final class Connection implements Runnable, Runner.Sink {
                         Run r = current;
                         StdinPipe stdin = r == null ? null : r.stdin();
                         if (stdin != null && !stdin.offer(f.payload())) {
-                            r.cancel();
+                            // the reason first: the exit the cancel causes must not overtake it
                             sendError(ErrorCode.BAD_REQUEST, "stdin was sent past the flow-control window of "
                                     + Frame.STDIN_WINDOW + " bytes; the run was stopped");
+                            r.cancel();
                         }
                     }
                     case Frame.STDIN_EOF -> {
