@@ -1,10 +1,11 @@
-// Round-trip latency of MCP run_command for `true` in an auto environment (warm daemon, one
-// client session), beside a direct spawn of `true` measured in the same run.
-// Warm: `warmup` calls (default 500) first, so that the daemon's and the MCP server's JIT have
-// compiled the run path, as after a few hundred calls in real use; `warmup` = 20 measures a
-// freshly started pair.
+// What an agent session costs, in one run, each beside a direct spawn of `true` measured in the
+// same run (interleaved, so noise hits both alike):
+//   1. start-up: spawn `brokerctl mcp` + initialize + tools/list, `startups` times (default 10);
+//   2. the first 20 run_command calls {command: [true]} of a fresh `brokerctl mcp`, against a daemon
+//      that has served no run before them (the figure an agent session meets);
+//   3. after `warmup` more calls (default 500), `calls` warmed calls (default 200).
 // Usage (after `mvn -q -DskipTests package` and `npm ci` in mcp-e2e/):
-//   node mcp-e2e/bench/mcp-latency.mjs [calls] [warmup]
+//   node mcp-e2e/bench/mcp-latency.mjs [calls] [warmup] [startups]
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js';
 import { execFileSync, spawn } from 'node:child_process';
@@ -15,6 +16,7 @@ import { fileURLToPath } from 'node:url';
 
 const calls = Number(process.argv[2] ?? 200);
 const warmup = Number(process.argv[3] ?? 500);
+const startups = Number(process.argv[4] ?? 10);
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
 const bin = join(root, 'bin', 'brokerctl');
 const home = mkdtempSync(join(tmpdir(), 'brokerctl-bench-'));
@@ -42,31 +44,62 @@ try {
   sh(['set', 'bench', 'TOKEN'], 'bench-token-value-0123456789');
   sh(['daemon', '--detach']);
 
-  const transport = new StdioClientTransport({ command: bin, args: ['mcp'], env: base, stderr: 'ignore' });
-  const client = new Client({ name: 'mcp-latency-bench', version: '1' });
-  await client.connect(transport);
-  const args = { environment: 'bench', command: ['true'], reason: 'benchmark' };
-  for (let i = 0; i < warmup; i++) {                 // warm both sides
+  const row = (name, v) => {
+    const sorted = [...v].sort((x, y) => (x < y ? -1 : 1));
+    console.log(`  ${name.padEnd(44)} p50 ${ms(percentile(sorted, 0.5)).toFixed(2).padStart(8)} ms   p99 ${ms(percentile(sorted, 0.99)).toFixed(2).padStart(8)} ms   (n=${v.length})`);
+    return ms(percentile(sorted, 0.5));
+  };
+  const connect = async () => {
+    const transport = new StdioClientTransport({ command: bin, args: ['mcp'], env: base, stderr: 'ignore' });
+    const client = new Client({ name: 'mcp-latency-bench', version: '1' });
+    await client.connect(transport);
+    return client;
+  };
+
+  // 1. start-up
+  const start = [];
+  for (let i = 0; i < startups; i++) {
+    const t0 = process.hrtime.bigint();
+    const c = await connect();
+    await c.listTools();
+    start.push(process.hrtime.bigint() - t0);
+    await c.close();
+  }
+  console.log(`start-up of brokerctl mcp, ${startups} times (the first is the first JVM start after the build's page cache)`);
+  row('spawn + initialize + tools/list', start);
+  console.log(`  first: ${ms(start[0]).toFixed(0)} ms`);
+
+  const client = await connect();
+  const args = { environment: 'bench', command: ['true'], variables: [], reason: 'benchmark' };
+  const measure = async (n) => {
+    const mcp = [];
+    const direct = [];
+    for (let i = 0; i < n; i++) {
+      const t0 = process.hrtime.bigint();
+      const r = await client.callTool({ name: 'run_command', arguments: args });
+      mcp.push(process.hrtime.bigint() - t0);
+      if (r.structuredContent?.status !== 'completed') throw new Error(`run ${i}: ${JSON.stringify(r.structuredContent)}`);
+      direct.push(await spawnTrue());
+    }
+    return { mcp, direct };
+  };
+  // 2. the first 20 calls of a fresh session, against a daemon that served no run yet
+  const first = await measure(20);
+  console.log('the first 20 run_command calls of a fresh session (a daemon that had served no run)');
+  const f1 = row('MCP run_command {command: [true]}', first.mcp);
+  const f2 = row('direct spawn of true (Node)', first.direct);
+  console.log(`  overhead p50 ${(f1 - f2).toFixed(2)} ms`);
+  // 3. warmed
+  for (let i = 0; i < warmup; i++) {
     await client.callTool({ name: 'run_command', arguments: args });
     await spawnTrue();
   }
-  const mcp = [];
-  const direct = [];
-  for (let i = 0; i < calls; i++) {                  // alternate, so noise hits both alike
-    const t0 = process.hrtime.bigint();
-    const r = await client.callTool({ name: 'run_command', arguments: args });
-    mcp.push(process.hrtime.bigint() - t0);
-    if (r.structuredContent?.status !== 'completed') throw new Error(`run ${i}: ${JSON.stringify(r.structuredContent)}`);
-    direct.push(await spawnTrue());
-  }
+  const warm = await measure(calls);
+  console.log(`${calls} calls after ${warmup} more warm-up calls, the same session`);
+  const w1 = row('MCP run_command {command: [true]}', warm.mcp);
+  const w2 = row('direct spawn of true (Node)', warm.direct);
+  console.log(`  overhead p50 ${(w1 - w2).toFixed(2)} ms`);
   await client.close();
-  mcp.sort((a, b) => (a < b ? -1 : 1));
-  direct.sort((a, b) => (a < b ? -1 : 1));
-  const row = (name, v) => console.log(`  ${name.padEnd(34)} p50 ${ms(percentile(v, 0.5)).toFixed(2).padStart(7)} ms   p99 ${ms(percentile(v, 0.99)).toFixed(2).padStart(7)} ms`);
-  console.log(`${calls} calls after ${warmup} warm-up calls, one MCP session`);
-  row('MCP run_command {command: [true]}', mcp);
-  row('direct spawn of true (Node)', direct);
-  console.log(`  overhead p50 ${(ms(percentile(mcp, 0.5)) - ms(percentile(direct, 0.5))).toFixed(2)} ms`);
 } finally {
   try { sh(['stop']); } catch { /* already stopped */ }
   rmSync(home, { recursive: true, force: true });

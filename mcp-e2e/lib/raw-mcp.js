@@ -23,7 +23,8 @@ export class RawMcpProcess {
     this.child.stderr.on('data', (c) => this.stderrChunks.push(c));
     this.child.stdin.on('error', () => { /* the server may be gone: next() reports it */ });
     this.exitPromise = new Promise((resolve) => {
-      this.child.on('exit', (code, signal) => {
+      // 'close', not 'exit': stdout may still hold the last lines when the process has exited
+      this.child.on('close', (code, signal) => {
         this.exited = { code, signal };
         this.wake();
         resolve(this.exited);

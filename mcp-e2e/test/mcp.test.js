@@ -5,7 +5,6 @@
 import { after, before, describe, test } from 'node:test';
 import { createHash } from 'node:crypto';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
-import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 
@@ -19,8 +18,9 @@ import { loadAjv, structuralProblems } from '../lib/schemas.js';
 import { waitFor } from '../lib/wait.js';
 
 const TOOLS = ['broker_status', 'list_environments', 'list_variables', 'run_command', 'get_run', 'stop_run',
-  'request_variable'];
-const READ_ONLY = ['broker_status', 'list_environments', 'list_variables', 'get_run'];
+  'list_runs', 'request_variable'];
+const READ_ONLY = ['broker_status', 'list_environments', 'list_variables', 'get_run', 'list_runs'];
+const HANDLE = /^r_[a-z2-7]{26}$/;
 const MASKED_TOKEN = '[MASKED:TOKEN]';
 const MASKED_PEM = '[MASKED:PEM]';
 
@@ -35,19 +35,36 @@ const s = {
   /** Output of the brokerctl mcp processes that test 6 spawned itself. */
   rawStdout: [],
   rawStderr: [],
-  /** JSON-RPC id of the run_command call test 7 cancelled. */
-  cancelledId: null,
+  /** JSON-RPC ids of the run_command calls test 7 cancelled (by abort, by the client's timeout). */
+  cancelledIds: [],
+  /** Further SDK sessions (tests 9 and on), for the leak check. */
+  moreTransports: [],
+  /** Every tool's outputSchema, compiled (test 1), to check results the SDK does not (isError ones). */
+  outputValidators: null,
 };
 
-/** A tool call through the SDK client (which also validates structuredContent against the outputSchema). */
-async function call(name, args, options) {
-  const r = await s.client.callTool({ name, arguments: args }, undefined, options);
+/** Checks a result's structuredContent against the tool's outputSchema, isError results included. */
+function checkStructured(name, r) {
+  check(r.structuredContent && typeof r.structuredContent === 'object',
+    () => `${name}: every result has structured content, got ${show(r)}`);
+  const validate = s.outputValidators?.[name];
+  if (validate) {
+    check(validate(r.structuredContent), () => `${name}: structuredContent does not match the outputSchema:`
+      + ` ${show(validate.errors)} in ${show(r.structuredContent)}`);
+  }
+}
+
+/**
+ * A tool call through the SDK client (which validates structuredContent against the outputSchema
+ * unless isError; checkStructured does it for those too).
+ */
+async function call(name, args, options, client = s.client) {
+  const r = await client.callTool({ name, arguments: args }, undefined, options);
   check(Array.isArray(r.content) && r.content.length >= 1 && r.content[0].type === 'text',
     () => `${name}: expected a text content block, got ${show(r.content)}`);
-  if (!r.isError) {
-    // the text block carries the same result as JSON, for clients that ignore structuredContent
-    equal(JSON.parse(r.content[0].text), r.structuredContent, `${name}: text content vs structuredContent`);
-  }
+  // the text block is a short summary for a human, not the structured content again
+  check(!r.content[0].text.trimStart().startsWith('{'), () => `${name}: the text block is JSON: ${show(r.content[0].text)}`);
+  checkStructured(name, r);
   return r;
 }
 
@@ -61,7 +78,39 @@ function expectCompleted(r, exitCode, what) {
 }
 
 function runDev(command, reason, extra = {}) {
-  return call('run_command', { environment: 'dev', command, reason, ...extra });
+  return call('run_command', { environment: 'dev', command, variables: ['TOKEN', 'PEM'], reason, ...extra });
+}
+
+/** A new SDK session (its own brokerctl mcp process), recorded for the leak check. */
+async function newSession(name) {
+  const transport = new RecordingStdioTransport({ command: LAUNCHER, args: ['mcp'], env: s.home.mcpEnv, cwd: s.home.root });
+  const client = new Client({ name, version: '1.0.0' }, { capabilities: {} });
+  await client.connect(transport);
+  s.moreTransports.push(transport);
+  return { client, transport };
+}
+
+/** Closes a session: closing stdin ends it and the server exits 0. */
+async function closeSession({ client, transport }) {
+  await client.close();
+  await waitFor('brokerctl mcp to exit', () => transport.exit, { timeoutMs: 10_000 });
+  equal(transport.exit, { code: 0, signal: null }, 'brokerctl mcp exit after stdin closed');
+}
+
+/**
+ * The pid of the one process whose argv holds `marker`, bubblewrap (which carries the command's
+ * argv too) aside: runs are in a PID namespace of their own, so $$ there is not the host's pid.
+ */
+function pidWithArg(marker) {
+  const found = readdirSync('/proc').filter((d) => /^\d+$/.test(d)).filter((d) => {
+    try {
+      const argv = readFileSync(`/proc/${d}/cmdline`, 'latin1').split('\0');
+      return argv.includes(marker) && !argv[0].endsWith('bwrap');
+    } catch {
+      return false;
+    }
+  });
+  return found.length === 1 ? Number(found[0]) : null;
 }
 
 /** Gone: no such process, or a zombie (the daemon may not have reaped it yet). */
@@ -155,7 +204,7 @@ describe('brokerctl mcp, end to end', { concurrency: 1 }, () => {
 
   // ---------------------------------------------------------------- 1. tools/list
 
-  test('1. tools/list: the seven tools, each with description, schemas and annotations', async () => {
+  test('1. tools/list: the eight tools, each with description, schemas and annotations', async () => {
     const { tools } = await s.client.listTools();
     equal(tools.map((t) => t.name).sort(), [...TOOLS].sort(), 'tool names');
     const ajv = await loadAjv();
@@ -190,17 +239,22 @@ describe('brokerctl mcp, end to end', { concurrency: 1 }, () => {
     equal(byName.stop_run.annotations.destructiveHint, true, 'stop_run: destructiveHint');
     equal(byName.run_command.annotations.readOnlyHint, false, 'run_command: readOnlyHint');
     equal(byName.list_variables.inputSchema.required, ['environment'], 'list_variables: required');
-    equal([...byName.run_command.inputSchema.required].sort(), ['command', 'environment', 'reason'],
+    equal([...byName.run_command.inputSchema.required].sort(), ['command', 'environment', 'reason', 'variables'],
       'run_command: required');
+    if (ajv) {
+      s.outputValidators = Object.fromEntries(tools.map((t) => [t.name, ajv.draft2020.compile(t.outputSchema)]));
+    }
     if (ajv) {
       check(ajv.warnings.length === 0, () => `Ajv warnings: ${ajv.warnings.join('; ')}`);
       // the input schemas say what a call may carry
       const input = ajv.draft2020.compile(byName.run_command.inputSchema);
-      check(input({ environment: 'dev', command: ['true'], reason: 'r' }), 'a valid run_command call passes');
-      check(!input({ environment: 'dev', command: ['true'] }), 'run_command without reason fails');
-      check(!input({ environment: 'Dev!', command: ['true'], reason: 'r' }), 'a bad environment name fails');
-      check(!input({ environment: 'dev', command: [], reason: 'r' }), 'an empty command fails');
-      check(!input({ environment: 'dev', command: ['true'], reason: 'r', extra: 1 }), 'an unknown argument fails');
+      const ok = { environment: 'dev', command: ['true'], variables: [], reason: 'r' };
+      check(input(ok), 'a valid run_command call passes');
+      check(!input({ ...ok, reason: undefined }), 'run_command without reason fails');
+      check(!input({ environment: 'dev', command: ['true'], reason: 'r' }), 'run_command without variables fails');
+      check(!input({ ...ok, environment: 'Dev!' }), 'a bad environment name fails');
+      check(!input({ ...ok, command: [] }), 'an empty command fails');
+      check(!input({ ...ok, extra: 1 }), 'an unknown argument fails');
     }
   });
 
@@ -246,7 +300,10 @@ describe('brokerctl mcp, end to end', { concurrency: 1 }, () => {
     equal(printenv.stderr, '', 'printenv TOKEN stderr');
     check(printenv.masked_count >= 1, () => `masked_count ${printenv.masked_count}`);
     includes(printenv.message, 'masked', 'the message mentions masking');
-    check(Number.isInteger(printenv.run_id), () => `run_id is the daemon's number: ${show(printenv.run_id)}`);
+    matches(printenv.run_id, HANDLE, 'run_id is the daemon\'s unguessable handle');
+    check(Number.isInteger(printenv.run_number), () => `run_number is the daemon's number: ${show(printenv.run_number)}`);
+    equal(printenv.stdout_next_offset, printenv.stdout_total_bytes, 'all of stdout was returned');
+    check(!printenv.stdout_truncated, 'printenv: not truncated');
 
     const b64 = expectCompleted(await runDev(['sh', '-c', 'printf %s "$TOKEN" | base64'], 'e2e: base64'), 0, 'base64');
     equal(b64.stdout, `${MASKED_TOKEN}\n`, 'base64 of TOKEN');
@@ -282,7 +339,7 @@ describe('brokerctl mcp, end to end', { concurrency: 1 }, () => {
     includes(seven.message, 'code 7', 'exit 7 message');
 
     const missing = await runDev(['brokerctl-e2e-no-such-command'], 'e2e: missing command');
-    check(missing.isError === true, 'a missing command is an isError result');
+    check(missing.isError === true, 'a missing command is an isError result (the call could not be carried out)');
     equal(missing.structuredContent.status, 'failed_to_start', 'missing command: status');
     equal(missing.structuredContent.exit_code, null, 'missing command: exit_code');
     const text = missing.content[0].text;
@@ -302,16 +359,22 @@ describe('brokerctl mcp, end to end', { concurrency: 1 }, () => {
 
       const command = ['sh', '-c', 'printenv TOKEN; printf %s "$TOKEN" | sha256sum'];
       const pending = await call('run_command',
-        { environment: 'prod', command, reason: 'e2e: an approved run', wait_seconds: 2 });
+        { environment: 'prod', command, variables: ['TOKEN'], reason: 'e2e: an approved run', wait_seconds: 2 });
       const p = pending.structuredContent;
-      equal(p.status, 'pending', `prod run: status (message: ${p.message})`);
-      check(Number.isInteger(p.run_id), () => `prod run: run_id ${show(p.run_id)}`);
+      check(!pending.isError, 'pending_approval is not an error');
+      equal(p.status, 'pending_approval', `prod run: status (message: ${p.message})`);
+      matches(p.run_id, HANDLE, 'prod run: run_id');
       includes(p.message, 'get_run', 'pending message says how to keep waiting');
       equal(p.exit_code, null, 'pending: exit_code');
+      // the agent was told in a notifications/message where the human approves it
+      const notes = s.transport.transcript.filter((m) => m.dir === 'received').map((m) => JSON.parse(m.text))
+        .filter((m) => m.method === 'notifications/message');
+      check(notes.some((m) => m.params.data.includes(`run ${p.run_number} waits`) && m.params.data.includes('brokerctl approve')),
+        () => `a notifications/message says the run waits in brokerctl approve: ${show(notes)}`);
 
       const list = await approver.expect({ type: 'pending_list' }, 'pending');
-      const run = list.runs.find((r) => r.run_id === p.run_id);
-      check(run, () => `run ${p.run_id} in pending_list: ${show(list.runs)}`);
+      const run = list.runs.find((r) => r.run_id === p.run_number);
+      check(run, () => `run ${p.run_number} in pending_list: ${show(list.runs)}`);
       equal(run.environment, 'prod', 'pending run environment');
       equal(run.argv, command, 'pending run argv');
       equal(run.reason, 'e2e: an approved run', 'pending run reason');
@@ -324,17 +387,17 @@ describe('brokerctl mcp, end to end', { concurrency: 1 }, () => {
       matches(run.code, /^[A-HJKMNP-Z2-9]{3}-[A-HJKMNP-Z2-9]{3}$/, 'one-time code (6 characters without 0/O/1/I/L)');
 
       // approving needs the code and the hash of exactly this request
-      const noCode = await approver.call({ type: 'decide', run_id: p.run_id, decision: 'approve', request_hash: run.request_hash });
+      const noCode = await approver.call({ type: 'decide', run_id: p.run_number, decision: 'approve', request_hash: run.request_hash });
       equal([noCode.type, noCode.code], ['error', 'invalid'], 'approve without the code');
-      const otherHash = await approver.call({ type: 'decide', run_id: p.run_id, decision: 'approve',
+      const otherHash = await approver.call({ type: 'decide', run_id: p.run_number, decision: 'approve',
         request_hash: '0'.repeat(64), code: run.code });
       equal([otherHash.type, otherHash.code], ['error', 'invalid'], 'approve with another request hash');
-      equal((await call('get_run', { run_id: p.run_id, wait_seconds: 0 })).structuredContent.status, 'pending',
+      equal((await call('get_run', { run_id: p.run_id, wait_seconds: 0 })).structuredContent.status, 'pending_approval',
         'still pending after refused decisions');
 
-      await approver.expect({ type: 'decide', run_id: p.run_id, decision: 'approve', request_hash: run.request_hash,
+      await approver.expect({ type: 'decide', run_id: p.run_number, decision: 'approve', request_hash: run.request_hash,
         code: run.code }, 'ok');
-      const again = await approver.call({ type: 'decide', run_id: p.run_id, decision: 'approve',
+      const again = await approver.call({ type: 'decide', run_id: p.run_number, decision: 'approve',
         request_hash: run.request_hash, code: run.code });
       equal([again.type, again.code], ['error', 'not_found'], 'a decision is used once');
 
@@ -346,13 +409,13 @@ describe('brokerctl mcp, end to end', { concurrency: 1 }, () => {
       // denied, with a message the agent gets
       const marker = join(s.home.root, 'denied-ran');
       const denied = await call('run_command',
-        { environment: 'prod', command: ['touch', marker], reason: 'e2e: a denied run', wait_seconds: 2 });
-      equal(denied.structuredContent.status, 'pending', 'second prod run: pending');
+        { environment: 'prod', command: ['touch', marker], variables: [], reason: 'e2e: a denied run', wait_seconds: 2 });
+      equal(denied.structuredContent.status, 'pending_approval', 'second prod run: pending');
       const list2 = await approver.expect({ type: 'pending_list' }, 'pending');
-      const run2 = list2.runs.find((r) => r.run_id === denied.structuredContent.run_id);
+      const run2 = list2.runs.find((r) => r.run_id === denied.structuredContent.run_number);
       check(run2, 'the second run is in pending_list');
       await approver.expect({ type: 'decide', run_id: run2.run_id, decision: 'deny', message: 'not on a Friday (e2e)' }, 'ok');
-      const d = await call('get_run', { run_id: run2.run_id, wait_seconds: 20 });
+      const d = await call('get_run', { run_id: denied.structuredContent.run_id, wait_seconds: 20 });
       check(!d.isError, 'a denied run is a result, not an error');
       equal(d.structuredContent.status, 'denied', 'denied run: status');
       equal(d.structuredContent.exit_code, null, 'denied run: exit_code');
@@ -361,23 +424,21 @@ describe('brokerctl mcp, end to end', { concurrency: 1 }, () => {
 
       // the very request the human just denied is refused at once, with the human's message
       const repeated = await call('run_command',
-        { environment: 'prod', command: ['touch', marker], reason: 'e2e: a denied run', wait_seconds: 5 });
+        { environment: 'prod', command: ['touch', marker], variables: [], reason: 'e2e: a denied run', wait_seconds: 5 });
       equal(repeated.structuredContent.status, 'denied', 'the denied request asked again');
       includes(repeated.structuredContent.message, 'not on a Friday (e2e)', 'the human\'s message comes back');
       includes(repeated.structuredContent.message, 'denied this exact request', 'and why it was not asked again');
 
       // withdrawn by the agent while it waits
-      const third = await call('run_command',
-        { environment: 'prod', command: ['touch', `${marker}.withdrawn`], reason: 'e2e: a withdrawn run', wait_seconds: 0 });
-      const thirdId = await waitFor('the third run to get the daemon\'s id', async () => {
-        const v = (await call('get_run', { run_id: third.structuredContent.run_id, wait_seconds: 0 })).structuredContent;
-        return Number.isInteger(v.run_id) ? v.run_id : null;
-      });
-      const stopped = await call('stop_run', { run_id: thirdId });
-      equal(stopped.structuredContent.status, 'denied', `stop_run of a pending run (message: ${stopped.structuredContent.message})`);
+      const third = await call('run_command', { environment: 'prod', command: ['touch', `${marker}.withdrawn`],
+        variables: [], reason: 'e2e: a withdrawn run', wait_seconds: 0 });
+      const thirdNumber = third.structuredContent.run_number;
+      const stopped = await call('stop_run', { run_id: third.structuredContent.run_id });
+      check(!stopped.isError, 'stopped is not an error');
+      equal(stopped.structuredContent.status, 'stopped', `stop_run of a pending run (message: ${stopped.structuredContent.message})`);
       includes(stopped.structuredContent.message, 'withdrawn', 'stop_run message');
       const list3 = await approver.expect({ type: 'pending_list' }, 'pending');
-      check(!list3.runs.some((r) => r.run_id === thirdId), 'a withdrawn run leaves the queue');
+      check(!list3.runs.some((r) => r.run_id === thirdNumber), 'a withdrawn run leaves the queue');
       check(!existsSync(`${marker}.withdrawn`), 'a withdrawn command never ran');
     } finally {
       approver.close();
@@ -425,26 +486,47 @@ describe('brokerctl mcp, end to end', { concurrency: 1 }, () => {
     check(item, 'list_variables shows NEW_KEY');
     equal(item.description, 'the new key', 'NEW_KEY description');
 
-    const r = expectCompleted(await runDev(['printenv', 'NEW_KEY'], 'e2e: the new key'), 0, 'printenv NEW_KEY');
+    const r = expectCompleted(await runDev(['printenv', 'NEW_KEY'], 'e2e: the new key', { variables: ['NEW_KEY'] }), 0,
+      'printenv NEW_KEY');
     equal(r.stdout, '[MASKED:NEW_KEY]\n', 'printenv NEW_KEY stdout');
     check(r.masked_count >= 1, 'printenv NEW_KEY: masked_count >= 1');
 
     const exists = await call('request_variable', { ...args, wait_seconds: 10 });
-    check(exists.isError, () => `asking for a variable that exists is an isError result: ${show(exists)}`);
-    includes(exists.content[0].text, 'already exists', 'the error says it exists');
+    check(!exists.isError, () => `a variable that exists is an answer, not an error: ${show(exists)}`);
+    equal(exists.structuredContent.status, 'exists', 'request_variable for a stored variable');
   });
 
-  // Was a product bug (the message claimed the human was asked before the daemon answered).
-  test('5b. request_variable with wait_seconds 0 does not claim the human is asked before the daemon answered', async () => {
+  // Was a product bug: with wait_seconds 0 it said "pending", and only the next call "already exists".
+  test('5b. request_variable for an existing variable with wait_seconds 0 answers exists at once', async () => {
     const r = await call('request_variable', { environment: 'dev', name: 'TOKEN', description: 'exists already',
       wait_seconds: 0 });
-    // the follow-up call gets the daemon's real answer: TOKEN exists, nobody is asked
-    const followUp = await call('request_variable', { environment: 'dev', name: 'TOKEN', description: 'exists already',
-      wait_seconds: 10 });
-    check(followUp.isError, () => `request_variable for an existing variable: ${show(followUp)}`);
-    includes(followUp.content[0].text, 'already exists', 'the follow-up says the variable exists');
-    const claimsHumanAsked = !r.isError && /waiting for the human/.test(r.structuredContent.message);
-    check(!claimsHumanAsked, () => `an unacknowledged request reported as asking the human: ${show(r.structuredContent)}`);
+    check(!r.isError, () => `request_variable for an existing variable: ${show(r)}`);
+    equal(r.structuredContent.status, 'exists', 'the first call says it exists');
+    includes(r.structuredContent.message, 'variables: ["TOKEN"]', 'and how to use it');
+    check(!/waiting for the human/.test(r.structuredContent.message), 'nobody is asked');
+  });
+
+  test('5c. a declined request_variable is not asked again unchanged', async () => {
+    const { approver } = await connectApprover(s.home.socket, approverKey(s.home.home, s.home.passphraseFile));
+    try {
+      const args = { environment: 'dev', name: 'DECLINED_KEY', description: 'a key the human will not give' };
+      const first = await call('request_variable', { ...args, wait_seconds: 0 });
+      equal(first.structuredContent.status, 'pending', 'the first request waits for the human');
+      const list = await approver.expect({ type: 'pending_list' }, 'pending');
+      const q = list.variables.find((v) => v.name === 'DECLINED_KEY');
+      check(q, 'the request is before the human');
+      await approver.expect({ type: 'decline_variable', request_id: q.request_id, message: 'not today (e2e)' }, 'ok');
+      const declined = await call('request_variable', { ...args, wait_seconds: 10 });
+      equal(declined.structuredContent.status, 'declined', 'the human declined');
+      const again = await call('request_variable', { ...args, wait_seconds: 0 });
+      equal(again.structuredContent.status, 'declined', 'asking again unchanged is declined at once');
+      includes(again.structuredContent.message, 'not asked again unchanged', 'and says why');
+      includes(again.structuredContent.message, 'not today (e2e)', 'with the human\'s message');
+      const after = await approver.expect({ type: 'pending_list' }, 'pending');
+      check(!after.variables.some((v) => v.name === 'DECLINED_KEY'), 'the human was not asked again');
+    } finally {
+      approver.close();
+    }
   });
 
   // ---------------------------------------------------------------- 6. bad input lines
@@ -520,67 +602,227 @@ describe('brokerctl mcp, end to end', { concurrency: 1 }, () => {
 
   // ---------------------------------------------------------------- 7. cancellation
 
-  test('7. cancelling a run_command call kills the command', async () => {
-    const pidFile = join(s.home.root, 'cancel.pid');
-    const ac = new AbortController();
-    const pending = s.client.callTool({ name: 'run_command', arguments: {
-      environment: 'dev', command: ['sh', '-c', `echo started > '${pidFile}'; exec sleep 300.201`], reason: 'e2e: cancel me',
-      wait_seconds: 120 } }, undefined, { signal: ac.signal, timeout: 180_000 });
-    const outcome = pending.then(() => 'resolved', (e) => e);
+  test('7. a client-side timeout or an abort of run_command stops waiting only; get_run finds the run, stop_run kills it', async () => {
+    const started = join(s.home.root, 'cancel.started');
+    const before = s.transport.transcript.length;
+    // the SDK's own request timeout: it sends notifications/cancelled and rejects
+    const timedOut = await s.client.callTool({ name: 'run_command', arguments: {
+      environment: 'dev', command: ['sh', '-c', `echo started > '${started}'; exec sleep 300.201`], variables: [],
+      reason: 'e2e: wait longer than the client', wait_seconds: 120 } }, undefined, { timeout: 1500 })
+      .then(() => 'resolved', (e) => e);
+    check(timedOut !== 'resolved', 'the call timed out on the client');
+    const pid = await waitFor('the command to run', () => (existsSync(started) ? pidWithArg('300.201') : null));
 
-    const pid = await waitFor('the command to write its pid', async () => {
-      try {
-        // the command runs in a PID namespace of its own ($$ there is not the host's pid): it is
-        // found by its own argument once it has said it started
-        if ((await readFile(pidFile, 'utf8')) !== 'started\n') {
-          return null;
-        }
-        const found = readdirSync('/proc').filter((d) => /^\d+$/.test(d)).filter((d) => {
-          try {
-            return readFileSync(`/proc/${d}/cmdline`, 'latin1').split('\0').includes('300.201');
-          } catch {
-            return false;
-          }
-        });
-        return found.length === 1 ? Number(found[0]) : null;
-      } catch (e) {
-        if (e.code === 'ENOENT') {
-          return null;
-        }
-        throw e;
-      }
-    });
-    check(!processGone(pid), `the command (pid ${pid}) runs before the cancellation`);
-
-    ac.abort('e2e cancels the call');
-    const result = await outcome;
-    check(result !== 'resolved', 'the cancelled call rejects');
-
-    const sent = s.transport.transcript.filter((m) => m.dir === 'sent').map((m) => JSON.parse(m.text));
-    const request = sent.find((m) => m.method === 'tools/call' && m.params?.arguments?.reason === 'e2e: cancel me');
+    const sent = s.transport.transcript.slice(before).filter((m) => m.dir === 'sent').map((m) => JSON.parse(m.text));
+    const request = sent.find((m) => m.method === 'tools/call' && m.params?.arguments?.reason === 'e2e: wait longer than the client');
     check(request, 'the run_command request was sent');
-    s.cancelledId = request.id;
+    s.cancelledIds.push(request.id);
     check(sent.some((m) => m.method === 'notifications/cancelled' && m.params?.requestId === request.id),
       'the client sent notifications/cancelled for it');
 
-    await waitFor(`the cancelled command (pid ${pid}) to be killed`, () => processGone(pid), {
-      timeoutMs: 20_000,
-      describe: () => {
-        try {
-          return `/proc/${pid}/stat: ${readFileSync(`/proc/${pid}/stat`, 'utf8').trim()}`;
-        } catch {
-          return 'gone';
-        }
-      },
-    });
+    // the run goes on: list_runs shows it, get_run finds it running
+    const listed = await call('list_runs', { state: 'active' });
+    const item = listed.structuredContent.runs.find((r) => r.reason === 'e2e: wait longer than the client');
+    check(item, () => `list_runs shows the run: ${show(listed.structuredContent)}`);
+    equal(item.status, 'running', 'the listed run is running');
+    const running = await call('get_run', { run_id: item.run_id, wait_seconds: 1 });
+    equal(running.structuredContent.status, 'running', 'the run still runs after the client gave up');
+    check(!processGone(pid), `the command (pid ${pid}) still runs`);
+
+    // an abort (the user pressed Esc) does not stop it either
+    const ac = new AbortController();
+    const waiting = s.client.callTool({ name: 'get_run', arguments: { run_id: item.run_id, wait_seconds: 120 } },
+      undefined, { signal: ac.signal }).then(() => 'resolved', (e) => e);
+    ac.abort('e2e cancels the call');
+    check((await waiting) !== 'resolved', 'the aborted call rejects');
+    const getRequest = s.transport.transcript.filter((m) => m.dir === 'sent').map((m) => JSON.parse(m.text))
+      .filter((m) => m.method === 'tools/call' && m.params?.name === 'get_run').pop();
+    s.cancelledIds.push(getRequest.id);
+    equal((await call('get_run', { run_id: item.run_id, wait_seconds: 0 })).structuredContent.status, 'running',
+      'still running after an aborted get_run');
+
+    const stopped = await call('stop_run', { run_id: item.run_id });
+    check(!stopped.isError, 'stopped is not an error');
+    equal(stopped.structuredContent.status, 'stopped', `stop_run (message: ${stopped.structuredContent.message})`);
+    equal(stopped.structuredContent.exit_code, 137, 'killed by SIGKILL');
+    await waitFor(`the stopped command (pid ${pid}) to be killed`, () => processGone(pid), { timeoutMs: 20_000 });
+
+    // stop_on_cancel: true kills on cancellation
+    const started2 = join(s.home.root, 'cancel2.started');
+    const ac2 = new AbortController();
+    const killed = s.client.callTool({ name: 'run_command', arguments: {
+      environment: 'dev', command: ['sh', '-c', `echo started > '${started2}'; exec sleep 300.202`], variables: [],
+      reason: 'e2e: stop on cancel', wait_seconds: 120, stop_on_cancel: true } }, undefined, { signal: ac2.signal })
+      .then(() => 'resolved', (e) => e);
+    const pid2 = await waitFor('the second command to run', () => (existsSync(started2) ? pidWithArg('300.202') : null));
+    ac2.abort('e2e cancels with stop_on_cancel');
+    check((await killed) !== 'resolved', 'the cancelled call rejects');
+    s.cancelledIds.push(s.transport.transcript.filter((m) => m.dir === 'sent').map((m) => JSON.parse(m.text))
+      .find((m) => m.method === 'tools/call' && m.params?.arguments?.reason === 'e2e: stop on cancel').id);
+    await waitFor(`the command (pid ${pid2}) to be killed on cancellation`, () => processGone(pid2), { timeoutMs: 20_000 });
 
     const status = await call('broker_status', {});
-    equal(status.structuredContent.pending_approvals, 0, 'nothing waits after the cancellation');
+    equal(status.structuredContent.pending_approvals, 0, 'nothing waits after the cancellations');
   });
 
-  // ---------------------------------------------------------------- 8. no value anywhere
+  // ---------------------------------------------------------------- 8. runs belong to the daemon
 
-  test('8. no value in the client transcript, the server\'s stderr or the daemon\'s log, in any masked form', async () => {
+  test('8. a run started in one session is read to completion from another after the first closed', async () => {
+    const first = await newSession('e2e-first');
+    const r = await call('run_command', { environment: 'dev', command: ['sh', '-c', 'sleep 2; printenv TOKEN; echo done'],
+      variables: ['TOKEN'], reason: 'e2e: outlives its session', wait_seconds: 0 }, undefined, first.client);
+    const started = r.structuredContent;
+    check(!r.isError && ['pending_approval', 'running'].includes(started.status),
+      () => `the run is under way when the call returns: ${show(started)}`);
+    matches(started.run_id, HANDLE, 'the handle');
+    await closeSession(first);
+
+    const second = await newSession('e2e-second');
+    const done = await call('get_run', { run_id: started.run_id, wait_seconds: 30 }, undefined, second.client);
+    const sc = expectCompleted(done, 0, 'the run read from the second session');
+    equal(sc.stdout, `${MASKED_TOKEN}\ndone\n`, 'its masked output');
+    equal(sc.run_number, started.run_number, 'the same run');
+    await closeSession(second);
+
+    // the end of stdin answers a call still waiting (it used to be dropped): the run goes on
+    const mcp = new RawMcpProcess(LAUNCHER, ['mcp'], { env: s.home.mcpEnv, cwd: s.home.root });
+    try {
+      mcp.send({ jsonrpc: '2.0', id: 1, method: 'initialize', params: {
+        protocolVersion: '2025-06-18', capabilities: {}, clientInfo: { name: 'e2e-eof', version: '1' } } });
+      await mcp.response(1, 30_000);
+      mcp.send({ jsonrpc: '2.0', method: 'notifications/initialized' });
+      mcp.send({ jsonrpc: '2.0', id: 2, method: 'tools/call', params: { name: 'run_command', arguments: {
+        environment: 'dev', command: ['sleep', '3.0101'], variables: [], reason: 'e2e: stdin ends while I wait', wait_seconds: 60 } } });
+      await waitFor('the command to run', () => pidWithArg('3.0101'));
+      const exit = await mcp.end();
+      equal(exit, { code: 0, signal: null }, 'brokerctl mcp exits 0 after stdin ended');
+      const answer = mcp.queue.find((m) => m.id === 2);
+      check(answer?.result?.structuredContent, () => `the waiting call was answered before the exit: ${show(mcp.lines)}`);
+      check(['pending_approval', 'running', 'completed'].includes(answer.result.structuredContent.status),
+        () => `its state: ${show(answer.result.structuredContent)}`);
+      const after = await call('get_run', { run_id: answer.result.structuredContent.run_id, wait_seconds: 30 });
+      expectCompleted(after, 0, 'the run went on in the daemon');
+    } finally {
+      mcp.kill();
+      s.rawStdout.push(mcp.lines.join('\n') + mcp.partial);
+      s.rawStderr.push(mcp.stderr);
+    }
+  });
+
+  // ---------------------------------------------------------------- 9. paged output
+
+  test('9. paging returns each byte of a 5 MB output once; the first look is head and tail', async () => {
+    const n = 750_000;
+    const expected = Array.from({ length: n }, (_, i) => `${i + 1}\n`).join('');
+    const r = await runDev(['seq', '1', String(n)], 'e2e: 5 MB of output', { variables: [], wait_seconds: 60 });
+    const sc = expectCompleted(r, 0, 'seq');
+    equal(sc.stdout_total_bytes, expected.length, 'stdout_total_bytes');
+    check(sc.stdout_total_bytes > 5_000_000, 'more than 5 MB');
+    check(sc.stdout_truncated, 'a first look at 5 MB is cut');
+    check(sc.stdout.length < 8_300, () => `the first look holds about 8,000 characters, not ${sc.stdout.length}`);
+    check(sc.stdout.startsWith('1\n2\n3\n') && sc.stdout.endsWith(`${n - 1}\n${n}\n`), 'head and tail');
+    includes(sc.message, 'stdout_offset', 'the message says how to read on');
+    check(r.content[0].text.length < 1_500, () => `the text block is a summary (${r.content[0].text.length} chars)`);
+
+    let offset = 0;
+    let text = '';
+    let polls = 0;
+    while (offset < sc.stdout_total_bytes) {
+      const page = (await call('get_run', { run_id: sc.run_id, wait_seconds: 0, stdout_offset: offset,
+        stderr_offset: 0, max_output_chars: 65_536 })).structuredContent;
+      equal(page.stdout_offset, offset, `page ${polls} starts where the last one ended`);
+      check(page.stdout.length <= 65_536, 'a page holds at most max_output_chars');
+      text += page.stdout;
+      check(page.stdout_next_offset > offset, 'each page moves on');
+      offset = page.stdout_next_offset;
+      polls++;
+    }
+    check(text.length === expected.length && text === expected, () => `the pages put together are the output`
+      + ` (${text.length} vs ${expected.length} characters)`);
+    check(polls >= 78 && polls <= 80, () => `${polls} pages of 64 KiB`);
+    const nothingNew = (await call('get_run', { run_id: sc.run_id, wait_seconds: 0, stdout_offset: offset })).structuredContent;
+    equal([nothingNew.stdout, nothingNew.stdout_truncated], ['', false], 'nothing new after the last page');
+  });
+
+  // ---------------------------------------------------------------- 10. least privilege, hints
+
+  test('10. variables is required, "*" always asks a human, a $VAR in argv gets a hint', async () => {
+    const noVars = await call('run_command', { environment: 'dev', command: ['true'], reason: 'e2e: no variables' });
+    check(noVars.isError, 'run_command without variables is refused');
+    equal(noVars.structuredContent.status, 'error', 'its status');
+    includes(noVars.content[0].text, 'list_variables', 'the message names list_variables');
+
+    const hinted = expectCompleted(await runDev(['echo', 'Bearer $TOKEN'], 'e2e: a literal $TOKEN',
+      { variables: ['TOKEN'] }), 0, 'echo $TOKEN');
+    equal(hinted.stdout, 'Bearer $TOKEN\n', 'no shell expanded it');
+    includes(hinted.hint, 'no shell', 'the hint says why');
+    includes(hinted.hint, '["sh", "-c", "echo \\"Bearer $TOKEN\\""]', 'and shows the sh -c form');
+    const viaShell = expectCompleted(await runDev(['sh', '-c', 'echo "Bearer $TOKEN"'], 'e2e: through a shell',
+      { variables: ['TOKEN'] }), 0, 'sh -c');
+    equal(viaShell.stdout, `Bearer ${MASKED_TOKEN}\n`, 'the shell expanded it, masked');
+    check(!('hint' in viaShell), 'no hint with a shell');
+
+    const all = await runDev(['true'], 'e2e: all of dev', { variables: ['*'], wait_seconds: 1 });
+    check(!all.isError, 'waiting is not an error');
+    equal(all.structuredContent.status, 'pending_approval', 'all variables wait for a human even in an auto environment');
+    const stopped = await call('stop_run', { run_id: all.structuredContent.run_id });
+    equal(stopped.structuredContent.status, 'stopped', 'withdrawn');
+  });
+
+  // ---------------------------------------------------------------- 11. command timeout
+
+  test('11. a command past its timeout is timed_out (not an error), with the kill\'s exit code', async () => {
+    const r = await runDev(['sleep', '30'], 'e2e: too slow', { variables: [], timeout_seconds: 1, wait_seconds: 30 });
+    check(!r.isError, 'timed_out is not an error');
+    equal(r.structuredContent.status, 'timed_out', `status (message: ${r.structuredContent.message})`);
+    equal(r.structuredContent.exit_code, 137, 'exit_code');
+    includes(r.structuredContent.message, 'timeout', 'message');
+  });
+
+  // ---------------------------------------------------------------- 12. the daemon stops
+
+  test('12. the daemon stopping mid-run: daemon_stopped over MCP, exit 123 in a shell; after a restart, ids go on', async () => {
+    const r = (await runDev(['sh', '-c', 'exec sleep 300.303'], 'e2e: the daemon stops under me',
+      { variables: [], wait_seconds: 0 })).structuredContent;
+    const pid = await waitFor('the MCP run to start', () => pidWithArg('300.303'));
+    const waiting = call('get_run', { run_id: r.run_id, wait_seconds: 60 });
+    const shell = s.home.run(['run', '--env', 'dev', '--', 'sleep', '300.304'], { env: s.home.mcpEnv });
+    await waitFor('the shell\'s run to start', () => pidWithArg('300.304'));
+
+    await s.home.ok(['stop']);
+    const w = await waiting;
+    check(!w.isError, 'daemon_stopped is an outcome, not an error');
+    equal(w.structuredContent.status, 'daemon_stopped', `status (message: ${w.structuredContent.message})`);
+    includes(w.structuredContent.message, 'brokerctl stop', 'the message says what happened');
+    const cli = await shell;
+    equal(cli.code, 123, `brokerctl run's exit code when the daemon stops (stderr: ${cli.stderr})`);
+    includes(cli.stderr, 'the daemon stopped (brokerctl stop) while the command ran; it was killed', 'what it says');
+    await waitFor(`the killed command (pid ${pid}) to be gone`, () => processGone(pid));
+    await waitFor(`the daemon (pid ${s.daemonPid}) to exit`, () => processGone(s.daemonPid));
+
+    const down = await call('get_run', { run_id: r.run_id, wait_seconds: 0 });
+    check(down.isError, 'no daemon: the call cannot be carried out');
+    equal(down.structuredContent.status, 'error', 'status with no daemon');
+    includes(down.content[0].text, 'brokerctl daemon', 'says how to start it');
+
+    const daemon = await s.home.ok(['daemon', '--detach', '--approval-timeout', '3s']);
+    s.daemonPid = Number(/brokerctl daemon (\d+) ready/.exec(daemon.stdout)[1]);
+    const forgotten = await call('get_run', { run_id: r.run_id, wait_seconds: 0 });
+    check(forgotten.isError, 'a run of the daemon before is unknown');
+    includes(forgotten.content[0].text, 'restart', 'and the message says why');
+
+    const late = await call('run_command', { environment: 'prod', command: ['true'], variables: [],
+      reason: 'e2e: nobody approves this', wait_seconds: 20 });
+    check(!late.isError, 'approval_timed_out is not an error');
+    equal(late.structuredContent.status, 'approval_timed_out', `status (message: ${late.structuredContent.message})`);
+    equal(late.structuredContent.exit_code, null, 'it never ran');
+    check(late.structuredContent.run_number > r.run_number,
+      () => `run ids go on across a restart: ${r.run_number} then ${late.structuredContent.run_number}`);
+  });
+
+  // ---------------------------------------------------------------- 13. no value anywhere
+
+  test('13. no value in the client transcript, the server\'s stderr or the daemon\'s log, in any masked form', async () => {
     const t = s.transport;
     const received = t.transcript.filter((m) => m.dir === 'received');
     const sent = t.transcript.filter((m) => m.dir === 'sent');
@@ -595,13 +837,19 @@ describe('brokerctl mcp, end to end', { concurrency: 1 }, () => {
         throw new Error(`a stdout line of brokerctl mcp is not JSON: ${m.text.slice(0, 200)}`);
       }
       check(parsed.jsonrpc === '2.0', 'every received line is JSON-RPC 2.0');
-      check(s.cancelledId === null || !('id' in parsed && parsed.id === s.cancelledId && ('result' in parsed || 'error' in parsed)),
-        'the cancelled request got no response');
+      check(!('id' in parsed && s.cancelledIds.includes(parsed.id) && ('result' in parsed || 'error' in parsed)),
+        'a cancelled request got no response');
     }
     check(t.errors.length === 0, () => `errors the client reported: ${t.errors.map((e) => e.message).join('; ')}`);
 
     noSecretIn(t.transcriptText, 'the MCP client transcript');
     noSecretIn(t.serverStderr, 'the stderr of brokerctl mcp');
+    check(s.moreTransports.length >= 2, 'the other sessions were recorded');
+    for (const [i, more] of s.moreTransports.entries()) {
+      check(more.transcript.length > 0, `session ${i + 2} has a transcript`);
+      noSecretIn(more.transcriptText, `the MCP transcript of session ${i + 2}`);
+      noSecretIn(more.serverStderr, `the stderr of brokerctl mcp in session ${i + 2}`);
+    }
     check(t.serverStderr.includes('serving MCP on stdio'), 'the server\'s stderr was recorded');
     noSecretIn(s.rawStdout.join('\n'), 'the stdout of the raw brokerctl mcp session');
     noSecretIn(s.rawStderr.join('\n'), 'the stderr of the raw brokerctl mcp session');

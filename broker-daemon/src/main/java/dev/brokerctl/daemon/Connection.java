@@ -101,9 +101,10 @@ final class Connection implements Runnable, Runner.Sink {
                         Run r = current;
                         StdinPipe stdin = r == null ? null : r.stdin();
                         if (stdin != null && !stdin.offer(f.payload())) {
-                            r.cancel();
+                            // the reason first: the exit the cancel causes must not overtake it
                             sendError(ErrorCode.BAD_REQUEST, "stdin was sent past the flow-control window of "
                                     + Frame.STDIN_WINDOW + " bytes; the run was stopped");
+                            r.cancel();
                         }
                     }
                     case Frame.STDIN_EOF -> {
@@ -180,6 +181,9 @@ final class Connection implements Runnable, Runner.Sink {
                 case "list_environments" -> listEnvironments();
                 case "list_variables" -> listVariables(m.string("environment"));
                 case "run" -> startRun(m);
+                case "run_get" -> send(daemon.detachedRuns().get(m));
+                case "run_stop" -> send(daemon.detachedRuns().stop(m));
+                case "run_list" -> send(daemon.detachedRuns().list(m));
                 case "signal" -> signal(m);
                 case "cancel" -> {
                     Run r = current;
@@ -216,6 +220,9 @@ final class Connection implements Runnable, Runner.Sink {
             sendError(ErrorCode.INTERNAL, e.getMessage());
         } catch (IllegalArgumentException e) {
             sendError(ErrorCode.INVALID, e.getMessage());
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            sendError(ErrorCode.DAEMON_STOPPED, "the daemon is stopping");
         }
     }
 
@@ -296,6 +303,10 @@ final class Connection implements Runnable, Runner.Sink {
     }
 
     private void startRun(Message m) throws BrokerException, IOException {
+        if (m.bool("detach", false)) {
+            startDetached(m);
+            return;
+        }
         if (current != null) {
             throw new BrokerException(ErrorCode.BAD_REQUEST, "this connection already has a run");
         }
@@ -309,6 +320,22 @@ final class Connection implements Runnable, Runner.Sink {
                 current = null;
             }
         });
+    }
+
+    /**
+     * A run that belongs to the daemon, not to this connection ({@link DetachedRuns}): answered at
+     * once with its id and handle; the connection may close, and any connection reads it by handle.
+     */
+    private void startDetached(Message m) throws BrokerException, IOException {
+        RunRequest request = RunRequest.from(m);
+        if (request.forwardStdin()) {
+            throw new BrokerException(ErrorCode.INVALID, "a detached run takes no stdin; send \"stdin\": false");
+        }
+        Run run = daemon.newRun(request, requester);
+        run.detach();
+        DetachedRuns.Entry entry = daemon.detachedRuns().add(run);
+        send(Message.of("detached").with("run_id", run.id()).with("handle", entry.handle));
+        daemon.execute("run-" + run.id(), () -> daemon.execute(run, entry));
     }
 
     private void signal(Message m) throws BrokerException {
@@ -353,6 +380,11 @@ final class Connection implements Runnable, Runner.Sink {
                     + environment + " " + name);
         }
         String policy = daemon.vault().with(s -> s.environment(environment).policy().id());
+        String earlier = daemon.variableRequests().earlierDecline(environment, name, description, daemon.now());
+        if (earlier != null) {
+            send(Message.of("variable_declined").with("request_id", -1).with("message", earlier).with("repeated", true));
+            return;
+        }
         VariableRequests.Request q = daemon.variableRequests().submit(daemon.nextId(), environment, name,
                 description, policy, requester, daemon.now());
         daemon.vault().audit(AuditEvent.VARIABLE_REQUESTED, environment, AuditDetails.of(AuditDetails.VARIABLE, name,
@@ -420,11 +452,13 @@ final class Connection implements Runnable, Runner.Sink {
     private void declineVariable(Message m) throws BrokerException, IOException {
         requireApprover();
         VariableRequests.Request q = daemon.variableRequests().get(m.number("request_id", -1));
+        String message = m.string("message", "declined by the human");
         if (q == null || !q.answer().complete(new VariableRequests.Answer(VariableRequests.Outcome.DECLINED,
-                m.string("message", "declined by the human")))) {
+                message))) {
             throw new BrokerException(ErrorCode.NOT_FOUND, "variable request " + m.number("request_id", -1)
                     + " is not pending");
         }
+        daemon.variableRequests().declined(q, message, daemon.now());
         send(Message.of("ok"));
     }
 

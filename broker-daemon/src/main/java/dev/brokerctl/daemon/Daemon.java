@@ -83,6 +83,7 @@ public final class Daemon implements AutoCloseable {
     /** Connection tasks that have not ended. */
     private int serving;
     private final Map<Long, Run> active = new ConcurrentHashMap<>();
+    private final DetachedRuns detachedRuns;
     private final Workers workers;
     private final String owner = System.getProperty("user.name");
     private ServerSocketChannel server;
@@ -100,6 +101,7 @@ public final class Daemon implements AutoCloseable {
         this.variableRequests = new VariableRequests(config.approvalTimeout());
         this.grants = new Grants(config.clock());
         this.prompts = new Prompts();
+        this.detachedRuns = new DetachedRuns(new java.security.SecureRandom(), config.clock());
         Spawner spawner = new Spawner();
         this.runner = new Runner(config.clock(), workers, config.containRuns()
                 ? Launcher.forThisHost(spawner, home(config), config.vaultFile().toAbsolutePath().getParent())
@@ -329,8 +331,11 @@ public final class Daemon implements AutoCloseable {
         return new Run.Resolved(exe, cwd, env);
     }
 
-    /** Decides, resolves, runs; every outcome ends in a message to the requester. */
-    void execute(Run run, Connection c) {
+    /**
+     * Decides, resolves, runs; every outcome ends in a message to the requester: its connection,
+     * or the run's {@link DetachedRuns} entry.
+     */
+    void execute(Run run, Runner.Sink c) {
         active.put(run.id(), run);
         try {
             RunRequest q = run.request();
@@ -365,7 +370,9 @@ public final class Daemon implements AutoCloseable {
                 throw e;
             }
             // Output that comes back raw is never decided by policy alone.
-            boolean auto = q.masking() && policies.values().stream().allMatch(Policy.AUTO.id()::equals);
+            // All of an environment's variables for a detached (agent's) run is never decided by policy alone.
+            boolean auto = q.masking() && !(run.detached() && q.variables() == null)
+                    && policies.values().stream().allMatch(Policy.AUTO.id()::equals);
             Grants.Grant grant = auto ? null : grants.match(run.requestHash());
             Decision d;
             if (auto || grant != null) {
@@ -394,7 +401,7 @@ public final class Daemon implements AutoCloseable {
                         decision.whenComplete((dd, e) -> broadcast(Message.of("pending_removed")
                                 .with("run_id", run.id()).with("outcome", dd == null ? "failed" : dd.kind().name().toLowerCase(java.util.Locale.ROOT))
                                 .with("decided_by", dd == null ? "" : dd.decidedBy())));
-                        c.send(Message.of("pending").with("run_id", run.id())
+                        c.message(Message.of("pending").with("run_id", run.id())
                                 .with("timeout_ms", approvals.timeout().toMillis()));
                         human = run.awaitDecision(decision);
                     } finally {
@@ -406,7 +413,7 @@ public final class Daemon implements AutoCloseable {
             }
             if (!d.allowsRun()) {
                 LOG.info("run {} not started: {} by {}", run.id(), d.kind(), Log.safe(d.decidedBy()));
-                c.send(Message.of("denied").with("run_id", run.id())
+                c.message(Message.of("denied").with("run_id", run.id())
                         .with("reason", d.kind().name().toLowerCase(java.util.Locale.ROOT))
                         .with("message", d.message()));
                 return;
@@ -454,6 +461,9 @@ public final class Daemon implements AutoCloseable {
                     + "); nothing ran. See brokerd.log");
         } finally {
             active.remove(run.id());
+            synchronized (active) {
+                active.notifyAll();
+            }
         }
     }
 
@@ -564,9 +574,9 @@ public final class Daemon implements AutoCloseable {
         }
     }
 
-    private static void trySendError(Connection c, ErrorCode code, String message) {
+    private static void trySendError(Runner.Sink c, ErrorCode code, String message) {
         try {
-            c.sendError(code, message);
+            c.message(Message.of("error").with("code", code.wire()).with("message", message));
         } catch (IOException ignored) {
             // requester gone
         }
@@ -584,9 +594,21 @@ public final class Daemon implements AutoCloseable {
         return variableRequests;
     }
 
-    /** Run ids and variable-request ids come from one counter: a number names one thing. */
+    /**
+     * Run, variable-request and grant ids come from one counter, so a number names one thing; it
+     * starts from the clock (milliseconds since {@link #ID_EPOCH}) and only goes up, so ids stay
+     * unique across daemon restarts (docs/architecture.md, "Run ids").
+     */
     long nextId() {
-        return runIds.incrementAndGet();
+        long now = config.clock().millis() - ID_EPOCH;
+        return runIds.updateAndGet(last -> Math.max(last + 1, now));
+    }
+
+    /** 2026-01-01T00:00:00Z: run ids count milliseconds from here, which keeps them short. */
+    static final long ID_EPOCH = 1_767_225_600_000L;
+
+    DetachedRuns detachedRuns() {
+        return detachedRuns;
     }
 
     java.time.Instant now() {
@@ -688,9 +710,11 @@ public final class Daemon implements AutoCloseable {
         } catch (IOException e) {
             LOG.warn("could not remove {}: {}", config.socket(), e.getMessage());
         }
+        detachedRuns.stopping();
         approvals.cancelAll("the daemon stopped");
         variableRequests.cancelAll("the daemon stopped");
-        active.values().forEach(Run::cancel);
+        active.values().forEach(Run::stopByDaemon);
+        awaitRunsReported();
         if (timers != null) {
             timers.shutdownNow();
         }
@@ -715,6 +739,31 @@ public final class Daemon implements AutoCloseable {
         }
         LOG.info("daemon stopped");
         terminated.countDown();
+    }
+
+    /**
+     * Lets the runs that shutdown killed tell their requesters why (attached: on their
+     * connection; detached: their entry, and the connections waiting on it) before the
+     * connections close. Bounded: a run that does not end in time is settled as stopped anyway.
+     */
+    private void awaitRunsReported() {
+        long deadline = System.nanoTime() + 3_000_000_000L;
+        try {
+            synchronized (active) {
+                while (!active.isEmpty()) {
+                    long left = (deadline - System.nanoTime()) / 1_000_000L;
+                    if (left <= 0) {
+                        LOG.warn("{} run(s) still ending after 3 s", active.size());
+                        break;
+                    }
+                    active.wait(left);
+                }
+            }
+            detachedRuns.settleAll(Runner.DAEMON_STOPPED_MESSAGE);
+            detachedRuns.awaitNoWaiters(2_000);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
     }
 
     /** Blocks until {@link #shutdown()} completed. */

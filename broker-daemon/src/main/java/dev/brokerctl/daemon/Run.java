@@ -16,6 +16,10 @@ final class Run {
     private volatile Launcher launcher;
     private final StdinPipe stdinPipe;
     private volatile boolean cancelled;
+    /** Set when the daemon's shutdown cancelled the run (the requester is told so). */
+    private volatile boolean daemonStopped;
+    /** Started detached from its connection ({@link DetachedRuns}): it belongs to the daemon. */
+    private volatile boolean detached;
     private volatile java.util.concurrent.CompletableFuture<Decision> decision;
     private volatile Resolved resolved;
     private volatile boolean hostFileSystem;
@@ -135,6 +139,24 @@ final class Run {
             pending.complete(new Decision(Decision.Kind.CANCELLED, "cancelled", "requester"));
         }
         return pending.get();
+    }
+
+    void detach() {
+        this.detached = true;
+    }
+
+    boolean detached() {
+        return detached;
+    }
+
+    /** The daemon stops: cancels the run, which then reports {@code daemon_stopped}. */
+    void stopByDaemon() {
+        daemonStopped = true;
+        cancel();
+    }
+
+    boolean daemonStopped() {
+        return daemonStopped;
     }
 
     /** Kills the run's process group; a pending run stops waiting for its decision. */

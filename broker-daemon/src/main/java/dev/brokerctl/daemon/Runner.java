@@ -36,6 +36,7 @@ final class Runner {
 
     private static final Logger LOG = LoggerFactory.getLogger(Runner.class);
     private static final int BUFFER = 32 * 1024;
+    static final String DAEMON_STOPPED_MESSAGE = "the daemon stopped (brokerctl stop) while the command ran; it was killed";
 
     /** Where a run's output and final status go (the requester's connection). */
     interface Sink {
@@ -168,12 +169,18 @@ final class Runner {
                     timedOut ? ", timed out" : "");
             Outcome outcome = new Outcome(code, timedOut, cancelled, duration, masked);
             events.exited(outcome);
+            if (run.daemonStopped()) {
+                // not the command's own exit: say why it ended (issue 13), with its code for the record
+                exit = Message.of("error").with("code", ErrorCode.DAEMON_STOPPED.wire())
+                        .with("message", DAEMON_STOPPED_MESSAGE).with("run_id", run.id()).with("exit_code", code)
+                        .with("duration_ms", duration).with("masked_count", masked);
+            }
             sink.message(exit);
             return outcome;
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
             launcher.kill(process);
-            throw new BrokerException(ErrorCode.INTERNAL, "the daemon is stopping; the run was killed");
+            throw new BrokerException(ErrorCode.DAEMON_STOPPED, DAEMON_STOPPED_MESSAGE);
         } finally {
             launcher.kill(process);
             if (stdin != null) {

@@ -31,8 +31,16 @@ final class VariableRequests {
         }
     }
 
+    /** A request the human declined is not put before them again, unchanged, for this long. */
+    static final Duration DECLINE_MEMORY = Duration.ofMinutes(10);
+
+    private record Declined(Instant at, String message) {
+    }
+
     private final Duration timeout;
     private final Map<Long, Request> pending = new LinkedHashMap<>();
+    /** By environment, name and description. */
+    private final Map<List<String>, Declined> declined = new LinkedHashMap<>();
 
     VariableRequests(Duration timeout) {
         this.timeout = timeout;
@@ -67,6 +75,26 @@ final class VariableRequests {
 
     synchronized int size() {
         return pending.size();
+    }
+
+    /** The human declined {@code r}: the same request is answered with this for {@link #DECLINE_MEMORY}. */
+    synchronized void declined(Request r, String message, Instant now) {
+        declined.put(List.of(r.environment(), r.name(), r.description()), new Declined(now, message));
+    }
+
+    /**
+     * The answer to give at once when the human declined this very request (same environment,
+     * name and description) within {@link #DECLINE_MEMORY}; null to ask.
+     */
+    synchronized String earlierDecline(String environment, String name, String description, Instant now) {
+        declined.values().removeIf(d -> Duration.between(d.at(), now).compareTo(DECLINE_MEMORY) >= 0);
+        Declined d = declined.get(List.of(environment, name, description));
+        if (d == null) {
+            return null;
+        }
+        return "the human declined this request " + Durations.format(Duration.between(d.at(), now).withNanos(0))
+                + " ago" + (d.message().isEmpty() ? "" : ": " + d.message()) + "; it is not asked again unchanged for "
+                + Durations.format(DECLINE_MEMORY);
     }
 
     void cancelAll(String why) {

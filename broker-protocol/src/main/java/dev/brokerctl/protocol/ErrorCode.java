@@ -36,6 +36,11 @@ public enum ErrorCode {
      * message failed its check on the way; nothing more is sent on that connection.
      */
     NOT_AUTHENTIC,
+    /**
+     * The daemon stopped ({@code brokerctl stop}) while the run waited or ran; the command was
+     * killed with it. The reply may carry the command's {@code exit_code}.
+     */
+    DAEMON_STOPPED,
     /** Anything else; the message says what. */
     INTERNAL;
 

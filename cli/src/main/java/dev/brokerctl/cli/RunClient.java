@@ -15,10 +15,12 @@ import java.util.List;
  * The requester side of one run: sends the request, relays stdout/stderr frames, forwards stdin
  * once the command started, and turns the outcome into an exit code: the command's own, 128+N
  * for a signal, 124 for a timeout, 125 when the broker failed, 126/127 when the command cannot be
- * executed or found, 1 when the run was denied, 141 (SIGPIPE) when our own output's reader went away.
+ * executed or found, 1 when the run was denied, 123 when the daemon stopped while the command ran
+ * (it was killed with it), 141 (SIGPIPE) when our own output's reader went away.
  */
 final class RunClient {
 
+    static final int DAEMON_STOPPED = 123;
     static final int TIMED_OUT = 124;
     static final int BROKER_FAILED = 125;
     /** 128 + SIGPIPE: what a shell reports for a writer whose reader went away. */
@@ -141,6 +143,7 @@ final class RunClient {
                 return switch (code) {
                     case COMMAND_NOT_FOUND -> NOT_FOUND;
                     case COMMAND_NOT_EXECUTABLE -> NOT_EXECUTABLE;
+                    case DAEMON_STOPPED -> DAEMON_STOPPED;
                     default -> BROKER_FAILED;
                 };
             }

@@ -32,8 +32,8 @@ import picocli.CommandLine.Parameters;
     "Run a command with an environment's variables injected, through the daemon.",
     "The command starts from argv (no shell is added), in this directory, with this environment"
         + " plus the injected values; its output comes back masked.",
-    "Exit code: the command's, 128+N for signal N, 124 timeout, 125 broker failure,"
-        + " 126 not executable, 127 not found, 1 denied."})
+    "Exit code: the command's, 128+N for signal N, 123 the daemon stopped during the run,"
+        + " 124 timeout, 125 broker failure, 126 not executable, 127 not found, 1 denied."})
 final class RunCommand implements Callable<Integer> {
 
     @CommandLine.Spec

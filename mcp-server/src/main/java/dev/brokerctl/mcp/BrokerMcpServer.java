@@ -29,6 +29,9 @@ public final class BrokerMcpServer {
 
     static final Duration PROGRESS_INTERVAL = Duration.ofSeconds(5);
 
+    /** Set (not "0"), a run result's text block carries the output too, for clients that ignore structured content. */
+    static final String OUTPUT_IN_TEXT_VARIABLE = "BROKERCTL_MCP_OUTPUT_IN_TEXT";
+
     /** How long the end of stdin waits for calls in progress to be answered. */
     static final Duration DRAIN = Duration.ofSeconds(2);
 
@@ -66,8 +69,9 @@ public final class BrokerMcpServer {
         }
         String debug = environment.get("BROKERCTL_DEBUG");
         McpLog mcpLog = new McpLog(log, debug != null && !debug.isEmpty() && !debug.equals("0"));
-        Runs runs = new Runs();
-        VariableRequests variables = new VariableRequests(mcpLog, runs.readers());
+        VariableRequests variables = new VariableRequests(mcpLog, new dev.brokerctl.protocol.Workers("mcp-reader"));
+        String textOutput = environment.get(OUTPUT_IN_TEXT_VARIABLE);
+        boolean outputInText = textOutput != null && !textOutput.isEmpty() && !textOutput.equals("0");
         McpSyncServer server = null;
         InFlightRequests inFlight = null;
         try {
@@ -76,8 +80,7 @@ public final class BrokerMcpServer {
             inFlight = new InFlightRequests(BrokerTools::refusedCall);
             String version = version();
             Daemon daemon = new Daemon(paths, version);
-            BrokerTools tools = new BrokerTools(daemon, runs, variables, inFlight, json, mcpLog,
-                    progressInterval);
+            BrokerTools tools = new BrokerTools(daemon, variables, inFlight, mcpLog, progressInterval, outputInText);
             LineTransportProvider transport = new LineTransportProvider(json, stdin, stdout, inFlight, mcpLog);
             server = McpServer.sync(transport)
                     .serverInfo("brokerctl", version)
@@ -93,7 +96,9 @@ public final class BrokerMcpServer {
             mcpLog.info("serving MCP on stdio, version " + version + ", daemon socket " + paths.socket());
             transport.serve();
             mcpLog.info("stdin closed; answering the calls in progress");
-            // a client may send its last request and close stdin: quick calls still get their answer
+            // A client may send its last request and close stdin: every call still waiting answers
+            // now with what it has (a run goes on in the daemon), and is written before we exit.
+            tools.endSession();
             inFlight.awaitIdle(DRAIN);
             return 0;
         } catch (InterruptedException e) {
@@ -103,8 +108,7 @@ public final class BrokerMcpServer {
             mcpLog.warn("the MCP server failed: " + e);
             return 1;
         } finally {
-            // the daemon kills or withdraws every run whose connection closes; calls waiting on them return
-            runs.closeAll();
+            // runs belong to the daemon and go on; a pending variable request is withdrawn
             variables.closeAll();
             if (inFlight != null) {
                 try {

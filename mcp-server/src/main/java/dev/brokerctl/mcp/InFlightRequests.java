@@ -108,12 +108,16 @@ final class InFlightRequests {
         return e == null ? null : e.method;
     }
 
-    /** What to send instead of {@code m}: m itself, a rewritten response, or null for nothing. */
+    /**
+     * What to send instead of {@code m}: m itself, a rewritten response, or null for nothing. The
+     * request stays in flight until {@link #sent} says its answer was written, so
+     * {@link #awaitIdle} does not return (and the process exit) between the two.
+     */
     JSONRPCMessage outgoing(JSONRPCMessage m) {
         if (!(m instanceof JSONRPCResponse r) || r.id() == null) {
             return m;
         }
-        Entry e = entries.remove(key(r.id()));
+        Entry e = entries.get(key(r.id()));
         if (e == null) {
             return m;
         }
@@ -125,6 +129,13 @@ final class InFlightRequests {
                     toolErrorResult.apply(e.toolName, r.error()), null);
         }
         return m;
+    }
+
+    /** The answer to {@code m} (as given to {@link #outgoing}) was written, or will never be. */
+    void sent(JSONRPCMessage m) {
+        if (m instanceof JSONRPCResponse r && r.id() != null) {
+            entries.remove(key(r.id()));
+        }
     }
 
     /** Errors about the call itself; "not initialized" and the like stay protocol errors. */

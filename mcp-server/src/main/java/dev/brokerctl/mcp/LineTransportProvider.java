@@ -235,6 +235,20 @@ final class LineTransportProvider implements McpServerTransportProvider {
             writeResult(r.id(), Map.of());
             return;
         }
+        if (message instanceof McpSchema.JSONRPCRequest r && McpSchema.METHOD_TOOLS_CALL.equals(r.method())
+                && r.params() instanceof Map<?, ?> p && p.get("arguments") != null && !(p.get("arguments") instanceof Map)) {
+            // the SDK would answer with its JSON mapper's account of the type mismatch
+            String tool = p.get("name") instanceof String n ? Schema.printable(n) : "the tool";
+            Map<String, Object> text = new LinkedHashMap<>();
+            text.put("type", "text");
+            text.put("text", "the arguments of " + tool + " must be a JSON object of named arguments, e.g. {\"environment\":"
+                    + " \"dev\"}, not " + Schema.jsonType(p.get("arguments")) + "; see the tool's input schema");
+            Map<String, Object> result = new LinkedHashMap<>();
+            result.put("content", java.util.List.of(text));
+            result.put("isError", true);
+            writeResult(r.id(), result);
+            return;
+        }
         if (message instanceof McpSchema.JSONRPCRequest r) {
             Object key = InFlightRequests.key(r.id());
             inFlight.received(key, r.method(), toolName(r));
@@ -318,29 +332,36 @@ final class LineTransportProvider implements McpServerTransportProvider {
         @Override
         public Mono<Void> sendMessage(JSONRPCMessage message) {
             return Mono.fromRunnable(() -> {
-                JSONRPCMessage m = inFlight.outgoing(message);
-                if (m == null) {
-                    return;
-                }
-                byte[] bytes;
                 try {
-                    // Jackson escapes control characters in strings, so the JSON holds no newline
-                    bytes = json.writeValueAsBytes(m);
-                } catch (IOException | RuntimeException | LinkageError e) {
-                    // say so rather than leave the client waiting for an answer that never comes
-                    log.warn("cannot write a " + m.getClass().getSimpleName() + " as JSON: " + e);
-                    if (m instanceof McpSchema.JSONRPCResponse r && r.id() != null) {
-                        writeError(r.id(), McpSchema.ErrorCodes.INTERNAL_ERROR, "Internal error: the brokerctl"
-                                + " MCP server could not write its answer; its log (stderr) says why");
-                    }
-                    return;
-                }
-                try {
-                    writeLine(bytes);
-                } catch (IOException e) {
-                    outputFailed(e);
+                    write(inFlight.outgoing(message));
+                } finally {
+                    inFlight.sent(message);
                 }
             });
+        }
+
+        private void write(JSONRPCMessage m) {
+            if (m == null) {
+                return;
+            }
+            byte[] bytes;
+            try {
+                // Jackson escapes control characters in strings, so the JSON holds no newline
+                bytes = json.writeValueAsBytes(m);
+            } catch (IOException | RuntimeException | LinkageError e) {
+                // say so rather than leave the client waiting for an answer that never comes
+                log.warn("cannot write a " + m.getClass().getSimpleName() + " as JSON: " + e);
+                if (m instanceof McpSchema.JSONRPCResponse r && r.id() != null) {
+                    writeError(r.id(), McpSchema.ErrorCodes.INTERNAL_ERROR, "Internal error: the brokerctl"
+                            + " MCP server could not write its answer; its log (stderr) says why");
+                }
+                return;
+            }
+            try {
+                writeLine(bytes);
+            } catch (IOException e) {
+                outputFailed(e);
+            }
         }
 
         @Override

@@ -20,7 +20,7 @@ import java.util.Map;
 final class VariableRequests {
 
     enum Status {
-        PENDING, PROVIDED, DECLINED, TIMED_OUT, FAILED;
+        PENDING, PROVIDED, EXISTS, DECLINED, TIMED_OUT, FAILED;
 
         String wire() {
             return name().toLowerCase(java.util.Locale.ROOT);
@@ -74,6 +74,15 @@ final class VariableRequests {
         }
         readers.execute("mcp-variable-" + environment + "-" + name, r::read);
         return r;
+    }
+
+    /** The session ends: calls waiting on a request return now (the request stays with the daemon until closed). */
+    void stopWaiting() {
+        List<Request> copy;
+        synchronized (this) {
+            copy = new ArrayList<>(all);
+        }
+        copy.forEach(Request::wake);
     }
 
     void closeAll() {
@@ -134,15 +143,24 @@ final class VariableRequests {
                         requestId = m.number("request_id", -1);
                         timeoutMs = m.number("timeout_ms", 0);
                     }
+                    synchronized (this) {
+                        notifyAll();
+                    }
                     log.info("variable request " + requestId + " (" + environment + "/" + name + ") waits for the human");
                     return false;
                 }
                 case "variable_provided" -> settle(Status.PROVIDED, "", "");
                 case "variable_declined" -> settle(Status.DECLINED, "", m.string("message", ""));
+                case "error" -> {
+                    if ("conflict".equals(m.string("code", ""))) {
+                        settle(Status.EXISTS, "", m.string("message", ""));
+                    } else {
+                        settle(Status.FAILED, m.string("code", "internal"),
+                                m.string("message", "the daemon reported an error"));
+                    }
+                }
                 case "denied" -> settle("timed_out".equals(m.string("reason", "")) ? Status.TIMED_OUT : Status.DECLINED,
                         "", m.string("message", ""));
-                case "error" -> settle(Status.FAILED, m.string("code", "internal"),
-                        m.string("message", "the daemon reported an error"));
                 default -> {
                     return false;
                 }
@@ -166,6 +184,26 @@ final class VariableRequests {
 
         synchronized Status status() {
             return status;
+        }
+
+        synchronized long requestId() {
+            return requestId;
+        }
+
+        private synchronized void wake() {
+            notifyAll();
+        }
+
+        /** Waits for the daemon's first answer: the request is pending before the human, or settled. */
+        synchronized void awaitAnswered(long millis) throws InterruptedException {
+            long deadline = System.nanoTime() + millis * 1_000_000L;
+            while (requestId < 0 && status == Status.PENDING && !closing) {
+                long left = (deadline - System.nanoTime()) / 1_000_000L;
+                if (left <= 0) {
+                    return;
+                }
+                wait(left);
+            }
         }
 
         private boolean reported;
@@ -217,6 +255,9 @@ final class VariableRequests {
                         + " (request " + requestId + ")"
                         + (timeoutMs > 0 ? "; the request expires after " + timeoutMs / 1000 + " s" : "")
                         + "; call request_variable again with the same environment and name to keep waiting";
+                case EXISTS -> v + " exists already; use it with run_command (variables: [\"" + name + "\"]); its"
+                        + " value is never shown to you. If it holds the wrong value, ask the human to change it with:"
+                        + " brokerctl set " + environment + " " + name;
                 case PROVIDED -> "the human stored " + v + "; use it with run_command (variables: [\"" + name
                         + "\"]); its value is never shown to you";
                 case DECLINED -> "the human declined to provide " + v + (detail.isEmpty() ? "" : ": " + detail)

@@ -78,7 +78,7 @@ class BrokerMcpServerTest {
             assertEquals(true, hints.get("destructiveHint"));
             assertEquals(true, hints.get("openWorldHint"));
             List<String> required = (List<String>) ((Map<String, Object>) run.get("inputSchema")).get("required");
-            assertEquals(List.of("environment", "command", "reason"), required);
+            assertEquals(List.of("environment", "command", "variables", "reason"), required);
             Map<String, Object> list = tools.stream().filter(t -> t.get("name").equals("list_variables")).findFirst().get();
             assertEquals(true, ((Map<String, Object>) list.get("annotations")).get("readOnlyHint"));
         }
@@ -96,8 +96,8 @@ class BrokerMcpServerTest {
             assertNull(status.get("locked"));
             assertEquals(socket.toString(), status.get("socket"));
             assertTrue(((String) status.get("message")).contains("brokerctl daemon"), status.toString());
-            // the same JSON as text, for clients without structured content
-            assertEquals(status, McpTestSession.JSON.readValue(text(result), Map.class));
+            // the text block is the message in words, not the JSON again
+            assertEquals(status.get("message"), text(result));
             assertEquals(0, s.finish());
         }
     }
@@ -109,7 +109,8 @@ class BrokerMcpServerTest {
             for (Map.Entry<String, Map<String, Object>> call : Map.<String, Map<String, Object>>of(
                     "list_environments", Map.of(),
                     "list_variables", Map.of("environment", "dev"),
-                    "run_command", Map.of("environment", "dev", "command", List.of("true"), "reason", "test"),
+                    "run_command", Map.of("environment", "dev", "command", List.of("true"), "variables", List.of(),
+                            "reason", "test"),
                     "request_variable", Map.of("environment", "dev", "name", "X", "description", "x")).entrySet()) {
                 Map<String, Object> result = s.callTool(call.getKey(), call.getValue());
                 assertTrue(isError(result), call.getKey() + ": " + result);
@@ -117,6 +118,8 @@ class BrokerMcpServerTest {
                 assertTrue(text.contains("brokerctl daemon") && text.contains("call " + call.getKey() + " again"),
                         call.getKey() + ": " + text);
                 assertFalse(text.contains("\tat "), "no stack trace: " + text);
+                Map<String, Object> structured = structured(result);
+                assertEquals(text, structured.get("error"), "structured content on an error too");
             }
         }
     }
@@ -151,7 +154,7 @@ class BrokerMcpServerTest {
             assertTrue(text.contains("unknown argument 'colour'"), text);
 
             r = s.callTool("run_command", Map.of("environment", "dev", "command", List.of("ls"), "reason", "x",
-                    "cwd", "relative/dir"));
+                    "variables", List.of(), "cwd", "relative/dir"));
             assertTrue(isError(r));
             assertTrue(text(r).contains("'cwd' must be an absolute path"), text(r));
 
@@ -161,7 +164,7 @@ class BrokerMcpServerTest {
 
             r = s.callTool("get_run", Map.of("run_id", true));
             assertTrue(isError(r));
-            assertTrue(text(r).contains("'run_id' must be an integer or a string"), text(r));
+            assertTrue(text(r).contains("'run_id' must be a string"), text(r));
         }
     }
 
@@ -169,11 +172,13 @@ class BrokerMcpServerTest {
     void getRun_forAnUnknownRun_isAnErrorResult() throws Exception {
         try (McpTestSession s = McpTestSession.start(dir.resolve("none.sock"))) {
             s.initialize();
-            Map<String, Object> r = s.callTool("get_run", Map.of("run_id", 12345));
+            Map<String, Object> r = s.callTool("get_run", Map.of("run_id", "r_" + "a".repeat(26)));
             assertTrue(isError(r));
-            assertTrue(text(r).contains("no run 12345") && text(r).contains("run_command"), text(r));
-            r = s.callTool("stop_run", Map.of("run_id", "local-9"));
+            assertEquals("error", structured(r).get("status"));
+            assertTrue(text(r).contains("brokerctl daemon"), text(r));
+            r = s.callTool("get_run", Map.of("run_id", 12345));
             assertTrue(isError(r));
+            assertTrue(text(r).contains("handle"), text(r));
         }
     }
 }

@@ -32,7 +32,6 @@ final class FakeDaemon implements AutoCloseable {
     private final ServerSocketChannel server;
     private final List<SocketChannel> connections = new CopyOnWriteArrayList<>();
     final LinkedBlockingQueue<Message> received = new LinkedBlockingQueue<>();
-    final LinkedBlockingQueue<String> cancels = new LinkedBlockingQueue<>();
     volatile boolean locked;
     /** Released to let a {@code request_variable} be answered. */
     final CountDownLatch provideVariable = new CountDownLatch(1);
@@ -63,7 +62,6 @@ final class FakeDaemon implements AutoCloseable {
     private void serve(SocketChannel ch) {
         DataInputStream in = new DataInputStream(new BufferedInputStream(ChannelStreams.in(ch)));
         OutputStream out = ChannelStreams.out(ch);
-        LinkedBlockingQueue<Message> later = new LinkedBlockingQueue<>();
         try {
             Frame f;
             while ((f = Frame.read(in)) != null) {
@@ -91,10 +89,18 @@ final class FakeDaemon implements AutoCloseable {
                                             "updated_at", "2026-01-01T00:00:00Z"))).with("damaged", List.of()));
                         }
                     }
-                    case "run" -> startRun(m, out, later);
-                    case "cancel" -> {
-                        cancels.add("cancel");
-                        later.add(m);
+                    case "run" -> startRun(m, out);
+                    case "run_get" -> runGet(m, out);
+                    case "run_stop" -> {
+                        stops.add(m.string("handle"));
+                        FakeRun r = runs.get(m.string("handle"));
+                        if (r == null) {
+                            send(out, error("not_found", "no run with that handle"));
+                        } else {
+                            boolean was = r.settled();
+                            r.stop();
+                            send(out, r.state().with("was_settled", was));
+                        }
                     }
                     case "request_variable" -> requestVariable(m, out);
                     default -> send(out, error("bad_request", "unknown message type '" + m.type() + "'"));
@@ -105,63 +111,112 @@ final class FakeDaemon implements AutoCloseable {
         }
     }
 
-    private void startRun(Message m, OutputStream out, LinkedBlockingQueue<Message> later)
-            throws IOException, BrokerException {
-        String program = m.strings("argv").get(0);
-        Thread t = new Thread(() -> {
-            try {
-                script(program, out, later);
-            } catch (IOException | InterruptedException e) {
-                // the client went away
+    /** A detached run with a scripted course, by its argv[0]. */
+    final class FakeRun {
+        final long id;
+        final String handle;
+        final String program;
+        private String status = "pending_approval";
+        private Long exit;
+        private String stdout = "";
+        private String stderr = "";
+        private String errorCode = "";
+        private String detail = "";
+
+        FakeRun(long id, String program) {
+            this.id = id;
+            this.handle = "r_" + "a".repeat(24) + (char) ('a' + id / 26 % 26) + (char) ('a' + id % 26);
+            this.program = program;
+            switch (program) {
+                case "echo-ok" -> {
+                    status = "completed";
+                    exit = 0L;
+                    stdout = "hello [MASKED:API_KEY]\n";
+                    stderr = "a warning\n";
+                }
+                case "missing" -> {
+                    status = "failed_to_start";
+                    errorCode = "command_not_found";
+                    detail = "missing: command not found in PATH";
+                }
+                case "approval-times-out" -> {
+                    status = "approval_timed_out";
+                    detail = "no approval within 0s";
+                }
+                case "wait-approval" -> status = "pending_approval";
+                case "long" -> {
+                    status = "running";
+                    stdout = "working\n";
+                }
+                default -> {
+                    status = "failed_to_start";
+                    errorCode = "internal";
+                    detail = "no script for " + program;
+                }
             }
-        }, "fake-run");
-        t.setDaemon(true);
-        t.start();
+        }
+
+        synchronized boolean settled() {
+            return !status.equals("pending_approval") && !status.equals("running");
+        }
+
+        synchronized void stop() {
+            if (settled()) {
+                return;
+            }
+            if (status.equals("running")) {
+                exit = 137L;
+            }
+            status = "stopped";
+            notifyAll();
+        }
+
+        synchronized void await(long ms) throws InterruptedException {
+            long deadline = System.currentTimeMillis() + ms;
+            while (!settled() && System.currentTimeMillis() < deadline) {
+                wait(Math.max(1, deadline - System.currentTimeMillis()));
+            }
+        }
+
+        synchronized Message state() {
+            Message m = Message.of("run_state").with("handle", handle).with("run_id", id).with("status", status)
+                    .with("exit_code", exit).with("duration_ms", status.equals("pending_approval") ? null : 12L)
+                    .with("masked_count", exit == null ? null : 1L).with("unmasked", List.of())
+                    .with("approval_timeout_ms", 120_000L).with("timeout_ms", 0L).with("error_code", errorCode)
+                    .with("detail", detail);
+            m.with("stdout", page(stdout)).with("stderr", page(stderr));
+            return m;
+        }
+
+        private Map<String, Object> page(String text) {
+            long n = text.getBytes(StandardCharsets.UTF_8).length;
+            return Map.of("text", text, "offset", 0L, "next_offset", n, "total_bytes", n, "truncated", false,
+                    "skipped_bytes", 0L);
+        }
     }
 
-    private void script(String program, OutputStream out, LinkedBlockingQueue<Message> later)
-            throws IOException, InterruptedException {
-        switch (program) {
-            case "echo-ok" -> {
-                send(out, Message.of("started").with("run_id", 7).with("pid", 99).with("unmasked", List.of())
-                        .with("masking", true));
-                data(out, Frame.STDOUT, "hello [MASKED:API_KEY]\n".getBytes(StandardCharsets.UTF_8));
-                data(out, Frame.STDERR, "a warning\n".getBytes(StandardCharsets.UTF_8));
-                send(out, Message.of("exit").with("run_id", 7).with("exit_code", 0).with("duration_ms", 12)
-                        .with("masked_count", 1).with("timed_out", false).with("cancelled", false));
-            }
-            case "big" -> {
-                send(out, Message.of("started").with("run_id", 11).with("pid", 99).with("masking", true));
-                byte[] chunk = new byte[Frame.MAX_DATA_CHUNK];
-                for (int i = 0; i < 4; i++) {
-                    java.util.Arrays.fill(chunk, (byte) ('a' + i));
-                    data(out, Frame.STDOUT, chunk);
-                }
-                send(out, Message.of("exit").with("run_id", 11).with("exit_code", 3).with("duration_ms", 5)
-                        .with("masked_count", 0).with("timed_out", false).with("cancelled", false));
-            }
-            case "wait-approval" -> {
-                send(out, Message.of("pending").with("run_id", 8).with("timeout_ms", 120_000));
-                later.poll(30, TimeUnit.SECONDS);   // the cancel
-                send(out, Message.of("denied").with("run_id", 8).with("reason", "cancelled")
-                        .with("message", "cancelled by the requester"));
-            }
-            case "long" -> {
-                send(out, Message.of("started").with("run_id", 9).with("pid", 99).with("masking", true));
-                data(out, Frame.STDOUT, "working\n".getBytes(StandardCharsets.UTF_8));
-                later.poll(30, TimeUnit.SECONDS);   // the cancel
-                send(out, Message.of("exit").with("run_id", 9).with("exit_code", 137).with("signal", 9)
-                        .with("duration_ms", 40).with("masked_count", 0).with("timed_out", false)
-                        .with("cancelled", true));
-            }
-            case "approval-times-out" -> {
-                send(out, Message.of("pending").with("run_id", 12).with("timeout_ms", 100));
-                send(out, Message.of("denied").with("run_id", 12).with("reason", "timed_out")
-                        .with("message", "no approval within 0s"));
-            }
-            case "missing" -> send(out, error("command_not_found", "missing: command not found in PATH"));
-            default -> send(out, error("internal", "no script for " + program));
+    final Map<String, FakeRun> runs = new java.util.concurrent.ConcurrentHashMap<>();
+    final LinkedBlockingQueue<String> stops = new LinkedBlockingQueue<>();
+    private final java.util.concurrent.atomic.AtomicLong runIds = new java.util.concurrent.atomic.AtomicLong(6);
+
+    private void startRun(Message m, OutputStream out) throws IOException, BrokerException {
+        FakeRun r = new FakeRun(runIds.incrementAndGet(), m.strings("argv").get(0));
+        runs.put(r.handle, r);
+        send(out, Message.of("detached").with("run_id", r.id).with("handle", r.handle));
+    }
+
+    private void runGet(Message m, OutputStream out) throws IOException, BrokerException {
+        FakeRun r = runs.get(m.string("handle"));
+        if (r == null) {
+            send(out, error("not_found", "no run with that handle"));
+            return;
         }
+        try {
+            r.await(m.number("wait_ms", 0));
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+        send(out, r.state());
     }
 
     private void requestVariable(Message m, OutputStream out) throws IOException {

@@ -52,6 +52,7 @@ class RunToolsTest {
         Map<String, Object> args = new LinkedHashMap<>();
         args.put("environment", "dev");
         args.put("command", List.of(program, "--flag"));
+        args.put("variables", List.of("API_KEY"));
         args.put("reason", "run the tests");
         for (int i = 0; i < more.length; i += 2) {
             args.put((String) more[i], more[i + 1]);
@@ -88,21 +89,25 @@ class RunToolsTest {
 
     @Test
     @SuppressWarnings("unchecked")
-    void runCommand_sendsTheRunRequestAndReturnsMaskedOutput() throws Exception {
+    void runCommand_sendsADetachedRunRequest_andReturnsMaskedOutput() throws Exception {
         Map<String, Object> result = session.callTool("run_command",
                 run("echo-ok", "variables", List.of("API_KEY"), "cwd", "/tmp", "timeout_seconds", 30));
         assertFalse(isError(result), result.toString());
         Map<String, Object> r = structured(result);
         assertEquals("completed", r.get("status"));
-        assertEquals(7, r.get("run_id"), "the daemon's run id, as the human sees it");
+        assertEquals(7, r.get("run_number"), "the daemon's run id, as the human sees it");
+        String handle = (String) r.get("run_id");
+        assertTrue(handle.matches("r_[a-z2-7]{26}"), handle);
         assertEquals(0, r.get("exit_code"));
         assertEquals("hello [MASKED:API_KEY]\n", r.get("stdout"));
         assertEquals("a warning\n", r.get("stderr"));
         assertEquals(false, r.get("stdout_truncated"));
-        assertEquals(12, r.get("duration_ms"));
+        assertEquals(23, r.get("stdout_next_offset"));
         assertEquals(1, r.get("masked_count"));
         assertTrue(((String) r.get("message")).contains("exited with code 0"), r.toString());
-        assertEquals(r, McpTestSession.JSON.readValue(text(result), Map.class));
+        String text = text(result);
+        assertTrue(text.startsWith("run 7 completed (exit code 0)"), text);
+        assertFalse(text.contains("hello") || text.contains("\"status\""), "a summary, not the output or JSON: " + text);
 
         Message hello = daemon.next("hello");
         assertTrue(((Map<String, Object>) hello.asMap().get("client")).get("name").toString().contains("test-agent"),
@@ -115,23 +120,35 @@ class RunToolsTest {
         assertEquals("run the tests", sent.string("reason"));
         assertEquals(30_000, sent.number("timeout_ms", -1));
         assertTrue(sent.bool("masking", false));
+        assertTrue(sent.bool("detach", false), "the run belongs to the daemon");
         assertFalse(sent.bool("stdin", true));
-        Map<String, String> env = sent.stringMap("env");
-        assertEquals(Map.of(), env, "the agent's environment stays out: a run starts from the daemon's");
+        assertEquals(Map.of(), sent.stringMap("env"), "the agent's environment stays out: a run starts from the daemon's");
 
-        // get_run on a finished run returns the same, by number or by string
-        assertEquals(r, structured(session.callTool("get_run", Map.of("run_id", 7))));
-        assertEquals(r, structured(session.callTool("get_run", Map.of("run_id", "7"))));
+        assertEquals(r, structured(session.callTool("get_run", Map.of("run_id", handle))));
         assertFalse(session.log().contains("echo-ok"), "argv stays out of the log:\n" + session.log());
     }
 
     @Test
-    void runCommand_withoutVariablesOrCwd_asksForAllInTheServersDirectory() throws Exception {
-        session.callTool("run_command", run("echo-ok"));
+    void runCommand_withoutVariables_isRefused_namingListVariables() throws Exception {
+        Map<String, Object> args = run("echo-ok");
+        args.remove("variables");
+        Map<String, Object> result = session.callTool("run_command", args);
+        assertTrue(isError(result));
+        assertTrue(text(result).contains("list_variables") && text(result).contains("[]"), text(result));
+        assertEquals("error", structured(result).get("status"));
+    }
+
+    @Test
+    void runCommand_allOrNone_andTheServersDirectory() throws Exception {
+        session.callTool("run_command", run("echo-ok", "variables", List.of("*")));
         Message sent = daemon.next("run");
-        assertFalse(sent.has("variables"), "absent means all");
+        assertFalse(sent.has("variables"), "[\"*\"] is all: absent on the wire");
         assertEquals(Path.of("").toAbsolutePath().toString(), sent.string("cwd"));
-        assertEquals(0, sent.number("timeout_ms", -1));
+        session.callTool("run_command", run("echo-ok", "variables", List.of()));
+        assertEquals(List.of(), daemon.next("run").strings("variables"), "[] is none");
+        Map<String, Object> both = session.callTool("run_command", run("echo-ok", "variables", List.of("*", "API_KEY")));
+        assertTrue(isError(both));
+        assertTrue(text(both).contains("either"), text(both));
     }
 
     @Test
@@ -145,44 +162,29 @@ class RunToolsTest {
     }
 
     @Test
-    void approvalTimeout_isTimedOut() throws Exception {
-        Map<String, Object> r = structured(session.callTool("run_command", run("approval-times-out")));
-        assertEquals("timed_out", r.get("status"));
-        assertEquals(12, r.get("run_id"));
-        assertTrue(((String) r.get("message")).contains("nobody approved run 12 in time"), r.toString());
-    }
-
-    @Test
-    void bigOutput_keepsHeadAndTail() throws Exception {
-        Map<String, Object> r = structured(session.callTool("run_command", run("big")));
-        assertEquals("completed", r.get("status"));
-        assertEquals(3, r.get("exit_code"));
-        assertEquals(true, r.get("stdout_truncated"));
-        String out = (String) r.get("stdout");
-        assertTrue(out.startsWith("a".repeat(OutputCapture.HEAD)), "head kept");
-        assertTrue(out.endsWith("d".repeat(OutputCapture.TAIL)), "tail kept");
-        assertTrue(out.contains("bytes of output omitted"));
+    void approvalTimeout_isApprovalTimedOut_andNotAnError() throws Exception {
+        Map<String, Object> result = session.callTool("run_command", run("approval-times-out"));
+        assertFalse(isError(result));
+        Map<String, Object> r = structured(result);
+        assertEquals("approval_timed_out", r.get("status"));
+        assertTrue(((String) r.get("message")).contains("nobody approved run 7 in time"), r.toString());
     }
 
     @Test
     void pendingRun_returnsAfterWaitSeconds_thenStopRunWithdrawsIt() throws Exception {
         Map<String, Object> r = structured(session.callTool("run_command", run("wait-approval", "wait_seconds", 0)));
-        if (r.get("run_id") instanceof String local) {
-            // returned before the daemon's first answer: the local id works as well
-            assertTrue(local.startsWith("local-"), local);
-        }
+        assertEquals("pending_approval", r.get("status"));
         Map<String, Object> waited = structured(session.callTool("get_run", Map.of("run_id", r.get("run_id"),
                 "wait_seconds", 1)));
-        assertEquals("pending", waited.get("status"));
-        assertEquals(8, waited.get("run_id"));
+        assertEquals("pending_approval", waited.get("status"));
         assertTrue(((String) waited.get("message")).contains("waiting for a human to approve it"), waited.toString());
 
-        Map<String, Object> stopped = structured(session.callTool("stop_run", Map.of("run_id", 8)));
-        assertEquals("denied", stopped.get("status"));
+        Map<String, Object> stopped = structured(session.callTool("stop_run", Map.of("run_id", r.get("run_id"))));
+        assertEquals("stopped", stopped.get("status"));
         assertTrue(((String) stopped.get("message")).contains("withdrawn"), stopped.toString());
-        assertEquals("cancel", daemon.cancels.poll());
+        assertEquals(r.get("run_id"), daemon.stops.poll());
 
-        Map<String, Object> again = structured(session.callTool("stop_run", Map.of("run_id", 8)));
+        Map<String, Object> again = structured(session.callTool("stop_run", Map.of("run_id", r.get("run_id"))));
         assertTrue(((String) again.get("message")).contains("had already ended"), again.toString());
     }
 
@@ -202,41 +204,78 @@ class RunToolsTest {
             double value = ((Number) p.get("progress")).doubleValue();
             assertTrue(value > last, "progress increases: " + progress);
             last = value;
-            assertTrue(((String) p.get("message")).contains("run 9"), p.toString());
+            assertTrue(((String) p.get("message")).contains("run 7"), p.toString());
         }
-        Map<String, Object> stopped = structured(session.callTool("stop_run", Map.of("run_id", 9)));
-        assertEquals("completed", stopped.get("status"));
+        Map<String, Object> stopped = structured(session.callTool("stop_run",
+                Map.of("run_id", structured(result).get("run_id"))));
+        assertEquals("stopped", stopped.get("status"));
         assertEquals(137, stopped.get("exit_code"));
-        assertTrue(((String) stopped.get("message")).contains("stopped on request"), stopped.toString());
+        assertTrue(((String) stopped.get("message")).contains("stopped by stop_run"), stopped.toString());
     }
 
     @Test
-    void cancellingAWaitingCall_stopsTheRun_andGetsNoResponse() throws Exception {
+    void cancellingAWaitingCall_stopsWaitingOnly_andGetsNoResponse() throws Exception {
         session.send(McpTestSession.requestMessage("call-1", "tools/call",
                 McpTestSession.callParams("run_command", run("long", "wait_seconds", 60), null)));
-        daemon.next("run");
+        daemon.next("run_get");
         session.notify("notifications/cancelled", Map.of("requestId", "call-1", "reason", "the user pressed Esc"));
-        assertEquals("cancel", daemon.cancels.poll(20, java.util.concurrent.TimeUnit.SECONDS));
-
-        // the next request is answered, and nothing ever answers the cancelled one
-        // the run's first id: the daemon's may not have been read yet when the cancel went out
-        Map<String, Object> r = structured(session.callTool("get_run", Map.of("run_id", "local-1", "wait_seconds", 5)));
-        assertEquals("completed", r.get("status"));
-        assertEquals(9, r.get("run_id"));
-        assertEquals(137, r.get("exit_code"));
+        String handle = daemon.runs.keySet().iterator().next();
+        // the next request is answered, the run still runs, and nothing ever answers the cancelled one
+        Map<String, Object> r = structured(session.callTool("get_run", Map.of("run_id", handle, "wait_seconds", 0)));
+        assertEquals("running", r.get("status"));
         assertNull(session.next(Duration.ofMillis(500)));
+        assertTrue(daemon.stops.isEmpty(), "no run_stop: cancelling only stops waiting");
         assertTrue(session.log().contains("cancelled request call-1"), session.log());
     }
 
     @Test
-    void cancellingGetRun_stopsTheRunToo() throws Exception {
-        Map<String, Object> r = structured(session.callTool("run_command", run("long", "wait_seconds", 0)));
-        Object id = r.get("run_id");
+    void cancellingWithStopOnCancel_stopsTheRun() throws Exception {
         session.send(McpTestSession.requestMessage(77, "tools/call",
-                McpTestSession.callParams("get_run", Map.of("run_id", id, "wait_seconds", 60), null)));
-        Thread.sleep(200);
+                McpTestSession.callParams("run_command", run("long", "wait_seconds", 60, "stop_on_cancel", true), null)));
+        daemon.next("run_get");
         session.notify("notifications/cancelled", Map.of("requestId", 77));
-        assertEquals("cancel", daemon.cancels.poll(20, java.util.concurrent.TimeUnit.SECONDS));
+        assertNotNull(daemon.stops.poll(20, java.util.concurrent.TimeUnit.SECONDS), "run_stop sent");
+    }
+
+    @Test
+    void endOfStdin_answersACallStillWaiting() throws Exception {
+        session.send(McpTestSession.requestMessage(5, "tools/call",
+                McpTestSession.callParams("run_command", run("long", "wait_seconds", 60), null)));
+        daemon.next("run_get");
+        assertEquals(0, session.finish());
+        Map<String, Object> answer = session.next(Duration.ofSeconds(5));
+        assertNotNull(answer, "the waiting call was answered before the server exited");
+        assertEquals(5, answer.get("id"));
+        @SuppressWarnings("unchecked")
+        Map<String, Object> sc = (Map<String, Object>) ((Map<String, Object>) answer.get("result")).get("structuredContent");
+        assertEquals("running", sc.get("status"));
+        assertTrue(daemon.stops.isEmpty(), "the run goes on in the daemon");
+    }
+
+    @Test
+    void dollarVariableInArgvWithoutAShell_getsAHint() throws Exception {
+        Map<String, Object> r = structured(session.callTool("run_command",
+                run("echo-ok", "command", List.of("echo-ok", "Bearer $API_KEY"))));
+        String hint = (String) r.get("hint");
+        assertNotNull(hint, r.toString());
+        assertTrue(hint.contains("$API_KEY") && hint.contains("[\"sh\", \"-c\""), hint);
+        Map<String, Object> viaShell = structured(session.callTool("run_command",
+                run("echo-ok", "command", List.of("sh", "-c", "echo-ok \"Bearer $API_KEY\""))));
+        assertNull(viaShell.get("hint"), viaShell.toString());
+        Map<String, Object> other = structured(session.callTool("run_command",
+                run("echo-ok", "command", List.of("echo-ok", "$HOME"))));
+        assertNull(other.get("hint"), "only requested variables: " + other);
+    }
+
+    @Test
+    void nonObjectArguments_getAOneLineMessage() throws Exception {
+        session.send(McpTestSession.requestMessage(9, "tools/call", Map.of("name", "list_variables", "arguments", "dev")));
+        Map<String, Object> answer = session.next(Duration.ofSeconds(10));
+        @SuppressWarnings("unchecked")
+        Map<String, Object> result = (Map<String, Object>) answer.get("result");
+        assertTrue(isError(result));
+        String text = text(result);
+        assertTrue(text.contains("must be a JSON object") && !text.contains("\n") && !text.contains("jackson"), text);
     }
 
     @Test
@@ -257,11 +296,14 @@ class RunToolsTest {
         assertTrue(((String) second.get("message")).contains("run_command"), second.toString());
         assertEquals(0, daemon.received.stream().filter(m -> m.type().equals("request_variable")).count(),
                 "the second call waited on the first request instead of asking the human again");
+    }
 
+    @Test
+    void requestVariable_forOneThatExists_saysExistsAtOnce() throws Exception {
         Map<String, Object> exists = session.callTool("request_variable", Map.of("environment", "dev",
-                "name", "EXISTS", "description", "x"));
-        assertTrue(isError(exists));
-        assertTrue(text(exists).contains("already exists"), text(exists));
-        assertNotNull(exists);
+                "name", "EXISTS", "description", "x", "wait_seconds", 0));
+        assertFalse(isError(exists), exists.toString());
+        assertEquals("exists", structured(exists).get("status"));
+        assertTrue(text(exists).contains("already"), text(exists));
     }
 }
