@@ -11,7 +11,6 @@ import java.io.PrintStream;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.Arrays;
 import java.util.concurrent.Callable;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
@@ -33,13 +32,8 @@ final class ApproveCommand implements Callable<Integer>, HoldsSecrets {
             spec.commandLine().getErr().println(multiplexerWarning(multiplexer));
             spec.commandLine().getErr().flush();
         }
-        char[] passphrase = Terminal.system().passphrase("Vault passphrase: ");
-        BrokerClient client;
-        try {
-            client = DaemonClient.approver(BrokerPaths.fromEnvironment(), "approve", passphrase);
-        } finally {
-            Arrays.fill(passphrase, '\0');
-        }
+        BrokerClient client = Terminal.system().withPassphrase("Vault passphrase: ", spec.commandLine().getErr(),
+                passphrase -> DaemonClient.approver(BrokerPaths.fromEnvironment(), "approve", passphrase));
         Input input = new Input();
         try (client) {
             console(client, input).run();

@@ -69,20 +69,27 @@ final class DaemonCommand implements Callable<Integer>, HoldsSecrets {
         }
         Terminal terminal = Terminal.system();
         char[] passphrase = null;
-        if (!locked) {
-            passphrase = detachedChild && System.getenv(Terminal.PASSPHRASE_FILE) == null
-                    ? readPassphraseLine() : terminal.passphrase("Vault passphrase: ");
+        if (!locked && detachedChild && System.getenv(Terminal.PASSPHRASE_FILE) == null) {
+            passphrase = readPassphraseLine();
         }
+        // else the passphrase is asked for below, once the daemon exists: a wrong one typed at
+        // the terminal is asked for again (Terminal.TRIES)
+        boolean ask = !locked && passphrase == null;
         // picocli's err stays this terminal's stderr: the log takes over System.err below, but
         // why this daemon ends belongs on the terminal it was started from
         java.io.PrintWriter terminalErr = spec.commandLine().getErr();
         Logging.toFile(paths.daemonLog());
         Daemon daemon = new Daemon(DaemonConfig.of(paths.socket(), paths.vaultFile())
                 .withIdleLock(idle).withApprovalTimeout(approval));
-        boolean console = !detachedChild && passphrase != null && System.console() != null;
+        boolean console = !detachedChild && !locked && System.console() != null;
         try {
             if (passphrase != null) {
                 daemon.unlock(passphrase);
+            } else if (ask) {
+                terminal.withPassphrase("Vault passphrase: ", terminalErr, p -> {
+                    daemon.unlock(p);
+                    return null;
+                });
             }
             daemon.start();
             if (console) {
@@ -90,7 +97,7 @@ final class DaemonCommand implements Callable<Integer>, HoldsSecrets {
             }
         } catch (Daemon.StartException e) {
             return fail(e.getMessage());
-        } catch (dev.brokerctl.vault.VaultException e) {
+        } catch (dev.brokerctl.vault.VaultException | CliException e) {
             return fail(e.getMessage());
         } finally {
             if (passphrase != null) {
