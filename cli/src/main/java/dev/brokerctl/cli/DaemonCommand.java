@@ -27,7 +27,9 @@ import picocli.CommandLine.Option;
 @Command(name = "daemon", description = {
     "Run the broker daemon: it unlocks with the passphrase from BROKERCTL_PASSPHRASE_FILE, else from the terminal.",
     "With --locked it never holds the key, so it cannot be unlocked over its socket (restart it with the passphrase).",
-    "Its log is $BROKERCTL_HOME/brokerd.log and never holds a value."})
+    "Its log is $BROKERCTL_HOME/brokerd.log and never holds a value.",
+    "In the foreground it says on its terminal why it ends. Exit 0 after brokerctl stop, 1 when it cannot start"
+        + " (another daemon runs, say), 128+N on signal N: 130 for Ctrl-C, 143 for SIGTERM, 129 for SIGHUP."})
 final class DaemonCommand implements Callable<Integer>, HoldsSecrets {
 
     @CommandLine.Spec
@@ -67,17 +69,27 @@ final class DaemonCommand implements Callable<Integer>, HoldsSecrets {
         }
         Terminal terminal = Terminal.system();
         char[] passphrase = null;
-        if (!locked) {
-            passphrase = detachedChild && System.getenv(Terminal.PASSPHRASE_FILE) == null
-                    ? readPassphraseLine() : terminal.passphrase("Vault passphrase: ");
+        if (!locked && detachedChild && System.getenv(Terminal.PASSPHRASE_FILE) == null) {
+            passphrase = readPassphraseLine();
         }
+        // else the passphrase is asked for below, once the daemon exists: a wrong one typed at
+        // the terminal is asked for again (Terminal.TRIES)
+        boolean ask = !locked && passphrase == null;
+        // picocli's err stays this terminal's stderr: the log takes over System.err below, but
+        // why this daemon ends belongs on the terminal it was started from
+        java.io.PrintWriter terminalErr = spec.commandLine().getErr();
         Logging.toFile(paths.daemonLog());
         Daemon daemon = new Daemon(DaemonConfig.of(paths.socket(), paths.vaultFile())
                 .withIdleLock(idle).withApprovalTimeout(approval));
-        boolean console = !detachedChild && passphrase != null && System.console() != null;
+        boolean console = !detachedChild && !locked && System.console() != null;
         try {
             if (passphrase != null) {
                 daemon.unlock(passphrase);
+            } else if (ask) {
+                terminal.withPassphrase("Vault passphrase: ", terminalErr, p -> {
+                    daemon.unlock(p);
+                    return null;
+                });
             }
             daemon.start();
             if (console) {
@@ -85,7 +97,7 @@ final class DaemonCommand implements Callable<Integer>, HoldsSecrets {
             }
         } catch (Daemon.StartException e) {
             return fail(e.getMessage());
-        } catch (dev.brokerctl.vault.VaultException e) {
+        } catch (dev.brokerctl.vault.VaultException | CliException e) {
             return fail(e.getMessage());
         } finally {
             if (passphrase != null) {
@@ -93,6 +105,10 @@ final class DaemonCommand implements Callable<Integer>, HoldsSecrets {
             }
         }
         Runtime.getRuntime().addShutdownHook(new Thread(daemon::shutdown, "shutdown-hook"));
+        java.util.concurrent.atomic.AtomicInteger signal = new java.util.concurrent.atomic.AtomicInteger();
+        if (!detachedChild) {
+            stopOnSignals(daemon, signal);
+        }
         String ready = "brokerctl daemon " + ProcessHandle.current().pid() + " ready on " + paths.socket()
                 + (daemon.isLocked() ? " (locked)" : "") + "; log: " + paths.daemonLog();
         if (detachedChild) {
@@ -110,7 +126,51 @@ final class DaemonCommand implements Callable<Integer>, HoldsSecrets {
             spec.commandLine().getOut().flush();
         }
         daemon.awaitTermination();
-        return ExitCodes.OK;
+        if (detachedChild) {
+            return ExitCodes.OK;
+        }
+        return ended(terminalErr, signal.get());
+    }
+
+    /**
+     * Says on the daemon's own terminal why it ended. A signal is an abnormal end, 128 + its
+     * number as a shell reports it (130 for Ctrl-C); {@code brokerctl stop} is the normal one, 0.
+     */
+    static int ended(java.io.PrintWriter err, int signal) {
+        String after = "; its runs were ended and the vault locked";
+        if (signal == 0) {
+            err.println("brokerctl: the daemon stopped (asked to over its socket: brokerctl stop)" + after);
+            err.flush();
+            return ExitCodes.OK;
+        }
+        String name = switch (signal) {
+            case 1 -> "SIGHUP (its terminal closed)";
+            case 2 -> "SIGINT (Ctrl-C)";
+            case 15 -> "SIGTERM";
+            default -> "signal " + signal;
+        };
+        err.println("brokerctl: the daemon stopped on " + name + after);
+        err.flush();
+        return 128 + signal;
+    }
+
+    /**
+     * Ctrl-C, SIGTERM and SIGHUP stop a foreground daemon as the shutdown hook would, but leave
+     * main to say so and to exit with 128 + the signal's number.
+     */
+    private static void stopOnSignals(Daemon daemon, java.util.concurrent.atomic.AtomicInteger signal) {
+        sun.misc.SignalHandler handler = s -> {
+            if (signal.compareAndSet(0, s.getNumber())) {
+                new Thread(daemon::shutdown, "signal-shutdown").start();
+            }
+        };
+        for (String name : new String[] {"INT", "TERM", "HUP"}) {
+            try {
+                sun.misc.Signal.handle(new sun.misc.Signal(name), handler);
+            } catch (IllegalArgumentException e) {
+                // not available here (or the JVM's own): the shutdown hook still stops the daemon
+            }
+        }
     }
 
     /**

@@ -91,13 +91,8 @@ final class DaemonControlCommands {
         @Override
         public Integer call() throws Exception {
             BrokerPaths paths = BrokerPaths.fromEnvironment();
-            char[] passphrase = Terminal.system().passphrase("Vault passphrase: ");
-            dev.brokerctl.vault.ApproverKeys keys;
-            try {
-                keys = dev.brokerctl.vault.Vault.open(paths.vaultFile()).approverKeys(passphrase);
-            } finally {
-                Arrays.fill(passphrase, '\0');
-            }
+            dev.brokerctl.vault.ApproverKeys keys = Terminal.system().withPassphrase("Vault passphrase: ", spec.commandLine().getErr(),
+                    passphrase -> dev.brokerctl.vault.Vault.open(paths.vaultFile()).approverKeys(passphrase));
             try (keys; BrokerClient c = connect("unlock")) {
                 byte[] verifier = keys.unlockVerifier();
                 dev.brokerctl.protocol.Handshake.SessionKeys session;

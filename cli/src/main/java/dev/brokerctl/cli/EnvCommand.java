@@ -48,16 +48,28 @@ final class EnvCommand implements Runnable {
         }
     }
 
-    @Command(name = "list", description = "List environments with their policy and variable count.")
+    @Command(name = "list", description = {"List environments with their policy and variable count.",
+        "With an unlocked daemon running they come from it, without the passphrase; else the vault is opened here."})
     static final class ListEnvironments extends VaultCommand {
         @Option(names = "--json", description = "Print JSON.")
         boolean json;
 
+        @Option(names = "--from-vault", description = "Open the vault with the passphrase instead of asking the"
+                + " running daemon.")
+        boolean fromVault;
+
         @Override
         public Integer call() throws Exception {
             Listing<EnvironmentInfo> listing;
-            try (VaultSession s = unlock()) {
-                listing = s.listEnvironments();
+            DaemonListing daemon = fromVault ? null : DaemonListing.open(paths(), "env list");
+            if (daemon != null) {
+                try (daemon) {
+                    listing = daemon.environments();   // names only, no passphrase: see ListCommand
+                }
+            } else {
+                try (VaultSession s = unlock()) {
+                    listing = s.listEnvironments();
+                }
             }
             if (json) {
                 Json.environments(out(), listing);

@@ -26,8 +26,11 @@ import picocli.CommandLine.Parameters;
 
 @Command(name = "import", description = {
     "Store every variable of a dotenv file in an environment, in one transaction.",
-    "Comments, 'export ', single and double quotes, escapes and multi-line double-quoted values"
-        + " are understood; $${VAR} is not expanded."})
+    "Comments, 'export ', quotes and multi-line quoted values are understood; $${VAR} is not expanded.",
+    "By default the file is read as npm dotenv reads it (--syntax dotenv), so the value stored is the one a Node"
+        + " application saw; --syntax shell reads it as a POSIX shell, docker compose or python-dotenv would.",
+    "A line the two read differently (a # without a blank before it, an escape in double quotes, backticks) gets a"
+        + " warning naming the line and the value's length."})
 final class ImportCommand extends VaultCommand {
 
     /** A dotenv file larger than this is surely not one. */
@@ -39,6 +42,10 @@ final class ImportCommand extends VaultCommand {
     @Parameters(index = "1", paramLabel = "FILE")
     Path file;
 
+    @Option(names = "--syntax", paramLabel = "dotenv|shell", defaultValue = "dotenv",
+            description = "Whose reading of the forms where loaders disagree to take (default: ${DEFAULT-VALUE}).")
+    String syntax;
+
     @Option(names = "--shred", description = "After the import committed, overwrite the file with"
             + " zeros and delete it (best effort on SSDs and copy-on-write file systems).")
     boolean shred;
@@ -46,10 +53,11 @@ final class ImportCommand extends VaultCommand {
     @Override
     public Integer call() throws Exception {
         Names.checkEnvironment(environment);
+        DotenvParser.Syntax chosen = DotenvParser.Syntax.parse(syntax);
         byte[] content = read(file);
         DotenvParser.Result parsed;
         try {
-            parsed = DotenvParser.parse(content);
+            parsed = DotenvParser.parse(content, chosen);
         } catch (DotenvException e) {
             throw new CliException(file + ": " + e.getMessage() + "; nothing was imported");
         } finally {
@@ -79,6 +87,10 @@ final class ImportCommand extends VaultCommand {
         }
         out().printf("imported %d variables into %s: %s%n", values.size(), environment,
                 String.join(", ", values.keySet()));
+        for (DotenvParser.Note n : parsed.notes()) {
+            err().printf("brokerctl: warning: %s line %d (%s, %d bytes stored): %s%n", file, n.line(), n.name(),
+                    n.valueLength(), n.text());
+        }
         for (String dup : parsed.duplicateNames()) {
             err().printf("brokerctl: warning: %s appears more than once in %s; the last one was"
                     + " imported%n", dup, file);

@@ -16,7 +16,13 @@ import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
 
-@Command(name = "list", description = "List variable names, descriptions and update times; never values.")
+/**
+ * Names, descriptions and update times. With an unlocked daemon running, they come from it and
+ * no passphrase is asked: names are what any process of this user (an agent through MCP) can ask
+ * the daemon for already, and no value ever comes this way. Without one, the vault is opened here.
+ */
+@Command(name = "list", description = {"List variable names, descriptions and update times; never values.",
+    "With an unlocked daemon running the names come from it, without the passphrase; else the vault is opened here."})
 final class ListCommand extends VaultCommand {
 
     private static final DateTimeFormatter TIME =
@@ -28,6 +34,10 @@ final class ListCommand extends VaultCommand {
     @Option(names = "--json", description = "Print JSON.")
     boolean json;
 
+    @Option(names = "--from-vault", description = "Open the vault with the passphrase instead of asking the"
+            + " running daemon.")
+    boolean fromVault;
+
     @Override
     public Integer call() throws Exception {
         if (environment != null) {
@@ -35,19 +45,43 @@ final class ListCommand extends VaultCommand {
         }
         Map<EnvironmentInfo, Listing<VariableInfo>> result = new LinkedHashMap<>();
         List<String> damaged = new ArrayList<>();
-        try (VaultSession s = unlock()) {
-            List<EnvironmentInfo> environments;
-            if (environment != null) {
-                environments = List.of(s.environment(environment));
-            } else {
-                Listing<EnvironmentInfo> all = s.listEnvironments();
-                environments = all.items();
-                damaged.addAll(all.damaged());
+        DaemonListing daemon = fromVault ? null : DaemonListing.open(paths(), "list");
+        if (daemon != null) {
+            // names only, from the running unlocked daemon: no passphrase (see the class comment)
+            try (daemon) {
+                List<EnvironmentInfo> environments = new ArrayList<>();
+                Listing<EnvironmentInfo> all = daemon.environments();
+                for (EnvironmentInfo e : all.items()) {
+                    if (environment == null || e.name().equals(environment)) {
+                        environments.add(e);
+                    }
+                }
+                if (environment == null) {
+                    damaged.addAll(all.damaged());
+                } else if (environments.isEmpty()) {
+                    daemon.variables(environment);   // the daemon's own "does not exist" message
+                }
+                for (EnvironmentInfo e : environments) {
+                    Listing<VariableInfo> vars = daemon.variables(e.name());
+                    result.put(e, vars);
+                    damaged.addAll(vars.damaged());
+                }
             }
-            for (EnvironmentInfo e : environments) {
-                Listing<VariableInfo> vars = s.listVariables(e.name());
-                result.put(e, vars);
-                damaged.addAll(vars.damaged());
+        } else {
+            try (VaultSession s = unlock()) {
+                List<EnvironmentInfo> environments;
+                if (environment != null) {
+                    environments = List.of(s.environment(environment));
+                } else {
+                    Listing<EnvironmentInfo> all = s.listEnvironments();
+                    environments = all.items();
+                    damaged.addAll(all.damaged());
+                }
+                for (EnvironmentInfo e : environments) {
+                    Listing<VariableInfo> vars = s.listVariables(e.name());
+                    result.put(e, vars);
+                    damaged.addAll(vars.damaged());
+                }
             }
         }
         if (json) {

@@ -184,7 +184,9 @@ final class RunCommand implements Callable<Integer> {
         }
         dev.brokerctl.vault.dotenv.DotenvParser.Result parsed;
         try {
-            parsed = dev.brokerctl.vault.dotenv.DotenvParser.parse(content);
+            // read as npm dotenv reads it, as import does by default: the value the application saw
+            parsed = dev.brokerctl.vault.dotenv.DotenvParser.parse(content,
+                    dev.brokerctl.vault.dotenv.DotenvParser.Syntax.DOTENV);
         } catch (dev.brokerctl.vault.dotenv.DotenvException e) {
             throw new CliException(file + ": " + e.getMessage(), RunClient.BROKER_FAILED);
         } finally {

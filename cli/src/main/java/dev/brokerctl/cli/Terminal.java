@@ -49,9 +49,45 @@ final class Terminal {
         return readHidden(prompt, "set " + PASSPHRASE_FILE + " to a file whose first line is the passphrase");
     }
 
+    /** How often a human at the terminal may type the passphrase for one command. */
+    static final int TRIES = 3;
+
+    /** Something done with the passphrase that fails with {@link dev.brokerctl.vault.WrongPassphraseException}. */
+    interface WithPassphrase<T> {
+        T apply(char[] passphrase) throws Exception;
+    }
+
+    /**
+     * Reads the passphrase and gives it to {@code use}, zeroed after; a wrong one typed at the
+     * terminal is asked for again, {@value #TRIES} tries in all. A passphrase file gets one try:
+     * asking a file again gives the same answer.
+     */
+    <T> T withPassphrase(String prompt, java.io.PrintWriter err, WithPassphrase<T> use) throws Exception {
+        String file = env.get(PASSPHRASE_FILE);
+        int tries = file != null && !file.isEmpty() ? 1 : TRIES;
+        for (int i = 1; ; i++) {
+            char[] passphrase = passphrase(prompt);
+            try {
+                return use.apply(passphrase);
+            } catch (dev.brokerctl.vault.WrongPassphraseException e) {
+                if (i >= tries) {
+                    if (tries == 1) {
+                        throw e;
+                    }
+                    throw new CliException(e.getMessage() + " (" + tries + " tries); nothing was done");
+                }
+                err.println("brokerctl: " + e.getMessage() + "; try again (" + (tries - i)
+                        + (tries - i == 1 ? " try" : " tries") + " left)");
+                err.flush();
+            } finally {
+                Arrays.fill(passphrase, '\0');
+            }
+        }
+    }
+
     /**
      * Reads a new passphrase: from {@code fileVariable} when set, else twice from the terminal
-     * (the two must match).
+     * (the two must match). Its length is checked before it is asked for the second time.
      */
     char[] newPassphrase(String fileVariable, String prompt) throws CliException {
         String file = env.get(fileVariable);
@@ -60,6 +96,12 @@ final class Terminal {
         }
         String hint = "set " + fileVariable + " to a file whose first line is the new passphrase";
         char[] first = readHidden(prompt, hint);
+        try {
+            dev.brokerctl.vault.Passphrases.checkNew(first);
+        } catch (IllegalArgumentException e) {
+            Arrays.fill(first, '\0');
+            throw new CliException(e.getMessage() + "; nothing was changed", ExitCodes.USAGE);
+        }
         char[] second = readHidden("Repeat it: ", hint);
         try {
             if (!Arrays.equals(first, second)) {

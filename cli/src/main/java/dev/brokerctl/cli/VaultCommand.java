@@ -30,21 +30,27 @@ abstract class VaultCommand implements Callable<Integer>, HoldsSecrets {
     }
 
     /** Opens the vault and asks for the passphrase only if the vault exists and is readable. */
-    VaultSession unlock() throws VaultException, CliException {
+    VaultSession unlock() throws Exception {
         return unlock(Vault.open(paths().vaultFile()));
     }
 
-    /** Asks for the passphrase and unlocks {@code vault}; closes it on failure. */
-    VaultSession unlock(Vault vault) throws VaultException, CliException {
+    /**
+     * Asks for the passphrase and unlocks {@code vault}; closes it on failure. A wrong passphrase
+     * typed at the terminal is asked for again (the vault file opened again: a failed unlock
+     * closes it), {@value Terminal#TRIES} tries in all.
+     */
+    VaultSession unlock(Vault vault) throws Exception {
+        Vault[] next = {vault};
         try {
-            char[] passphrase = terminal.passphrase("Vault passphrase: ");
-            try {
-                return vault.unlock(passphrase);
-            } finally {
-                Arrays.fill(passphrase, '\0');
+            return terminal.withPassphrase("Vault passphrase: ", err(), passphrase -> {
+                Vault v = next[0] != null ? next[0] : Vault.open(paths().vaultFile());
+                next[0] = null;
+                return v.unlock(passphrase);
+            });
+        } catch (Exception e) {
+            if (next[0] != null) {
+                next[0].close();
             }
-        } catch (VaultException | CliException | RuntimeException e) {
-            vault.close();
             throw e;
         }
     }

@@ -67,6 +67,17 @@ import java.util.Set;
  *   <li>A BOM anywhere but the start of the input is not skipped (it fails as a name).</li>
  * </ul>
  *
+ * <h2>Two syntaxes</h2>
+ * Where loaders disagree on the same bytes, {@link Syntax} picks whose reading is taken, so the
+ * value stored is the one the application saw. {@link Syntax#SHELL} is the syntax above.
+ * {@link Syntax#DOTENV} reads as npm {@code dotenv} 17 does (the loader most {@code .env} files are
+ * written for): an unquoted value ends at the first {@code #}, blank before it or not; inside
+ * double quotes only {@code \n} and {@code \r} are escapes ({@code \t}, {@code \"}, {@code \\}
+ * stay as written, and {@code \"} does not close the value); backticks quote like single quotes;
+ * {@code \'} does not close a single-quoted value and stays as written. Everything else, errors
+ * included, is the same in both. Each line that the two read differently gets a {@link Note}
+ * naming the line, the variable and the value's length, never the value.
+ *
  * <h2>Errors</h2>
  * A {@link DotenvException} names the line and the fix and never contains any part of a value
  * (nor the text of a line that has no {@code =}, which may be a pasted token). An unterminated
@@ -91,12 +102,52 @@ public final class DotenvParser {
 
     private static final String NAME_RULE = "[A-Za-z_][A-Za-z0-9_]{0,127}";
 
+    /** Whose reading of the forms where loaders disagree is taken (see the class comment). */
+    public enum Syntax {
+        /** npm {@code dotenv} 17. */
+        DOTENV("dotenv"),
+        /** POSIX-shell-like quoting with escapes in double quotes, as docker compose and python-dotenv. */
+        SHELL("shell");
+
+        private final String id;
+
+        Syntax(String id) {
+            this.id = id;
+        }
+
+        public String id() {
+            return id;
+        }
+
+        /** @throws IllegalArgumentException naming the syntaxes there are */
+        public static Syntax parse(String id) {
+            for (Syntax s : values()) {
+                if (s.id.equals(id)) {
+                    return s;
+                }
+            }
+            throw new IllegalArgumentException("unknown dotenv syntax '" + id + "'; use dotenv (npm dotenv, the"
+                    + " default) or shell");
+        }
+    }
+
+    /**
+     * A line the other {@link Syntax} reads differently: what differs, for a warning. Holds the
+     * value's length, never any of its bytes.
+     */
+    public record Note(int line, String name, int valueLength, String text) {
+    }
+
     private final byte[] in;
+    private final Syntax syntax;
+    private final List<Note> notes = new ArrayList<>();
+    private String pendingNote;
     private int pos;
     private int line = 1;
 
-    private DotenvParser(byte[] in) {
+    private DotenvParser(byte[] in, Syntax syntax) {
         this.in = in;
+        this.syntax = syntax;
     }
 
     /**
@@ -107,28 +158,47 @@ public final class DotenvParser {
      * @throws DotenvException if the file is malformed; the message never contains a value
      */
     public static Result parse(byte[] utf8) throws DotenvException {
+        return parse(utf8, Syntax.SHELL);
+    }
+
+    /** As {@link #parse(byte[])}, reading the forms where loaders disagree as {@code syntax} does. */
+    public static Result parse(byte[] utf8, Syntax syntax) throws DotenvException {
         Objects.requireNonNull(utf8, "utf8");
+        Objects.requireNonNull(syntax, "syntax");
         List<DotenvEntry> all = new ArrayList<>();
         boolean ok = false;
+        DotenvParser parser = new DotenvParser(utf8, syntax);
         try {
-            new DotenvParser(utf8).parseAll(all);
+            parser.parseAll(all);
             ok = true;
         } finally {
             if (!ok) {
                 all.forEach(DotenvEntry::destroy);
             }
         }
-        return keepLast(all);
+        Result r = keepLast(all);
+        return new Result(r.entries, r.duplicateNames, parser.notes);
     }
 
     /** The outcome of {@link DotenvParser#parse}. */
     public static final class Result {
         private final List<DotenvEntry> entries;
         private final List<String> duplicateNames;
+        private final List<Note> notes;
 
         private Result(List<DotenvEntry> entries, List<String> duplicateNames) {
+            this(entries, duplicateNames, List.of());
+        }
+
+        private Result(List<DotenvEntry> entries, List<String> duplicateNames, List<Note> notes) {
             this.entries = Collections.unmodifiableList(entries);
             this.duplicateNames = Collections.unmodifiableList(duplicateNames);
+            this.notes = List.copyOf(notes);
+        }
+
+        /** Lines the other {@link Syntax} reads differently, in file order. Unmodifiable. */
+        public List<Note> notes() {
+            return notes;
         }
 
         /** One entry per name: its last occurrence, ordered by line. Unmodifiable. */
@@ -201,17 +271,29 @@ public final class DotenvParser {
         String name = parseNameAndEquals(entryLine);
         skipBlanks();
 
+        pendingNote = null;
         if (atEol()) {
             out.add(new DotenvEntry(name, entryLine, new byte[0]));
         } else if (in[pos] == '\'') {
             // Added before the trailing-text check so that a failure there zeroes it too.
-            out.add(new DotenvEntry(name, entryLine, singleQuoted(name, entryLine)));
+            out.add(new DotenvEntry(name, entryLine, singleQuoted(name, entryLine, '\'', "single")));
             expectOnlyCommentAfterQuote(name, entryLine, "single");
         } else if (in[pos] == '"') {
             out.add(new DotenvEntry(name, entryLine, doubleQuoted(name, entryLine)));
             expectOnlyCommentAfterQuote(name, entryLine, "double");
+        } else if (in[pos] == '`' && syntax == Syntax.DOTENV) {
+            out.add(new DotenvEntry(name, entryLine, singleQuoted(name, entryLine, '`', "backtick")));
+            expectOnlyCommentAfterQuote(name, entryLine, "backtick");
+            pendingNote = "backticks quote the value here (npm dotenv); --syntax shell keeps them as part of it";
         } else {
+            if (in[pos] == '`') {
+                pendingNote = "backticks are kept as part of the value here; npm dotenv (--syntax dotenv) strips"
+                        + " them as quotes";
+            }
             out.add(new DotenvEntry(name, entryLine, unquoted()));
+        }
+        if (pendingNote != null) {
+            notes.add(new Note(entryLine, name, out.get(out.size() - 1).valueLength(), pendingNote));
         }
         skipEol();
     }
@@ -272,15 +354,21 @@ public final class DotenvParser {
     }
 
     /** {@code pos} is at the opening quote. Leaves {@code pos} after the closing quote. */
-    private byte[] singleQuoted(String name, int entryLine) throws DotenvException {
+    private byte[] singleQuoted(String name, int entryLine, char quote, String kind) throws DotenvException {
         pos++;
         int start = pos;
-        while (pos < in.length && in[pos] != '\'') {
+        while (pos < in.length && in[pos] != quote) {
+            if (syntax == Syntax.DOTENV && in[pos] == '\\' && pos + 1 < in.length && in[pos + 1] == quote) {
+                pos++;   // npm dotenv: \' (\` in backticks) does not close the value, and stays as written
+                if (quote == '\'') {
+                    pendingNote = "\\' does not end this single-quoted value (npm dotenv); --syntax shell ends it there";
+                }
+            }
             countLineBreak();
             pos++;
         }
         if (pos >= in.length) {
-            throw unterminated(name, entryLine, "single", "'");
+            throw unterminated(name, entryLine, kind, String.valueOf(quote));
         }
         int end = pos;
         pos++;
@@ -316,8 +404,24 @@ public final class DotenvParser {
         int n = 0;
         for (int i = start; i < end; i++) {
             byte b = in[i];
-            if (b == '\\') {
+            if (b == '\\' && syntax == Syntax.DOTENV) {
                 byte next = in[i + 1];
+                if (next == 'n' || next == 'r') {
+                    buf[n++] = next == 'n' ? (byte) '\n' : (byte) '\r';
+                    i++;
+                    continue;
+                }
+                if (next == 't' || next == '\\' || next == '"' || next == '\'' || next == '$') {
+                    pendingNote = "\\" + (char) next + " inside double quotes is kept as written (npm dotenv);"
+                            + " --syntax shell decodes it";
+                }
+                buf[n++] = b;   // kept; the next byte is handled on the next iteration
+            } else if (b == '\\') {
+                byte next = in[i + 1];
+                if (next == 't' || next == '\\' || next == '"' || next == '\'' || next == '$') {
+                    pendingNote = "\\" + (char) next + " inside double quotes is decoded here; npm dotenv"
+                            + " (--syntax dotenv) keeps it as written";
+                }
                 switch (next) {
                     case 'n': buf[n++] = '\n'; i++; break;
                     case 'r': buf[n++] = '\r'; i++; break;
@@ -345,8 +449,16 @@ public final class DotenvParser {
     private byte[] unquoted() {
         int start = pos;
         // in[pos - 1] is in range: at least the '=' precedes the value.
-        while (!atEol() && !(in[pos] == '#' && isBlank(in[pos - 1]))) {
+        while (!atEol() && !(in[pos] == '#' && (isBlank(in[pos - 1]) || syntax == Syntax.DOTENV))) {
+            if (in[pos] == '#') {
+                pendingNote = "a # without a blank before it is part of the value here; npm dotenv (--syntax"
+                        + " dotenv) ends the value there";
+            }
             pos++;
+        }
+        if (syntax == Syntax.DOTENV && !atEol() && !isBlank(in[pos - 1])) {
+            pendingNote = "a # without a blank before it ends the value here (npm dotenv); --syntax shell keeps"
+                    + " it as part of the value";
         }
         int end = pos;
         while (end > start && isBlank(in[end - 1])) {
