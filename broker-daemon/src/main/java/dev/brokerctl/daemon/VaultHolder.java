@@ -3,8 +3,10 @@ package dev.brokerctl.daemon;
 import dev.brokerctl.protocol.BrokerException;
 import dev.brokerctl.protocol.Durations;
 import dev.brokerctl.protocol.ErrorCode;
+import dev.brokerctl.vault.StateMark;
 import dev.brokerctl.vault.Vault;
 import dev.brokerctl.vault.VaultException;
+import dev.brokerctl.vault.VaultIntegrityException;
 import dev.brokerctl.vault.VaultSession;
 import dev.brokerctl.vault.audit.AuditDetails;
 import dev.brokerctl.vault.audit.AuditEvent;
@@ -54,6 +56,10 @@ final class VaultHolder {
      * held the key (started locked), which can then not be unlocked over the socket.
      */
     private byte[] unlockVerifier;
+    /** Beside the vault: the highest state counter seen, MACed (see {@link StateMark}). */
+    private final Path markFile;
+    /** The highest state counter this daemon has seen, in memory too: a mark file put back does not lower it. */
+    private long highest = -1;
 
     /** @param background where queued audit entries are appended (one task per entry queued) */
     VaultHolder(Path file, Clock clock, Duration idleLock, Executor background) {
@@ -61,6 +67,7 @@ final class VaultHolder {
         this.clock = clock;
         this.idleLock = idleLock;
         this.background = background;
+        this.markFile = StateMark.pathFor(file);
     }
 
     synchronized boolean isLocked() {
@@ -75,12 +82,14 @@ final class VaultHolder {
         synchronized (kdf) {
             synchronized (this) {
                 if (session == null) {
+                    VaultSession opened;
                     try {
-                        session = Vault.open(file).unlock(passphrase);
+                        opened = Vault.open(file).unlock(passphrase);
                     } catch (dev.brokerctl.vault.WrongPassphraseException e) {
                         failedWhileLocked++;
                         throw e;
                     }
+                    session = refuseIfBehind(opened);
                     lastUse = clock.millis();
                     if (unlockVerifier != null) {
                         java.util.Arrays.fill(unlockVerifier, (byte) 0);
@@ -122,13 +131,66 @@ final class VaultHolder {
         if (unlockVerifier == null) {
             throw neverHeldKey();
         }
-        session = Vault.open(file).unlockWithSealedKey(transportKey, sealed, aad, unlockVerifier);
+        session = refuseIfBehind(Vault.open(file).unlockWithSealedKey(transportKey, sealed, aad, unlockVerifier));
         java.util.Arrays.fill(unlockVerifier, (byte) 0);
         unlockVerifier = null;
         lastUse = clock.millis();
         LOG.info("vault unlocked by brokerctl unlock (the daemon proved itself; the key arrived sealed); {}",
                 Vault.nativeLibraryReport());
         session.audit(AuditEvent.UNLOCKED, null, AuditDetails.of(AuditDetails.SOURCE, "brokerctl unlock, handshake"));
+    }
+
+    /**
+     * Takes the higher of the mark file and this daemon's memory as the floor, and refuses (closes)
+     * a session whose vault is behind it: a whole-file rollback. Returns the session otherwise.
+     */
+    private VaultSession refuseIfBehind(VaultSession opened) throws VaultException {
+        try {
+            java.util.OptionalLong mark = StateMark.read(markFile, opened);
+            if (mark.isPresent()) {
+                highest = Math.max(highest, mark.getAsLong());
+            }
+            checkNotBehind(opened);
+            return opened;
+        } catch (VaultException | RuntimeException e) {
+            opened.close();
+            throw e;
+        }
+    }
+
+    /** Refuses a vault behind the highest counter seen; records a higher one. */
+    private void checkNotBehind(VaultSession s) throws VaultException {
+        long counter = s.stateCounter();
+        if (counter < highest) {
+            String message = "the vault file " + file + " went back in time: it is at state " + counter
+                    + ", but this daemon has seen state " + highest + " (recorded in " + markFile + "). An older"
+                    + " copy of the file was put in its place: a restored backup, or someone undoing changes"
+                    + " (a policy, a variable, the audit trail). Nothing was read from it. If you restored it on"
+                    + " purpose: stop the daemon (brokerctl stop), run brokerctl doctor --accept-rollback (it"
+                    + " needs the passphrase and is recorded in the audit log), then start the daemon again";
+            LOG.error("refusing the vault: {}", message);
+            throw new VaultIntegrityException(message);
+        }
+        if (counter > highest) {
+            StateMark.write(markFile, s, counter);
+            highest = counter;
+        }
+    }
+
+    /** A rolled-back vault under an unlocked daemon: the session is closed, keys zeroed, nothing more served. */
+    private void guard() throws VaultException {
+        try {
+            checkNotBehind(session);
+        } catch (VaultIntegrityException e) {
+            if (e.getMessage().contains("went back in time")) {
+                unlockVerifier = session.unlockVerifier();
+                session.close();
+                session = null;
+                deferred.clear();
+                LOG.warn("vault locked: its file went back in time; kept only its unlock verifier");
+            }
+            throw e;
+        }
     }
 
     static BrokerException neverHeldKey() {
@@ -140,8 +202,10 @@ final class VaultHolder {
     synchronized void lock(String why) {
         if (session != null) {
             try {
+                checkNotBehind(session);
                 appendWithDeferred(List.of(new AuditRecord(AuditEvent.LOCKED, null,
                         AuditDetails.of(AuditDetails.REASON, why))));
+                checkNotBehind(session);
             } catch (VaultException e) {
                 LOG.warn("could not record the lock in the audit log: {}; not recorded: {}", e.getMessage(),
                         deferred.isEmpty() ? "the lock" : deferred + " and the lock");
@@ -163,7 +227,9 @@ final class VaultHolder {
             throw locked();
         }
         lastUse = clock.millis();
+        guard();
         appendWithDeferred(List.of(records));
+        guard();
     }
 
     /** As {@link #audit(AuditRecord...)} for one entry. */
@@ -194,7 +260,9 @@ final class VaultHolder {
             return;
         }
         try {
+            checkNotBehind(session);
             appendWithDeferred(List.of());
+            checkNotBehind(session);
         } catch (VaultException | RuntimeException e) {
             LOG.warn("audit entries not recorded ({}): {}", e.getMessage(), deferred);
             deferred.clear();
@@ -222,7 +290,12 @@ final class VaultHolder {
             throw locked();
         }
         lastUse = clock.millis();
-        return work.run(session);
+        guard();
+        T result = work.run(session);
+        if (session != null) {
+            guard();
+        }
+        return result;
     }
 
     /** @return true when this call locked the vault */

@@ -1210,6 +1210,25 @@ public final class VaultSession implements AutoCloseable {
         return ApproverKeys.derive(dek, vaultId, ApproverKeys.UNLOCK_LABEL);
     }
 
+    /** HMAC of a rollback mark's counter (see {@link StateMark}), under a key from the vault key. */
+    synchronized byte[] markMac(long counter) {
+        checkOpen();
+        byte[] key = Hkdf.subkey(dek, vaultId, "brokerctl/v1/state-mark");
+        try {
+            return HmacSha256.mac(key, vaultId, ByteBuffer.allocate(8).putLong(counter).array());
+        } finally {
+            Arrays.fill(key, (byte) 0);
+        }
+    }
+
+    boolean hasVaultId(byte[] id) {
+        return MessageDigest.isEqual(vaultId, id);
+    }
+
+    byte[] vaultIdCopy() {
+        return vaultId.clone();
+    }
+
     synchronized boolean isKey(byte[] candidateVaultId, byte[] candidateDek) {
         checkOpen();
         return java.security.MessageDigest.isEqual(vaultId, candidateVaultId)
