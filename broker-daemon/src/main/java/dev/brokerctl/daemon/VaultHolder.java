@@ -60,6 +60,8 @@ final class VaultHolder {
     private final Path markFile;
     /** The highest state counter this daemon has seen, in memory too: a mark file put back does not lower it. */
     private long highest = -1;
+    /** Why this daemon locked itself and refuses its vault (a rollback, the file replaced), or null. */
+    private String refusal;
 
     /** @param background where queued audit entries are appended (one task per entry queued) */
     VaultHolder(Path file, Clock clock, Duration idleLock, Executor background) {
@@ -151,6 +153,7 @@ final class VaultHolder {
                 highest = Math.max(highest, mark.getAsLong());
             }
             checkNotBehind(opened);
+            refusal = null;
             return opened;
         } catch (VaultException | RuntimeException e) {
             opened.close();
@@ -183,6 +186,7 @@ final class VaultHolder {
             checkNotBehind(session);
         } catch (VaultIntegrityException e) {
             if (e.getMessage().contains("went back in time")) {
+                refusal = e.getMessage();
                 unlockVerifier = session.unlockVerifier();
                 session.close();
                 session = null;
@@ -223,9 +227,7 @@ final class VaultHolder {
      * (the caller's request fails) when it cannot.
      */
     synchronized void audit(AuditRecord... records) throws VaultException, BrokerException {
-        if (session == null) {
-            throw locked();
-        }
+        requireUnlocked();
         lastUse = clock.millis();
         guard();
         appendWithDeferred(List.of(records));
@@ -286,9 +288,7 @@ final class VaultHolder {
 
     /** Runs {@code work} on the unlocked session, counting it as use. */
     synchronized <T> T with(Work<T> work) throws VaultException, BrokerException {
-        if (session == null) {
-            throw locked();
-        }
+        requireUnlocked();
         lastUse = clock.millis();
         guard();
         T result = work.run(session);
@@ -305,6 +305,21 @@ final class VaultHolder {
             return true;
         }
         return false;
+    }
+
+    /** Locked, or refusing the vault: the refusal's own message then, not "unlock it". */
+    private void requireUnlocked() throws VaultException, BrokerException {
+        if (session == null) {
+            if (refusal != null) {
+                throw new VaultIntegrityException(refusal);
+            }
+            throw locked();
+        }
+    }
+
+    /** Why this daemon refuses its vault (for status and the log), or null. */
+    synchronized String refusal() {
+        return refusal;
     }
 
     static BrokerException locked() {

@@ -471,6 +471,193 @@ public final class VaultSession implements AutoCloseable {
         });
     }
 
+    // ---------------------------------------------------------------- rekey and checkpoint
+
+    /**
+     * Replaces the vault key: a new random key, every environment, variable and audit entry
+     * re-sealed under keys from it (the audit chain re-linked, the name index recomputed, the
+     * vault state sealed afresh), and the keyslot replaced by one for {@code newPassphrase}, all in
+     * one transaction. The old keyslot is gone with the old key: put back, it opens to a key that
+     * decrypts nothing in this file. Run {@link #checkpoint} after it, so no old page stays in the
+     * write-ahead log.
+     *
+     * @return how many items (environments, variables, audit entries) were re-sealed
+     * @throws IllegalArgumentException when {@code params} are below the creation floor
+     */
+    public synchronized int rekey(char[] newPassphrase, KdfParams params, AuditRecord audit) throws VaultException {
+        checkOpen();
+        Passphrases.checkNew(newPassphrase);
+        params.checkCreationFloor();
+        byte[] newDek = new byte[AesGcm.KEY_BYTES];
+        random.nextBytes(newDek);
+        Vault.Keyslot slot = Vault.wrap(vaultId, 1, newDek, newPassphrase, params, random);
+        byte[][] keys = {dek, valueKey, metadataKey, indexKey, auditKey, auditChainKey, stateKey};
+        byte[][] old = new byte[keys.length][];
+        for (int i = 0; i < keys.length; i++) {
+            old[i] = keys[i].clone();
+        }
+        boolean done = false;
+        try {
+            int count = Sqlite.inWriteTransaction(connection, path, () -> {
+                ensureState();
+                checkAuditAgainstState();
+                long counter = state.counter + 1;
+                List<Object[]> envs = new ArrayList<>();
+                try (PreparedStatement ps = connection.prepareStatement("SELECT id, name, policy, version FROM environment");
+                        ResultSet rs = ps.executeQuery()) {
+                    while (rs.next()) {
+                        long id = rs.getLong(1);
+                        long v = rs.getLong(4);
+                        try {
+                            envs.add(new Object[] {id, open(metadataKey, rs.getBytes(2), id, 0, Aad.Field.ENVIRONMENT_NAME, v),
+                                open(metadataKey, rs.getBytes(3), id, 0, Aad.Field.ENVIRONMENT_POLICY, v)});
+                        } catch (AEADBadTagException e) {
+                            throw new VaultIntegrityException("environment row " + id + " failed its integrity check,"
+                                    + " so the vault key cannot be replaced; nothing was changed" + RESTORE);
+                        }
+                    }
+                }
+                List<Object[]> vars = new ArrayList<>();
+                List<Object[]> entries = new ArrayList<>();
+                try {
+                    try (PreparedStatement ps = connection.prepareStatement(
+                            "SELECT id, environment_id, name, meta, value, version FROM variable");
+                            ResultSet rs = ps.executeQuery()) {
+                        while (rs.next()) {
+                            long id = rs.getLong(1);
+                            long env = rs.getLong(2);
+                            long v = rs.getLong(6);
+                            try {
+                                vars.add(new Object[] {id, env, open(metadataKey, rs.getBytes(3), env, id, Aad.Field.VARIABLE_NAME, v),
+                                    open(metadataKey, rs.getBytes(4), env, id, Aad.Field.VARIABLE_META, v),
+                                    open(valueKey, rs.getBytes(5), env, id, Aad.Field.VARIABLE_VALUE, v)});
+                            } catch (AEADBadTagException e) {
+                                throw new VaultIntegrityException("variable row " + id + " failed its integrity check,"
+                                        + " so the vault key cannot be replaced; nothing was changed" + RESTORE);
+                            }
+                        }
+                    }
+                    try (PreparedStatement ps = connection.prepareStatement("SELECT seq, entry FROM audit ORDER BY seq");
+                            ResultSet rs = ps.executeQuery()) {
+                        while (rs.next()) {
+                            long seq = rs.getLong(1);
+                            try {
+                                entries.add(new Object[] {seq, open(auditKey, rs.getBytes(2), 0, seq, Aad.Field.AUDIT_ENTRY)});
+                            } catch (AEADBadTagException e) {
+                                throw new VaultIntegrityException("audit entry " + seq + " does not decrypt, so the vault"
+                                        + " key cannot be replaced; nothing was changed. Check it with: brokerctl audit verify");
+                            }
+                        }
+                    }
+                    installKeys(newDek);
+                    VaultState fresh = new VaultState();
+                    fresh.counter = counter;
+                    try (PreparedStatement ps = connection.prepareStatement(
+                            "UPDATE environment SET name_index = ?, name = ?, policy = ?, version = ? WHERE id = ?")) {
+                        for (Object[] e : envs) {
+                            long id = (Long) e[0];
+                            byte[] name = (byte[]) e[1];
+                            ps.setBytes(1, HmacSha256.mac(indexKey, ENV_INDEX_TAG, name));
+                            ps.setBytes(2, seal(metadataKey, name, id, 0, Aad.Field.ENVIRONMENT_NAME, counter));
+                            ps.setBytes(3, seal(metadataKey, (byte[]) e[2], id, 0, Aad.Field.ENVIRONMENT_POLICY, counter));
+                            ps.setLong(4, counter);
+                            ps.setLong(5, id);
+                            ps.executeUpdate();
+                            fresh.toggle(stateKey, VaultState.ENVIRONMENT, id, counter, true);
+                        }
+                    }
+                    try (PreparedStatement ps = connection.prepareStatement(
+                            "UPDATE variable SET name_index = ?, name = ?, meta = ?, value = ?, version = ? WHERE id = ?")) {
+                        for (Object[] x : vars) {
+                            long id = (Long) x[0];
+                            long env = (Long) x[1];
+                            byte[] name = (byte[]) x[2];
+                            ps.setBytes(1, HmacSha256.mac(indexKey, VAR_INDEX_TAG,
+                                    ByteBuffer.allocate(8).putLong(env).array(), name));
+                            ps.setBytes(2, seal(metadataKey, name, env, id, Aad.Field.VARIABLE_NAME, counter));
+                            ps.setBytes(3, seal(metadataKey, (byte[]) x[3], env, id, Aad.Field.VARIABLE_META, counter));
+                            ps.setBytes(4, seal(valueKey, (byte[]) x[4], env, id, Aad.Field.VARIABLE_VALUE, counter));
+                            ps.setLong(5, counter);
+                            ps.setLong(6, id);
+                            ps.executeUpdate();
+                            fresh.toggle(stateKey, VaultState.VARIABLE, id, counter, true);
+                        }
+                    }
+                    AuditChain.Head head = AuditChain.Head.genesis();
+                    try (PreparedStatement ps = connection.prepareStatement("UPDATE audit SET entry = ?, mac = ? WHERE seq = ?")) {
+                        for (Object[] e : entries) {
+                            long seq = (Long) e[0];
+                            byte[] sealed = seal(auditKey, (byte[]) e[1], 0, seq, Aad.Field.AUDIT_ENTRY);
+                            head = new AuditChain.Head(seq, AuditChain.link(auditChainKey, head.mac(), seq, sealed));
+                            ps.setBytes(1, sealed);
+                            ps.setBytes(2, head.mac());
+                            ps.setLong(3, seq);
+                            ps.executeUpdate();
+                        }
+                    }
+                    writeAuditHead(head);
+                    Vault.writeKeyslot(connection, slot);
+                    working = fresh;
+                    fresh.auditSeq = head.seq();
+                    fresh.auditMac = head.mac();
+                    appendIfAny(audit);
+                    writeState(fresh);
+                    return envs.size() + vars.size() + entries.size();
+                } finally {
+                    for (Object[] x : vars) {
+                        Arrays.fill((byte[]) x[4], (byte) 0);
+                    }
+                }
+            });
+            done = true;
+            return count;
+        } finally {
+            working = null;
+            state = null;   // verified afresh, under the new keys, on the next use
+            versions = null;
+            if (!done) {
+                for (int i = 0; i < keys.length; i++) {
+                    System.arraycopy(old[i], 0, keys[i], 0, keys[i].length);
+                }
+            }
+            for (byte[] o : old) {
+                Arrays.fill(o, (byte) 0);
+            }
+            Arrays.fill(newDek, (byte) 0);
+        }
+    }
+
+    /** Overwrites this session's keys, in place, with {@code newDek} and the subkeys from it. */
+    private void installKeys(byte[] newDek) {
+        System.arraycopy(newDek, 0, dek, 0, dek.length);
+        String[] purposes = {"brokerctl/v1/value", "brokerctl/v1/metadata", "brokerctl/v1/name-index",
+            "brokerctl/v1/audit", "brokerctl/v1/audit-chain", STATE_KEY_PURPOSE};
+        byte[][] into = {valueKey, metadataKey, indexKey, auditKey, auditChainKey, stateKey};
+        for (int i = 0; i < purposes.length; i++) {
+            byte[] k = Hkdf.subkey(newDek, vaultId, purposes[i]);
+            System.arraycopy(k, 0, into[i], 0, k.length);
+            Arrays.fill(k, (byte) 0);
+        }
+    }
+
+    /**
+     * {@code PRAGMA wal_checkpoint(TRUNCATE)}: every committed page copied into vault.db and the
+     * write-ahead log emptied, so an old keyslot (or old ciphertexts) no longer sit in
+     * {@code vault.db-wal}.
+     *
+     * @return true when the log was emptied; false when another connection's open read kept part
+     *     of it (a running daemon in the middle of a request): run it again
+     */
+    public synchronized boolean checkpoint() throws VaultException {
+        checkOpen();
+        try (java.sql.Statement st = connection.createStatement();
+                ResultSet rs = st.executeQuery("PRAGMA wal_checkpoint(TRUNCATE)")) {
+            return rs.next() && rs.getInt(1) == 0;
+        } catch (SQLException e) {
+            throw Sqlite.translate(e, path);
+        }
+    }
+
     // ---- audit
     //
     // Entries live in table `audit` (Schema.AUDIT), each sealed under the audit subkey with the
