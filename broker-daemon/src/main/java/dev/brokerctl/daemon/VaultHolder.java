@@ -62,6 +62,8 @@ final class VaultHolder {
     private long highest = -1;
     /** Why this daemon locked itself and refuses its vault (a rollback, the file replaced), or null. */
     private String refusal;
+    /** Device and inode of the vault file this daemon unlocked (null while locked). */
+    private Object fileIdentity;
 
     /** @param background where queued audit entries are appended (one task per entry queued) */
     VaultHolder(Path file, Clock clock, Duration idleLock, Executor background) {
@@ -153,6 +155,11 @@ final class VaultHolder {
                 highest = Math.max(highest, mark.getAsLong());
             }
             checkNotBehind(opened);
+            fileIdentity = identity();
+            if (fileIdentity == null) {
+                throw new VaultException("the vault file " + file + " disappeared while it was unlocked; nothing was"
+                        + " unlocked");
+            }
             refusal = null;
             return opened;
         } catch (VaultException | RuntimeException e) {
@@ -180,21 +187,51 @@ final class VaultHolder {
         }
     }
 
-    /** A rolled-back vault under an unlocked daemon: the session is closed, keys zeroed, nothing more served. */
+    /** The path's device and inode now (as {@code (dev=…,ino=…)}), or null when nothing is there. */
+    private Object identity() {
+        try {
+            return java.nio.file.Files.readAttributes(file, java.nio.file.attribute.BasicFileAttributes.class,
+                    java.nio.file.LinkOption.NOFOLLOW_LINKS).fileKey();
+        } catch (java.io.IOException e) {
+            return null;
+        }
+    }
+
+    /**
+     * Before and after every use: the path still names the file this daemon opened (device and
+     * inode), and that file has not gone back in time. Otherwise the session is closed (keys
+     * zeroed), nothing more is read or written, and every later request gets the reason.
+     */
     private void guard() throws VaultException {
+        Object now = identity();
+        if (!java.util.Objects.equals(now, fileIdentity)) {
+            String message = "the vault file " + file + " was " + (now == null ? "deleted or moved away"
+                    : "replaced (the path now names another file: " + now + ", this daemon opened " + fileIdentity + ")")
+                    + " while the daemon held it unlocked. The daemon locked itself and writes nothing to either"
+                    + " file, so no change is lost in a file nobody will read. Put the original file back, or stop the"
+                    + " daemon (brokerctl stop) and start it again on the file now there";
+            LOG.error("vault locked: {}", message);
+            refuse(message);
+            throw new VaultIntegrityException(message);
+        }
         try {
             checkNotBehind(session);
         } catch (VaultIntegrityException e) {
             if (e.getMessage().contains("went back in time")) {
-                refusal = e.getMessage();
-                unlockVerifier = session.unlockVerifier();
-                session.close();
-                session = null;
-                deferred.clear();
+                refuse(e.getMessage());
                 LOG.warn("vault locked: its file went back in time; kept only its unlock verifier");
             }
             throw e;
         }
+    }
+
+    private void refuse(String why) {
+        refusal = why;
+        unlockVerifier = session.unlockVerifier();
+        session.close();
+        session = null;
+        fileIdentity = null;
+        deferred.clear();
     }
 
     static BrokerException neverHeldKey() {
@@ -206,7 +243,7 @@ final class VaultHolder {
     synchronized void lock(String why) {
         if (session != null) {
             try {
-                checkNotBehind(session);
+                guard();
                 appendWithDeferred(List.of(new AuditRecord(AuditEvent.LOCKED, null,
                         AuditDetails.of(AuditDetails.REASON, why))));
                 checkNotBehind(session);
@@ -215,9 +252,13 @@ final class VaultHolder {
                         deferred.isEmpty() ? "the lock" : deferred + " and the lock");
                 deferred.clear();   // not after the next unlock's entries
             }
+            if (session == null) {
+                return;   // refused on the way (guard): already locked, its reason kept
+            }
             unlockVerifier = session.unlockVerifier();
             session.close();
             session = null;
+            fileIdentity = null;
             LOG.info("vault locked ({}); kept only its unlock verifier", why);
         }
     }
@@ -262,9 +303,9 @@ final class VaultHolder {
             return;
         }
         try {
-            checkNotBehind(session);
+            guard();
             appendWithDeferred(List.of());
-            checkNotBehind(session);
+            guard();
         } catch (VaultException | RuntimeException e) {
             LOG.warn("audit entries not recorded ({}): {}", e.getMessage(), deferred);
             deferred.clear();
