@@ -182,8 +182,29 @@ final class VaultHolder {
             throw new VaultIntegrityException(message);
         }
         if (counter > highest) {
-            StateMark.write(markFile, s, counter);
             highest = counter;
+            byte[] mark = StateMark.encode(s, counter);
+            // written off the request's path (a file write and rename cost ~2-4 ms here): the
+            // memory copy guards this daemon's lifetime, the file the next daemon's
+            background.execute(() -> writeMark(counter, mark));
+        }
+    }
+
+    private final Object markWrite = new Object();
+    private long markWritten = -1;
+
+    /** Writes the mark for {@code counter} unless a newer one was written already. */
+    private void writeMark(long counter, byte[] mark) {
+        synchronized (markWrite) {
+            if (counter <= markWritten) {
+                return;
+            }
+            try {
+                StateMark.write(markFile, mark);
+                markWritten = counter;
+            } catch (VaultException e) {
+                LOG.warn("could not write the rollback mark: {}", e.getMessage());
+            }
         }
     }
 
@@ -247,6 +268,7 @@ final class VaultHolder {
                 appendWithDeferred(List.of(new AuditRecord(AuditEvent.LOCKED, null,
                         AuditDetails.of(AuditDetails.REASON, why))));
                 checkNotBehind(session);
+                writeMark(highest, StateMark.encode(session, highest));   // at once: the process may end next
             } catch (VaultException e) {
                 LOG.warn("could not record the lock in the audit log: {}; not recorded: {}", e.getMessage(),
                         deferred.isEmpty() ? "the lock" : deferred + " and the lock");

@@ -10,6 +10,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
 import java.nio.file.attribute.PosixFilePermissions;
+import java.util.stream.Stream;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
@@ -147,5 +148,60 @@ class VaultRollbackIT {
         Files.copy(oldMark, b.home.resolve("vault.db.mark"), StandardCopyOption.REPLACE_EXISTING);
         startDaemon();
         ok(b.run("run", "--env", "dev", "--", "true"));
+    }
+
+    // ------------------------------------------------------------ passwd --rekey
+
+    private static int indexOf(byte[] hay, byte[] needle) {
+        outer:
+        for (int i = 0; i + needle.length <= hay.length; i++) {
+            for (int j = 0; j < needle.length; j++) {
+                if (hay[i + j] != needle[j]) {
+                    continue outer;
+                }
+            }
+            return i;
+        }
+        return -1;
+    }
+
+    @Test
+    void passwdRekey_replacesTheKey_leavesNoOldWrappedKeyInVaultDbStar_andKeepsTheMark() throws Exception {
+        startDaemon();
+        ok(b.run("run", "--env", "dev", "--", "true"));
+        Brokerctl.Result refused = b.run("passwd", "--rekey");
+        assertNotEquals(0, refused.exit(), refused.toString());
+        assertTrue(refused.err().contains("a daemon is running"), refused.toString());
+        ok(b.run("stop"));
+        running = false;
+        byte[] oldSlot;
+        try (java.sql.Connection c = java.sql.DriverManager.getConnection("jdbc:sqlite:" + vault());
+                java.sql.ResultSet rs = c.createStatement().executeQuery("SELECT wrapped_key FROM keyslot")) {
+            rs.next();
+            oldSlot = rs.getBytes(1);
+        }
+        Path fresh = tmp.resolve("new-passphrase");
+        Files.writeString(fresh, "a brand new passphrase for the rekey\n");
+        b.env.put("BROKERCTL_NEW_PASSPHRASE_FILE", fresh.toString());
+        Brokerctl.Result r = b.run("passwd", "--rekey");
+        assertEquals(0, r.exit(), r.toString());
+        assertTrue(r.out().contains("passphrase changed and vault key replaced: ") && r.out().contains("items re-sealed")
+                && r.out().contains("write-ahead log checkpointed and emptied"), r.toString());
+        try (Stream<Path> files = Files.list(b.home)) {
+            for (Path p : files.filter(p -> p.getFileName().toString().startsWith("vault.db")).toList()) {
+                assertEquals(-1, indexOf(Files.readAllBytes(p), oldSlot), "the old wrapped key is still in " + p);
+            }
+        }
+        Brokerctl.Result old = b.run("list");
+        assertNotEquals(0, old.exit(), old.toString());   // the old passphrase opens nothing
+        b.env.put("BROKERCTL_PASSPHRASE_FILE", fresh.toString());
+        startDaemon();   // the mark was carried over to the new key: accepted
+        ok(b.run("run", "--env", "dev", "--", "true"));
+        ok(b.run("stop"));
+        running = false;
+        Brokerctl.Result plain = b.run("passwd");
+        assertEquals(0, plain.exit(), plain.toString());
+        assertTrue(plain.out().contains("the vault key was re-wrapped, not replaced")
+                && plain.out().contains("write-ahead log checkpointed"), plain.toString());
     }
 }

@@ -72,8 +72,17 @@ public final class StateMark {
 
     /** Records {@code counter} for {@code session}'s vault: written beside, 0600, then renamed over. */
     public static void write(Path markFile, VaultSession session, long counter) throws VaultException {
-        byte[] raw = ByteBuffer.allocate(BYTES).put(MAGIC).put(session.vaultIdCopy()).putLong(counter)
+        write(markFile, encode(session, counter));
+    }
+
+    /** The mark's bytes for {@code counter} (needs the session's key; writing them does not). */
+    public static byte[] encode(VaultSession session, long counter) {
+        return ByteBuffer.allocate(BYTES).put(MAGIC).put(session.vaultIdCopy()).putLong(counter)
                 .put(session.markMac(counter)).array();
+    }
+
+    /** Writes bytes from {@link #encode}: beside, 0600, then renamed over. */
+    public static void write(Path markFile, byte[] raw) throws VaultException {
         Path tmp = markFile.resolveSibling(markFile.getFileName() + ".tmp");
         try {
             Files.deleteIfExists(tmp);
