@@ -617,7 +617,7 @@ public final class Daemon implements AutoCloseable {
 
     Message status() {
         return Message.of("status").with("pid", ProcessHandle.current().pid())
-                .with("locked", vault.isLocked()).with("socket", config.socket().toString())
+                .with("locked", vault.isLocked()).with("vault_refused", vault.refusal()).with("socket", config.socket().toString())
                 .with("uptime_ms", config.clock().millis() - startedAt)
                 .with("pending", approvals.size() + variableRequests.size()).with("running", active.size())
                 .with("runs_contained", runner.launcher().contained()).with("containment", runner.launcher().description());

@@ -3,8 +3,10 @@ package dev.brokerctl.daemon;
 import dev.brokerctl.protocol.BrokerException;
 import dev.brokerctl.protocol.Durations;
 import dev.brokerctl.protocol.ErrorCode;
+import dev.brokerctl.vault.StateMark;
 import dev.brokerctl.vault.Vault;
 import dev.brokerctl.vault.VaultException;
+import dev.brokerctl.vault.VaultIntegrityException;
 import dev.brokerctl.vault.VaultSession;
 import dev.brokerctl.vault.audit.AuditDetails;
 import dev.brokerctl.vault.audit.AuditEvent;
@@ -54,6 +56,14 @@ final class VaultHolder {
      * held the key (started locked), which can then not be unlocked over the socket.
      */
     private byte[] unlockVerifier;
+    /** Beside the vault: the highest state counter seen, MACed (see {@link StateMark}). */
+    private final Path markFile;
+    /** The highest state counter this daemon has seen, in memory too: a mark file put back does not lower it. */
+    private long highest = -1;
+    /** Why this daemon locked itself and refuses its vault (a rollback, the file replaced), or null. */
+    private String refusal;
+    /** Device and inode of the vault file this daemon unlocked (null while locked). */
+    private Object fileIdentity;
 
     /** @param background where queued audit entries are appended (one task per entry queued) */
     VaultHolder(Path file, Clock clock, Duration idleLock, Executor background) {
@@ -61,6 +71,7 @@ final class VaultHolder {
         this.clock = clock;
         this.idleLock = idleLock;
         this.background = background;
+        this.markFile = StateMark.pathFor(file);
     }
 
     synchronized boolean isLocked() {
@@ -75,12 +86,14 @@ final class VaultHolder {
         synchronized (kdf) {
             synchronized (this) {
                 if (session == null) {
+                    VaultSession opened;
                     try {
-                        session = Vault.open(file).unlock(passphrase);
+                        opened = Vault.open(file).unlock(passphrase);
                     } catch (dev.brokerctl.vault.WrongPassphraseException e) {
                         failedWhileLocked++;
                         throw e;
                     }
+                    session = refuseIfBehind(opened);
                     lastUse = clock.millis();
                     if (unlockVerifier != null) {
                         java.util.Arrays.fill(unlockVerifier, (byte) 0);
@@ -122,13 +135,124 @@ final class VaultHolder {
         if (unlockVerifier == null) {
             throw neverHeldKey();
         }
-        session = Vault.open(file).unlockWithSealedKey(transportKey, sealed, aad, unlockVerifier);
+        session = refuseIfBehind(Vault.open(file).unlockWithSealedKey(transportKey, sealed, aad, unlockVerifier));
         java.util.Arrays.fill(unlockVerifier, (byte) 0);
         unlockVerifier = null;
         lastUse = clock.millis();
         LOG.info("vault unlocked by brokerctl unlock (the daemon proved itself; the key arrived sealed); {}",
                 Vault.nativeLibraryReport());
         session.audit(AuditEvent.UNLOCKED, null, AuditDetails.of(AuditDetails.SOURCE, "brokerctl unlock, handshake"));
+    }
+
+    /**
+     * Takes the higher of the mark file and this daemon's memory as the floor, and refuses (closes)
+     * a session whose vault is behind it: a whole-file rollback. Returns the session otherwise.
+     */
+    private VaultSession refuseIfBehind(VaultSession opened) throws VaultException {
+        try {
+            java.util.OptionalLong mark = StateMark.read(markFile, opened);
+            if (mark.isPresent()) {
+                highest = Math.max(highest, mark.getAsLong());
+            }
+            checkNotBehind(opened);
+            fileIdentity = identity();
+            if (fileIdentity == null) {
+                throw new VaultException("the vault file " + file + " disappeared while it was unlocked; nothing was"
+                        + " unlocked");
+            }
+            refusal = null;
+            return opened;
+        } catch (VaultException | RuntimeException e) {
+            opened.close();
+            throw e;
+        }
+    }
+
+    /** Refuses a vault behind the highest counter seen; records a higher one. */
+    private void checkNotBehind(VaultSession s) throws VaultException {
+        long counter = s.stateCounter();
+        if (counter < highest) {
+            String message = "the vault file " + file + " went back in time: it is at state " + counter
+                    + ", but this daemon has seen state " + highest + " (recorded in " + markFile + "). An older"
+                    + " copy of the file was put in its place: a restored backup, or someone undoing changes"
+                    + " (a policy, a variable, the audit trail). Nothing was read from it. If you restored it on"
+                    + " purpose: stop the daemon (brokerctl stop), run brokerctl doctor --accept-rollback (it"
+                    + " needs the passphrase and is recorded in the audit log), then start the daemon again";
+            LOG.error("refusing the vault: {}", message);
+            throw new VaultIntegrityException(message);
+        }
+        if (counter > highest) {
+            highest = counter;
+            byte[] mark = StateMark.encode(s, counter);
+            // written off the request's path (a file write and rename cost ~2-4 ms here): the
+            // memory copy guards this daemon's lifetime, the file the next daemon's
+            background.execute(() -> writeMark(counter, mark));
+        }
+    }
+
+    private final Object markWrite = new Object();
+    private long markWritten = -1;
+
+    /** Writes the mark for {@code counter} unless a newer one was written already. */
+    private void writeMark(long counter, byte[] mark) {
+        synchronized (markWrite) {
+            if (counter <= markWritten) {
+                return;
+            }
+            try {
+                StateMark.write(markFile, mark);
+                markWritten = counter;
+            } catch (VaultException e) {
+                LOG.warn("could not write the rollback mark: {}", e.getMessage());
+            }
+        }
+    }
+
+    /** The path's device and inode now (as {@code (dev=…,ino=…)}), or null when nothing is there. */
+    private Object identity() {
+        try {
+            return java.nio.file.Files.readAttributes(file, java.nio.file.attribute.BasicFileAttributes.class,
+                    java.nio.file.LinkOption.NOFOLLOW_LINKS).fileKey();
+        } catch (java.io.IOException e) {
+            return null;
+        }
+    }
+
+    /**
+     * Before and after every use: the path still names the file this daemon opened (device and
+     * inode), and that file has not gone back in time. Otherwise the session is closed (keys
+     * zeroed), nothing more is read or written, and every later request gets the reason.
+     */
+    private void guard() throws VaultException {
+        Object now = identity();
+        if (!java.util.Objects.equals(now, fileIdentity)) {
+            String message = "the vault file " + file + " was " + (now == null ? "deleted or moved away"
+                    : "replaced (the path now names another file: " + now + ", this daemon opened " + fileIdentity + ")")
+                    + " while the daemon held it unlocked. The daemon locked itself and writes nothing to either"
+                    + " file, so no change is lost in a file nobody will read. Put the original file back, or stop the"
+                    + " daemon (brokerctl stop) and start it again on the file now there";
+            LOG.error("vault locked: {}", message);
+            refuse(message);
+            throw new VaultIntegrityException(message);
+        }
+        try {
+            checkNotBehind(session);
+        } catch (VaultIntegrityException e) {
+            if (e.getMessage().contains("went back in time")) {
+                refuse(e.getMessage());
+                LOG.warn("vault locked: its file went back in time; kept only its unlock verifier");
+            }
+            throw e;
+        }
+    }
+
+    private void refuse(String why) {
+        refusal = why;
+        unlockVerifier = session.unlockVerifier();
+        session.close();
+        session = null;
+        fileIdentity = null;
+        deferred.clear();
     }
 
     static BrokerException neverHeldKey() {
@@ -140,16 +264,23 @@ final class VaultHolder {
     synchronized void lock(String why) {
         if (session != null) {
             try {
+                guard();
                 appendWithDeferred(List.of(new AuditRecord(AuditEvent.LOCKED, null,
                         AuditDetails.of(AuditDetails.REASON, why))));
+                checkNotBehind(session);
+                writeMark(highest, StateMark.encode(session, highest));   // at once: the process may end next
             } catch (VaultException e) {
                 LOG.warn("could not record the lock in the audit log: {}; not recorded: {}", e.getMessage(),
                         deferred.isEmpty() ? "the lock" : deferred + " and the lock");
                 deferred.clear();   // not after the next unlock's entries
             }
+            if (session == null) {
+                return;   // refused on the way (guard): already locked, its reason kept
+            }
             unlockVerifier = session.unlockVerifier();
             session.close();
             session = null;
+            fileIdentity = null;
             LOG.info("vault locked ({}); kept only its unlock verifier", why);
         }
     }
@@ -159,11 +290,11 @@ final class VaultHolder {
      * (the caller's request fails) when it cannot.
      */
     synchronized void audit(AuditRecord... records) throws VaultException, BrokerException {
-        if (session == null) {
-            throw locked();
-        }
+        requireUnlocked();
         lastUse = clock.millis();
+        guard();
         appendWithDeferred(List.of(records));
+        guard();
     }
 
     /** As {@link #audit(AuditRecord...)} for one entry. */
@@ -194,7 +325,9 @@ final class VaultHolder {
             return;
         }
         try {
+            guard();
             appendWithDeferred(List.of());
+            guard();
         } catch (VaultException | RuntimeException e) {
             LOG.warn("audit entries not recorded ({}): {}", e.getMessage(), deferred);
             deferred.clear();
@@ -218,11 +351,14 @@ final class VaultHolder {
 
     /** Runs {@code work} on the unlocked session, counting it as use. */
     synchronized <T> T with(Work<T> work) throws VaultException, BrokerException {
-        if (session == null) {
-            throw locked();
-        }
+        requireUnlocked();
         lastUse = clock.millis();
-        return work.run(session);
+        guard();
+        T result = work.run(session);
+        if (session != null) {
+            guard();
+        }
+        return result;
     }
 
     /** @return true when this call locked the vault */
@@ -232,6 +368,21 @@ final class VaultHolder {
             return true;
         }
         return false;
+    }
+
+    /** Locked, or refusing the vault: the refusal's own message then, not "unlock it". */
+    private void requireUnlocked() throws VaultException, BrokerException {
+        if (session == null) {
+            if (refusal != null) {
+                throw new VaultIntegrityException(refusal);
+            }
+            throw locked();
+        }
+    }
+
+    /** Why this daemon refuses its vault (for status and the log), or null. */
+    synchronized String refusal() {
+        return refusal;
     }
 
     static BrokerException locked() {

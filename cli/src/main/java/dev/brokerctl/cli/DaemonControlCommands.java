@@ -60,11 +60,15 @@ final class DaemonControlCommands {
                         .with("pending", status.number("pending", 0)).with("running_runs", status.number("running", 0))
                         .with("runs_contained", status.bool("runs_contained", false))
                         .with("containment", status.string("containment", ""))
-                        .with("install_writable", status.asMap().getOrDefault("install_writable", java.util.List.of()));
+                        .with("install_writable", status.asMap().getOrDefault("install_writable", java.util.List.of()))
+                        .with("vault_refused", status.string("vault_refused", null));
                 out().println(new String(m.toJson(), java.nio.charset.StandardCharsets.UTF_8));
             } else {
                 out().printf("running (pid %d), %s%n", status.number("pid", -1),
                         locked ? "LOCKED: unlock it with: brokerctl unlock" : "unlocked");
+                if (status.has("vault_refused")) {
+                    out().printf("vault:    REFUSED: %s%n", status.string("vault_refused", ""));
+                }
                 out().printf("socket:   %s%n", status.string("socket", ""));
                 out().printf("uptime:   %ds%n", status.number("uptime_ms", 0) / 1000);
                 out().printf("pending:  %d approvals%n", status.number("pending", 0));

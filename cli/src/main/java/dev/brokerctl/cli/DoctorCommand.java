@@ -30,8 +30,17 @@ final class DoctorCommand implements Callable<Integer> {
     @Option(names = "--json", description = "Print JSON: a list of findings (id, status, text, fix) and the number that need fixing.")
     boolean json;
 
+    @Option(names = "--accept-rollback", description = "Accept a vault that is behind its rollback mark (a backup"
+            + " restored on purpose): needs the passphrase, no daemon running; recorded in the audit log.")
+    boolean acceptRollback;
+
     @Override
-    public Integer call() {
+    public Integer call() throws Exception {
+        if (acceptRollback) {
+            AcceptRollbackCommand accept = new AcceptRollbackCommand();
+            accept.spec = spec;
+            return accept.call();
+        }
         HostProbe probe = HostProbe.system();
         BrokerPaths paths = BrokerPaths.fromEnvironment();
         List<Finding> all = new ArrayList<>(probe.host());

@@ -7,8 +7,9 @@ import java.nio.charset.StandardCharsets;
 
 /**
  * Additional authenticated data that binds a ciphertext to its place: vault id, environment id,
- * item id, field and envelope version. A ciphertext copied into another row or field, or into
- * another vault, fails to decrypt.
+ * item id, field and envelope version, and (format 3) the row's version in {@code extra}. A
+ * ciphertext copied into another row or field, or into another vault, fails to decrypt; one
+ * written back with its old version decrypts, and the sealed vault state refuses it.
  */
 final class Aad {
 
@@ -23,7 +24,9 @@ final class Aad {
         /** One audit log entry; the item id is its sequence number. */
         AUDIT_ENTRY("audit.entry"),
         /** The audit log's head (last sequence number and last chain MAC), in {@code meta}. */
-        AUDIT_HEAD("audit.head");
+        AUDIT_HEAD("audit.head"),
+        /** The sealed vault state (format 3), in {@code meta}. */
+        VAULT_STATE("vault.state");
 
         final String id;
 

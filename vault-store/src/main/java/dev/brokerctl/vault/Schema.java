@@ -32,6 +32,14 @@ final class Schema {
     static final String AUDIT = "CREATE TABLE IF NOT EXISTS audit (seq INTEGER PRIMARY KEY,"
             + " entry BLOB NOT NULL, mac BLOB NOT NULL)";
 
+    /**
+     * Format 3: each environment and variable row carries its version (the vault state counter
+     * of the write that last touched it), bound into its ciphertexts' AAD; see {@code VaultState}.
+     */
+    static final List<String> V3_VERSIONS = List.of(
+            "ALTER TABLE environment ADD COLUMN version INTEGER NOT NULL DEFAULT 0",
+            "ALTER TABLE variable ADD COLUMN version INTEGER NOT NULL DEFAULT 0");
+
     /** {@code meta} key of the sealed audit head. */
     static final String AUDIT_HEAD_KEY = "audit_head";
 }

@@ -38,15 +38,26 @@ import javax.crypto.AEADBadTagException;
  * written by {@link #create}, so a missing one is damage, never re-created; and the format version
  * is bound into the keyslot's AAD, so editing {@code format_version} back to 1 (where the audit log
  * was created on first use) makes the slot fail to open. A format 1 vault is upgraded at its
- * first unlock (see {@link VaultSession#upgradeFromFormat1}).
+ * first unlock.
+ *
+ * <p>Format version 3 adds item versions and the sealed vault state ({@link VaultState}): every
+ * environment and variable row carries the state counter of the write that last touched it, bound
+ * into its ciphertexts' AAD, and {@code meta 'vault_state'} seals the counter, the XOR of every live
+ * row's tag and the audit head. A format 1 or 2 vault is upgraded at its first unlock (see
+ * {@link VaultSession#upgrade}), the keyslot re-wrapped for format 3 in the same transaction.
  */
 public final class Vault implements AutoCloseable {
 
     /** The format this build writes; it also reads (and upgrades) {@link #LEGACY_FORMAT_VERSION}. */
-    public static final int FORMAT_VERSION = 2;
+    public static final int FORMAT_VERSION = 3;
 
     /** Vaults made before the audit genesis: the audit log was created on first use. */
     static final int LEGACY_FORMAT_VERSION = 1;
+
+    /** Vaults with the audit genesis but no item versions and no sealed vault state. */
+    static final int FORMAT_2 = 2;
+
+    private static final int[] KNOWN_FORMATS = {LEGACY_FORMAT_VERSION, FORMAT_2, FORMAT_VERSION};
 
     static final int VAULT_ID_BYTES = 16;
     private static final int SALT_BYTES = 16;
@@ -147,6 +158,9 @@ public final class Vault implements AutoCloseable {
                     for (String ddl : Schema.V1) {
                         s.execute(ddl);
                     }
+                    for (String ddl : Schema.V3_VERSIONS) {
+                        s.execute(ddl);
+                    }
                     s.execute(Schema.AUDIT);
                 }
                 try (PreparedStatement ps = c.prepareStatement(
@@ -163,6 +177,9 @@ public final class Vault implements AutoCloseable {
                         "INSERT INTO meta(key, value) VALUES (?, ?)")) {
                     ps.setString(1, Schema.AUDIT_HEAD_KEY);
                     ps.setBytes(2, VaultSession.sealedGenesisHead(vaultId, dek, random));
+                    ps.executeUpdate();
+                    ps.setString(1, VaultSession.STATE_META_KEY);
+                    ps.setBytes(2, VaultSession.sealedInitialState(vaultId, dek, random));
                     ps.executeUpdate();
                 }
                 return null;
@@ -192,7 +209,7 @@ public final class Vault implements AutoCloseable {
                         + version + ", newer than this brokerctl reads (" + FORMAT_VERSION
                         + "); upgrade brokerctl");
             }
-            if (version != FORMAT_VERSION && version != LEGACY_FORMAT_VERSION) {
+            if (Arrays.stream(KNOWN_FORMATS).noneMatch(f -> f == version)) {
                 throw new VaultFormatException("the vault at " + file + " has unknown format version "
                         + version + "; the file was modified or is corrupted");
             }
@@ -244,7 +261,7 @@ public final class Vault implements AutoCloseable {
         handedOver = true;
         if (unwrapped.upgraded() != null) {
             try {
-                session.upgradeFromFormat1(unwrapped.upgraded());
+                session.upgrade(formatVersion, unwrapped.upgraded());
             } catch (VaultException | RuntimeException e) {
                 session.close();
                 throw e;
@@ -338,7 +355,7 @@ public final class Vault implements AutoCloseable {
         return session;
     }
 
-    /** The vault key, and for a format 1 vault its slot re-wrapped for format 2 (else null). */
+    /** The vault key, and for an older format its slot re-wrapped for the current one (else null). */
     private record Unwrapped(byte[] dek, Keyslot upgraded) {
         @Override
         public String toString() {
@@ -368,13 +385,17 @@ public final class Vault implements AutoCloseable {
                 return new Unwrapped(dek, formatVersion == FORMAT_VERSION ? null
                         : sealSlot(kek, vaultId, slot.id(), dek, slot.params(), slot.salt(), random));
             }
-            int other = formatVersion == FORMAT_VERSION ? LEGACY_FORMAT_VERSION : FORMAT_VERSION;
-            byte[] otherDek = openSlot(kek, slot, other);
-            if (otherDek != null) {
-                Arrays.fill(otherDek, (byte) 0);
-                throw new VaultIntegrityException("the format version of " + path + " was changed: the"
-                        + " header says " + formatVersion + ", the keyslot was written for " + other
-                        + "; the file was modified. Restore it from a backup");
+            for (int other : KNOWN_FORMATS) {
+                if (other == formatVersion) {
+                    continue;
+                }
+                byte[] otherDek = openSlot(kek, slot, other);
+                if (otherDek != null) {
+                    Arrays.fill(otherDek, (byte) 0);
+                    throw new VaultIntegrityException("the format version of " + path + " was changed: the"
+                            + " header says " + formatVersion + ", the keyslot was written for " + other
+                            + "; the file was modified. Restore it from a backup");
+                }
             }
             throw new WrongPassphraseException();
         } finally {
@@ -414,7 +435,7 @@ public final class Vault implements AutoCloseable {
         return new Keyslot(id, "argon2id", params, salt, wrapped, slot.computeChecksum(vaultId));
     }
 
-    /** Format 1 bound the slot's parameters; format 2 binds its own number too. */
+    /** Format 1 bound the slot's parameters; formats 2 and later bind their own number too. */
     private static byte[] keyslotAad(byte[] vaultId, Keyslot slot, int format) {
         String bound = slot.describe() + (format == LEGACY_FORMAT_VERSION ? "" : "|format=" + format);
         return Aad.of(vaultId, 0, slot.id(), Aad.Field.KEYSLOT_KEY, bound.getBytes(StandardCharsets.US_ASCII));

@@ -28,7 +28,7 @@ final class Keyslots {
     }
 
     /**
-     * Turns a format 2 vault into what brokerctl made before the audit genesis: format 1, the
+     * Turns a vault of the current format into what brokerctl made before the audit genesis: format 1, the
      * keyslot wrapped without the format in its AAD, and (unless {@code keepAuditLog}) no audit
      * table and no head, as a vault that was never audited.
      */
@@ -38,7 +38,7 @@ final class Keyslots {
             Vault.Keyslot slot = read(db);
             byte[] kek = Argon2id.derive(TestVaults.PASSPHRASE.getBytes(StandardCharsets.UTF_8), slot.salt(),
                     slot.params(), AesGcm.KEY_BYTES);
-            byte[] dek = AesGcm.open(kek, slot.wrappedKey(), aad(vaultId, slot, "|format=2"));
+            byte[] dek = AesGcm.open(kek, slot.wrappedKey(), aad(vaultId, slot, "|format=" + Vault.FORMAT_VERSION));
             byte[] wrapped = AesGcm.seal(kek, dek, aad(vaultId, slot, ""), new SecureRandom());
             db.update("UPDATE keyslot SET wrapped_key = ?", wrapped);
             recomputeChecksum(db);

@@ -354,10 +354,10 @@ class VaultTamperTest {
     @Test
     void futureFormatVersion_isRefusedWithUpgradeAdvice() throws Exception {
         try (RawDb db = new RawDb(file)) {
-            db.update("UPDATE meta SET value = ? WHERE key = 'format_version'", "3".getBytes());
+            db.update("UPDATE meta SET value = ? WHERE key = 'format_version'", "4".getBytes());
         }
         VaultFormatException e = assertThrows(VaultFormatException.class, () -> Vault.open(file));
-        assertTrue(e.getMessage().endsWith("has format version 3, newer than this brokerctl reads (2);"
+        assertTrue(e.getMessage().endsWith("has format version 4, newer than this brokerctl reads (3);"
                 + " upgrade brokerctl"), e.getMessage());
     }
 

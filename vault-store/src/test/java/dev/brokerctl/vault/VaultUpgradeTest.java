@@ -35,7 +35,7 @@ class VaultUpgradeTest {
 
     @Test
     void newVault_hasTheAuditGenesis_andFormat2() throws Exception {
-        assertEquals("2", formatVersion(file));
+        assertEquals(String.valueOf(Vault.FORMAT_VERSION), formatVersion(file));
         try (RawDb db = new RawDb(file)) {
             assertEquals(1, db.number("SELECT count(*) FROM sqlite_master WHERE name = 'audit'"));
             assertEquals(1, db.number("SELECT count(*) FROM meta WHERE key = 'audit_head'"));
@@ -52,7 +52,7 @@ class VaultUpgradeTest {
             assertEquals(AuditVerification.intact(0), s.verifyAudit());
             s.audit(AuditEvent.UNLOCKED, null, Map.of());
         }
-        assertEquals("2", formatVersion(file));
+        assertEquals(String.valueOf(Vault.FORMAT_VERSION), formatVersion(file));
         try (VaultSession s = TestVaults.unlock(file)) {
             assertEquals(AuditVerification.intact(1), s.verifyAudit());
         }
@@ -68,7 +68,7 @@ class VaultUpgradeTest {
         try (VaultSession s = TestVaults.unlock(file)) {
             assertEquals(AuditVerification.intact(2), s.verifyAudit());
         }
-        assertEquals("2", formatVersion(file));
+        assertEquals(String.valueOf(Vault.FORMAT_VERSION), formatVersion(file));
     }
 
     @Test
@@ -100,7 +100,7 @@ class VaultUpgradeTest {
             VaultIntegrityException e = assertThrows(VaultIntegrityException.class,
                     () -> v.unlock(TestVaults.pass()));
             assertTrue(e.getMessage().contains("was changed: the header says 1, the keyslot was written"
-                    + " for 2; the file was modified"), e.getMessage());
+                    + " for " + Vault.FORMAT_VERSION + "; the file was modified"), e.getMessage());
         }
         try (RawDb db = new RawDb(file)) {
             assertEquals(0, db.number("SELECT count(*) FROM sqlite_master WHERE name = 'audit'"));

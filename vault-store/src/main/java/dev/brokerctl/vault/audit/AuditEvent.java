@@ -59,7 +59,18 @@ public enum AuditEvent {
     /** Variables were imported from a dotenv file: {@code variables} (names), {@code source}. */
     IMPORTED,
     /** The passphrase was changed (the vault key re-wrapped): {@code client}. */
-    PASSPHRASE_CHANGED;
+    PASSPHRASE_CHANGED,
+    /**
+     * The passphrase was changed and the vault key replaced, every item re-sealed under the new
+     * one: {@code source}, {@code variable_count}.
+     */
+    VAULT_REKEYED,
+    /**
+     * A vault behind its rollback mark was accepted on purpose ({@code brokerctl doctor
+     * --accept-rollback}): {@code previous} (the mark's counter), {@code counter} (the vault's),
+     * {@code source}.
+     */
+    ROLLBACK_ACCEPTED;
 
     /** The lower-case name used in output and JSON, e.g. {@code run_exited}. */
     public String id() {

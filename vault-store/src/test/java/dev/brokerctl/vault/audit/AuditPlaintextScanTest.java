@@ -90,6 +90,8 @@ class AuditPlaintextScanTest {
             s.audit(AuditEvent.PASSPHRASE_FAILED, null, AuditDetails.of("client", "console-3", "attempts", 2));
             s.audit(AuditEvent.GRANT_REVOKED, "dev", AuditDetails.of("grant_id", "g-1", "reason", "expired"));
             s.audit(AuditEvent.PASSPHRASE_CHANGED, null, Map.of());
+            s.audit(AuditEvent.VAULT_REKEYED, null, AuditDetails.of("source", "cli"));
+            s.audit(AuditEvent.ROLLBACK_ACCEPTED, null, AuditDetails.of("previous", "41", "counter", 17, "source", "cli"));
             s.audit(AuditEvent.ENVIRONMENT_DELETED, "dev", AuditDetails.of("variable_count", 1));
             s.audit(AuditEvent.LOCKED, null, AuditDetails.of("reason", "idle"));
 
