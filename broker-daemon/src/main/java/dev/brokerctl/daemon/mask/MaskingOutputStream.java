@@ -44,7 +44,7 @@ public final class MaskingOutputStream extends OutputStream {
         this.masker = masker;
         this.downstream = downstream;
         this.raw = new Scanner(masker.raw, masker.raw.longest + SLICE);
-        this.view = masker.decoded == null ? null : new EscapeView(masker, masker.decoded,
+        this.view = masker.decoded == null ? null : new EscapeView(masker, masker.decoded, masker.gate,
                 new OutputStream() {
                     @Override
                     public void write(int b) throws IOException {
