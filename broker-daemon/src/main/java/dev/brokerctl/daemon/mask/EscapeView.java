@@ -153,6 +153,11 @@ final class EscapeView {
         return decodedBytes;
     }
 
+    /** The view scanner's {@link Scanner#steps}. */
+    long scanSteps() {
+        return scanner.steps;
+    }
+
     int bufferCapacity() {
         return in.length + scanner.buf.length;
     }

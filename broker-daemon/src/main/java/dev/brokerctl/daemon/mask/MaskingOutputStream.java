@@ -132,6 +132,19 @@ public final class MaskingOutputStream extends OutputStream {
         return raw.len - fwd + (view == null ? 0 : view.pendingBytes());
     }
 
+    /**
+     * Work done so far, for tests of linearity: both scanners' steps and the bytes decoded into
+     * the view (each at most a fixed number of operations).
+     */
+    long workSteps() {
+        return raw.steps + (view == null ? 0 : view.scanSteps() + view.decodedBytes());
+    }
+
+    /** Bytes that went through the decoded view (the gate let the others pass). */
+    long decodedBytes() {
+        return view == null ? 0 : view.decodedBytes();
+    }
+
     /** Size of the internal buffers; fixed for the stream's life. */
     int bufferCapacity() {
         return raw.buf.length + (view == null ? 0 : view.bufferCapacity());
