@@ -290,12 +290,12 @@ class MaskerPropertyTest {
         return out.toByteArray();
     }
 
-    private static boolean readsAsPercentEscape(byte[] v) {
+    static boolean readsAsPercentEscape(byte[] v) {
         return new String(v, StandardCharsets.ISO_8859_1).matches("(?s).*%[0-9a-fA-F]{2}.*");
     }
 
     /** Bytes of v other than space, tab, CR, LF and '+' (what the decoded view keeps). */
-    private static int visible(byte[] v) {
+    static int visible(byte[] v) {
         int n = 0;
         for (byte b : v) {
             n += " \t\r\n+".indexOf(b) >= 0 ? 0 : 1;
@@ -315,7 +315,7 @@ class MaskerPropertyTest {
     }
 
     /** Between OPEN and CLOSE: replacements, quotes and at most 6 other bytes (base64 edges). */
-    private static void assertOnlyReplacementBetweenMarkers(byte[] out, String ctx) {
+    static void assertOnlyReplacementBetweenMarkers(byte[] out, String ctx) {
         String s = new String(out, StandardCharsets.ISO_8859_1);
         int from = s.indexOf("\n<<");
         int to = s.lastIndexOf(">>\n");
