@@ -18,6 +18,7 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Random;
+import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 
 /** Streaming behaviour: chunking, hold-back, EOF, bounded memory, and a randomized oracle check. */
@@ -159,6 +160,7 @@ class MaskingOutputStreamTest {
     }
 
     @Test
+    @Tag("slow") // 64 MiB: in the unit tests, not once per mutant
     void sixtyFourMebibyteStream_keepsBufferBounded() throws IOException {
         Masker m = masker("V", CANARY, "W", "second-secret-0123", "PEM", "-----K-----\nQUJD+/ZGVm\n");
         // A block with secrets in it, ending in a newline so no match spans two blocks.
@@ -211,7 +213,7 @@ class MaskingOutputStreamTest {
      */
     @Test
     void randomChunkings_matchOracle_andLeaveNoPattern() throws IOException {
-        for (int iter = 0; iter < 300; iter++) {
+        for (int iter = 0; iter < MaskerPropertyTest.cases(300); iter++) {
             long seed = 0x5EED_0000L + iter;
             Random rnd = new Random(seed);
             String ctx = "seed=" + seed;
