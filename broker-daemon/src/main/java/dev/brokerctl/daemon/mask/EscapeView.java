@@ -65,14 +65,27 @@ final class EscapeView {
     private final Masker masker;
     private final OutputStream downstream;
     private final Scanner scanner;
+    private final Gate gate;
+    private final Gate.Batch batch = new Gate.Batch();
     /** The view: scanner.buf, or a plain array in {@link #decodeWhole}; view[0, viewLen). */
     private final byte[] view;
     private int viewLen;
-    /** Original bytes: in[0, inLen); in[0, fwd) are forwarded, in[fwd, pos) decoded. */
+    /**
+     * Original bytes: in[0, inLen), in[0] at stream offset {@code base}; in[0, fwd) are
+     * forwarded; in a stretch being decoded, in[pos, ...) are still to decode. At least
+     * {@link Gate#BACK} bytes before {@code sample} are kept (or all since the start).
+     */
     private final byte[] in;
     private int inLen;
+    private long base;
     private int fwd;
     private int pos;
+    /** Next sample the gate has not decided; a multiple of the stride from the stream start. */
+    private int sample;
+    /** The last clear sample (or the stream start): everything before it is done with. */
+    private int cut;
+    /** True while a stretch between clear samples is being decoded and scanned. */
+    private boolean active;
     /**
      * Original bytes each view byte came from: {@code src[k] >> 4} is where they start, the low
      * four bits how many (0 to 12). One store per byte: this loop is the stage's hot path.
@@ -82,16 +95,19 @@ final class EscapeView {
     private int gap;
     private boolean separated = true;
     private long masked;
+    private long decodedBytes;
     private final Scanner.Sink sink = this::replace;
 
-    EscapeView(Masker masker, Automaton decoded, OutputStream downstream) {
+    EscapeView(Masker masker, Automaton decoded, Gate gate, OutputStream downstream) {
         this.masker = masker;
         this.downstream = downstream;
-        // A round decodes at most SLICE new bytes and LONGEST_ESCAPE - 1 held ones, never expanding.
+        this.gate = gate;
+        // A round decodes at most what the view has room for; held view bytes are under longest.
         int viewCapacity = decoded.longest + MaskingOutputStream.SLICE + LONGEST_ESCAPE;
         this.scanner = new Scanner(decoded, viewCapacity);
         this.src = new int[viewCapacity];
-        this.in = new byte[holdBack(decoded.longest) + MaskingOutputStream.SLICE];
+        this.in = new byte[holdBack(decoded.longest) + Gate.BACK + MaskingOutputStream.SLICE];
+        this.active = gate == null;
         this.view = scanner.buf;
     }
 
@@ -99,6 +115,7 @@ final class EscapeView {
         this.masker = null;
         this.downstream = null;
         this.scanner = null;
+        this.gate = null;
         this.in = whole;
         this.inLen = whole.length;
         this.view = new byte[whole.length + 1];
@@ -111,19 +128,34 @@ final class EscapeView {
      */
     static byte[] decodeWhole(byte[] bytes) {
         EscapeView e = new EscapeView(bytes);
-        e.decode(true);
+        e.decode(bytes.length, true);
         byte[] out = SecretPatterns.normalise(java.util.Arrays.copyOf(e.view, e.viewLen));
         java.util.Arrays.fill(e.view, (byte) 0);
         return out;
     }
 
-    /** Original bytes the stage may hold back for a pattern set whose longest has this length. */
+    /**
+     * Original bytes the stage may hold back for a pattern set whose longest has this length:
+     * a partial match, an incomplete escape, and what the gate waits for (a stride and the bytes
+     * a decision reads ahead).
+     */
     static int holdBack(int longest) {
-        return longest * (WIDEST_BYTE + MAX_GAP) + MAX_GAP + LONGEST_ESCAPE;
+        return longest * (WIDEST_BYTE + MAX_GAP) + MAX_GAP + LONGEST_ESCAPE
+                + Gate.MAX_STRIDE + Gate.AHEAD;
     }
 
     long maskedCount() {
         return masked;
+    }
+
+    /** Original bytes that went through the view so far (the rest the gate let pass). */
+    long decodedBytes() {
+        return decodedBytes;
+    }
+
+    /** The view scanner's {@link Scanner#steps}. */
+    long scanSteps() {
+        return scanner.steps;
     }
 
     int bufferCapacity() {
@@ -136,25 +168,107 @@ final class EscapeView {
 
     void write(byte[] b, int off, int n) throws IOException {
         while (n > 0) {
+            compact();
             int k = Math.min(n, Math.min(in.length - inLen, MaskingOutputStream.SLICE));
+            if (k <= 0) {
+                throw new IllegalStateException("masking buffer full: " + (inLen - fwd)
+                        + " bytes held back");
+            }
             System.arraycopy(b, off, in, inLen, k);
             inLen += k;
             off += k;
             n -= k;
-            viewLen = scanner.len;
-            decode(false);
-            scanner.len = viewLen;
-            scanner.scan(sink);
-            forwardAndCompact();
+            advance(false);
         }
     }
 
     void finish() throws IOException {
-        viewLen = scanner.len;
-        decode(true);
-        scanner.len = viewLen;
-        scanner.finish(sink);
+        advance(true);
+        if (active) {
+            endStretch(inLen);
+        }
         forward(inLen);
+    }
+
+    /**
+     * Decides every sample that can be decided (without {@code eof}, a sample waits until AHEAD
+     * bytes follow it), lets through what lies between clear samples, and decodes the rest.
+     *
+     * <p>Bytes after the last decision are decoded at once, so that output stays live (only a
+     * possible partial match is held, as without the gate). A stretch is then ended only at a
+     * clear sample the decoder has not passed yet; ending it later than possible is always
+     * right, since the decoder on its own gives the same result as the whole view.
+     */
+    private void advance(boolean eof) throws IOException {
+        final Gate gate = this.gate;
+        if (gate == null) {
+            active = true;
+            decodeTo(inLen, false);
+            return;
+        }
+        final byte[] in = this.in;
+        final int stride = gate.stride;
+        final int decidable = eof ? inLen : inLen - Gate.AHEAD;
+        final boolean streamStart = base == 0;
+        final int[] found = batch.found;
+        int r = sample;
+        while (r < decidable) {
+            int count = Math.min(Gate.BATCH, (decidable - r + stride - 1) / stride);
+            gate.decide(in, r, count, inLen, streamStart, batch);
+            for (int i = 0; i < count; i++, r += stride) {
+                if (found[i] == Gate.CLEAR) {
+                    if (!active) {
+                        cut = r;
+                    } else if (r >= pos) {
+                        endStretch(r);
+                        cut = r;
+                    }
+                } else if (!active) {
+                    active = true;
+                    pos = cut;
+                }
+            }
+        }
+        sample = r;
+        if (!active) {
+            forward(cut);
+            if (cut < inLen) {
+                active = true;
+                pos = cut;
+            }
+        }
+        if (active) {
+            decodeTo(inLen, false);
+        }
+    }
+
+    /** Decodes up to the clear sample {@code at} as the end of a stretch and forwards it all. */
+    private void endStretch(int at) throws IOException {
+        decodeTo(at, true);
+        scanner.finish(sink);
+        forwardView();
+        forward(at);
+        active = false;
+        gap = 0;
+        separated = true;
+    }
+
+    /** Decodes in[pos, limit) into the view and scans it, a view's room at a time. */
+    private void decodeTo(int limit, boolean end) throws IOException {
+        for (;;) {
+            int n = Math.min(limit, pos + scanner.room());
+            boolean eof = end && n == limit;
+            int before = pos;
+            viewLen = scanner.len;
+            decode(n, eof);
+            scanner.len = viewLen;
+            decodedBytes += pos - before;
+            scanner.scan(sink);
+            forwardView();
+            if (pos >= limit || pos < n) {
+                return;
+            }
+        }
     }
 
     private void replace(int start, int end, int pattern) throws IOException {
@@ -165,21 +279,38 @@ final class EscapeView {
         fwd = Math.max(fwd, (src[end - 1] >> 4) + (src[end - 1] & 0xF));
     }
 
-    private void forwardAndCompact() throws IOException {
+    /** Forwards what precedes the scanner's frontier and drops those view bytes. */
+    private void forwardView() throws IOException {
         int f = scanner.frontier();
         forward(f < scanner.len ? src[f] >> 4 : pos);
-        int drop = fwd;
-        if (drop > 0) {
-            System.arraycopy(in, drop, in, 0, inLen - drop);
-            inLen -= drop;
-            pos -= drop;
-            fwd = 0;
-        }
         int viewLen = scanner.len;
-        for (int k = f; k < viewLen; k++) {
-            src[k - f] = src[k] - (drop << 4);
+        if (f > 0) {
+            System.arraycopy(src, f, src, 0, viewLen - f);
         }
         scanner.discard(f);
+    }
+
+    /** Drops forwarded bytes the gate no longer needs; indexes shift down. */
+    private void compact() {
+        // While a stretch is decoded, cut is not needed again (the next clear sample sets it).
+        int drop = gate == null ? fwd : Math.min(fwd, sample - Gate.BACK);
+        if (!active && gate != null) {
+            drop = Math.min(drop, cut);
+        }
+        if (drop <= 0) {
+            return;
+        }
+        System.arraycopy(in, drop, in, 0, inLen - drop);
+        inLen -= drop;
+        fwd -= drop;
+        pos -= drop;
+        sample -= drop;
+        cut -= drop;
+        base += drop;
+        int shift = drop << 4;
+        for (int k = 0; k < scanner.len; k++) {
+            src[k] -= shift;
+        }
     }
 
     private void forward(int upTo) throws IOException {
@@ -190,15 +321,14 @@ final class EscapeView {
     }
 
     /**
-     * Decodes in[pos, inLen) into the view; without {@code eof}, stops before an escape that may
+     * Decodes in[pos, n) into the view; without {@code eof}, stops before an escape that may
      * still be incomplete. Never writes more view bytes than it consumes.
      */
-    private void decode(boolean eof) {
+    private void decode(int n, boolean eof) {
         final byte[] in = this.in;
         final byte[] view = this.view;
         final int[] src = this.src;
         final byte[] cls = CLASS;
-        final int n = inLen;
         int v = viewLen;
         int p = pos;
         int gap = this.gap;

@@ -71,14 +71,18 @@ public final class Masker {
     final Automaton raw;
     /** Decoded forms, matched on the {@link EscapeView}; null if there are none. */
     final Automaton decoded;
+    /** Where the decoded stage must look at all; null if it looks everywhere. */
+    final Gate gate;
     /** {@code [MASKED:NAME]} as UTF-8, by name index. */
     private final byte[][] replacement;
     private final List<String> shortNames;
     private volatile boolean destroyed;
 
-    private Masker(Automaton raw, Automaton decoded, List<String> names, List<String> shortNames) {
+    private Masker(Automaton raw, Automaton decoded, Gate gate, List<String> names,
+            List<String> shortNames) {
         this.raw = raw;
         this.decoded = decoded;
+        this.gate = gate;
         this.replacement = new byte[names.size()][];
         for (int i = 0; i < names.size(); i++) {
             replacement[i] = ("[MASKED:" + names.get(i) + "]").getBytes(StandardCharsets.UTF_8);
@@ -91,6 +95,15 @@ public final class Masker {
      * read; the caller still owns, and should zero, the values.
      */
     public static Masker compile(Map<String, byte[]> secrets) {
+        return compile(secrets, Gate.WORTH_FROM);
+    }
+
+    /**
+     * As {@link #compile(Map)}, with the decoded stage's {@link Gate} used only if the shortest
+     * decoded form has at least {@code gateFrom} bytes (tests force it on with 8, off with
+     * {@code Integer.MAX_VALUE}; the result is the same either way).
+     */
+    static Masker compile(Map<String, byte[]> secrets, int gateFrom) {
         // Sorted names give a stable attribution when two names produce the same pattern.
         TreeMap<String, byte[]> sorted = new TreeMap<>();
         for (Map.Entry<String, byte[]> e : secrets.entrySet()) {
@@ -117,8 +130,20 @@ public final class Masker {
             Arrays.fill(plain, (byte) 0);
             nameIndex++;
         }
+        Gate gate = null;
+        int shortest = Integer.MAX_VALUE;
+        for (Automaton.Pattern p : decodedForms) {
+            shortest = Math.min(shortest, p.bytes().length);
+        }
+        if (!decodedForms.isEmpty() && shortest >= gateFrom) {
+            List<byte[]> bytes = new ArrayList<>(decodedForms.size());
+            for (Automaton.Pattern p : decodedForms) {
+                bytes.add(p.bytes());
+            }
+            gate = new Gate(bytes); // before the automaton, which zeroes the pattern bytes
+        }
         Automaton decoded = decodedForms.isEmpty() ? null : new Automaton(decodedForms);
-        return new Masker(new Automaton(rawForms), decoded, names, shortNames);
+        return new Masker(new Automaton(rawForms), decoded, gate, names, shortNames);
     }
 
     /** Names whose values are shorter than 4 bytes and therefore not masked, sorted. */
@@ -146,7 +171,9 @@ public final class Masker {
 
     /** Approximate heap held by the compiled automata and filters, in bytes. */
     public long footprintBytes() {
-        long bytes = raw.footprintBytes() + (decoded == null ? 0 : decoded.footprintBytes());
+        long bytes = raw.footprintBytes()
+                + (decoded == null ? 0 : decoded.footprintBytes())
+                + (gate == null ? 0 : gate.footprintBytes());
         for (byte[] r : replacement) {
             bytes += r.length + 16;
         }
@@ -190,6 +217,9 @@ public final class Masker {
         raw.destroy();
         if (decoded != null) {
             decoded.destroy();
+        }
+        if (gate != null) {
+            gate.destroy();
         }
     }
 

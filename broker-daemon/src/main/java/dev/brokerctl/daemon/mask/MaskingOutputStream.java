@@ -44,7 +44,7 @@ public final class MaskingOutputStream extends OutputStream {
         this.masker = masker;
         this.downstream = downstream;
         this.raw = new Scanner(masker.raw, masker.raw.longest + SLICE);
-        this.view = masker.decoded == null ? null : new EscapeView(masker, masker.decoded,
+        this.view = masker.decoded == null ? null : new EscapeView(masker, masker.decoded, masker.gate,
                 new OutputStream() {
                     @Override
                     public void write(int b) throws IOException {
@@ -130,6 +130,19 @@ public final class MaskingOutputStream extends OutputStream {
     /** Input bytes written but not yet forwarded (a possible partial match). */
     public int pendingBytes() {
         return raw.len - fwd + (view == null ? 0 : view.pendingBytes());
+    }
+
+    /**
+     * Work done so far, for tests of linearity: both scanners' steps and the bytes decoded into
+     * the view (each at most a fixed number of operations).
+     */
+    long workSteps() {
+        return raw.steps + (view == null ? 0 : view.scanSteps() + view.decodedBytes());
+    }
+
+    /** Bytes that went through the decoded view (the gate let the others pass). */
+    long decodedBytes() {
+        return view == null ? 0 : view.decodedBytes();
     }
 
     /** Size of the internal buffers; fixed for the stream's life. */

@@ -77,6 +77,11 @@ final class Scanner {
     /** Cached long-filter answer: no match starts in [longFrom, longNext). */
     private int longFrom;
     private int longNext = -1;
+    /**
+     * Work done so far, for tests of linearity: positions passed over, matches reported by the
+     * automaton and frontier steps (failure-link steps are amortised within the positions).
+     */
+    long steps;
 
     Scanner(Automaton a, int capacity) {
         this.dense = a.dense;
@@ -117,6 +122,7 @@ final class Scanner {
         final int n = len;
         int q = state;
         int i = scan;
+        final int first = i;
         int live = liveStart;
         for (;;) {
             if (recorded == 0) {
@@ -142,6 +148,7 @@ final class Scanner {
             } else {
                 q = Automaton.next(q, b, dense, delta, firstEdge, edgeLabel, edgeTarget, fail);
                 for (int o = output[q]; o >= 0; o = nextOutput[o]) {
+                    steps++;
                     int s = i - patternLength[o];
                     if (s >= frontier) {
                         if (best[s] < 0) {
@@ -159,6 +166,7 @@ final class Scanner {
             }
         }
         state = q;
+        steps += i - first;
         scan = i;
         liveStart = live;
         if (recorded == 0) {
@@ -178,6 +186,7 @@ final class Scanner {
     private void advance(int target, Sink sink) throws IOException {
         int p = frontier;
         while (p < target && recorded > 0) {
+            steps++;
             int o = best[p];
             if (o < 0) {
                 p++;
@@ -187,6 +196,7 @@ final class Scanner {
             recorded--;
             int end = p + patternLength[o];
             for (int k = p + 1; k < end && recorded > 0; k++) {
+                steps++;
                 if (best[k] >= 0) {
                     best[k] = -1;
                     recorded--;

@@ -23,6 +23,9 @@ import org.junit.jupiter.api.Test;
  */
 class MaskerPropertyTest {
 
+    /** The gate forced on for any decoded form, and off. */
+    static final int[] GATED = {8, Integer.MAX_VALUE};
+
     private static final String ALNUM =
             "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
     private static final String RESERVED = "/:@!$&'()*+,;=?#[]";
@@ -41,6 +44,14 @@ class MaskerPropertyTest {
     }
 
     static final int KINDS = 6;
+
+    /**
+     * {@code n} scaled by {@code -Dbrokerctl.mask.testScale} (percent, default 100): the mutation
+     * tests run these loops at 10 % per mutant (broker-daemon/pom.xml), the build at full size.
+     */
+    static int cases(int n) {
+        return Math.max(1, n * Integer.getInteger("brokerctl.mask.testScale", 100) / 100);
+    }
 
     private static byte[] base64(Random rnd, byte[] v) {
         // As it is: the value alone, so the whole output is fixed by it.
@@ -206,7 +217,7 @@ class MaskerPropertyTest {
     @Test
     void everyGeneratedForm_isMasked_inBatchAndAnyChunking() throws IOException {
         int checked = 0;
-        for (int iter = 0; iter < 3000; iter++) {
+        for (int iter = 0; iter < cases(3000); iter++) {
             long seed = 0xF0_0000L + iter;
             Random rnd = new Random(seed);
             byte[] v = randomValue(rnd);
@@ -220,7 +231,8 @@ class MaskerPropertyTest {
             Map<String, byte[]> secrets = new LinkedHashMap<>();
             secrets.put("V", v);
             secrets.put("W", randomValue(rnd));
-            Masker m = Masker.compile(secrets);
+            // Half with the gate forced on (any stride), half without it: the same result.
+            Masker m = Masker.compile(secrets, GATED[iter % 2]);
             ByteArrayOutputStream text = new ByteArrayOutputStream();
             text.writeBytes(filler(rnd));
             text.writeBytes(OPEN);
@@ -234,13 +246,13 @@ class MaskerPropertyTest {
             NaiveMasker.assertSameBytes(batch, streamed, "seed=" + seed + " streamed vs batch");
             checked++;
         }
-        assertTrue(checked > 2000, "only " + checked + " cases ran");
+        assertTrue(checked > cases(3000) * 2 / 3, "only " + checked + " cases ran");
     }
 
     /** Streamed output equals batch output equals the brute-force oracle, on mixed texts. */
     @Test
     void streamedEqualsBatchEqualsOracle_onGeneratedForms() throws IOException {
-        for (int iter = 0; iter < 2000; iter++) {
+        for (int iter = 0; iter < cases(2000); iter++) {
             long seed = 0xABC_0000L + iter;
             Random rnd = new Random(seed);
             Map<String, byte[]> secrets = new LinkedHashMap<>();
@@ -263,7 +275,8 @@ class MaskerPropertyTest {
                 }
             }
             byte[] input = text.toByteArray();
-            Masker m = Masker.compile(secrets);
+            // Half with the gate forced on (any stride), half without it: the same result.
+            Masker m = Masker.compile(secrets, GATED[iter % 2]);
             NaiveMasker naive = new NaiveMasker(secrets);
             byte[] expected = naive.mask(input);
             String ctx = "seed=" + seed;
@@ -285,12 +298,12 @@ class MaskerPropertyTest {
         return out.toByteArray();
     }
 
-    private static boolean readsAsPercentEscape(byte[] v) {
+    static boolean readsAsPercentEscape(byte[] v) {
         return new String(v, StandardCharsets.ISO_8859_1).matches("(?s).*%[0-9a-fA-F]{2}.*");
     }
 
     /** Bytes of v other than space, tab, CR, LF and '+' (what the decoded view keeps). */
-    private static int visible(byte[] v) {
+    static int visible(byte[] v) {
         int n = 0;
         for (byte b : v) {
             n += " \t\r\n+".indexOf(b) >= 0 ? 0 : 1;
@@ -310,7 +323,7 @@ class MaskerPropertyTest {
     }
 
     /** Between OPEN and CLOSE: replacements, quotes and at most 6 other bytes (base64 edges). */
-    private static void assertOnlyReplacementBetweenMarkers(byte[] out, String ctx) {
+    static void assertOnlyReplacementBetweenMarkers(byte[] out, String ctx) {
         String s = new String(out, StandardCharsets.ISO_8859_1);
         int from = s.indexOf("\n<<");
         int to = s.lastIndexOf(">>\n");

@@ -11,8 +11,11 @@ import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
+import java.nio.file.Files;
+import java.nio.file.Path;
 import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
 
 /**
  * The forms real tools print, from the tools themselves where installed (skipped where not):
@@ -26,6 +29,11 @@ class MaskerRealToolsTest {
             + "-0123456789-abcdefghijklmnopqrstuvwxyz-ABCDEFGHIJKLMNOP";
     /** Exactly 8 bytes, the shortest that gets encoded forms. */
     private static final String EIGHT = "k8/Q&z ä";
+    /**
+     * Characters outside the BMP (json.dumps writes surrogate pairs), the ones Go escapes in JSON
+     * ({@code <>&} as {@code \u003c}...) and reserved ones percent-encoding may leave raw.
+     */
+    private static final String ASTRAL = "\uD83D\uDD11key<&>ä/€:@!$'()*+,;=?#\uD83D\uDE00-end";
 
     private static final String PY_QUOTE = "import sys,urllib.parse; "
             + "sys.stdout.write(urllib.parse.quote(sys.stdin.buffer.read().decode()))";
@@ -33,6 +41,13 @@ class MaskerRealToolsTest {
             + "sys.stdout.write(urllib.parse.quote_plus(sys.stdin.buffer.read().decode()))";
     private static final String PY_JSON = "import sys,json; "
             + "print(json.dumps({'k': sys.stdin.buffer.read().decode()}))";
+    private static final String PY_QUOTE_RESERVED = "import sys,urllib.parse; "
+            + "sys.stdout.write(urllib.parse.quote(sys.stdin.buffer.read().decode(), "
+            + "safe=\"/:@!$&'()*+,;=\"))";
+    private static final String GO_JSON = "package main\n"
+            + "import (\"encoding/json\"; \"io\"; \"os\")\n"
+            + "func main() { b, _ := io.ReadAll(os.Stdin); j, _ := json.Marshal(string(b)); "
+            + "os.Stdout.Write(j) }\n";
     private static final String PY_SHLEX = "import sys,shlex; "
             + "print(shlex.quote(sys.stdin.buffer.read().decode()))";
 
@@ -77,6 +92,26 @@ class MaskerRealToolsTest {
     }
 
     @Test
+    void pythonUrllibQuote_reservedCharactersLeftRaw_isMasked() throws Exception {
+        assertMasked(List.of("python3", "-c", PY_QUOTE_RESERVED));
+    }
+
+    /** Go's encoding/json writes {@code <>&} as {@code \u003c \u003e \u0026}. */
+    @Test
+    void goJsonMarshal_htmlSafeEscapes_isMasked(@TempDir Path dir) throws Exception {
+        assumeTrue(onPath("go"), "go is not installed");
+        Path main = dir.resolve("main.go");
+        Files.writeString(main, GO_JSON);
+        assertMasked(List.of("go", "run", main.toString()));
+    }
+
+    /** Bash's own quoting of a single quote inside single quotes: 'a'\''b'. */
+    @Test
+    void bashSingleQuoteEscaping_isMasked() throws Exception {
+        assertMasked(List.of("bash", "-c", "V=$(cat); q=\"'\\''\"; printf \"'%s'\\n\" \"${V//\\'/$q}\""));
+    }
+
+    @Test
     void pythonShlexQuote_isMasked() throws Exception {
         assertMasked(List.of("python3", "-c", PY_SHLEX));
     }
@@ -89,7 +124,7 @@ class MaskerRealToolsTest {
     /** Runs {@code argv} on each value and checks that only the replacement is left. */
     private static void assertMasked(List<String> argv) throws Exception {
         assumeTrue(onPath(argv.get(0)), argv.get(0) + " is not installed");
-        for (String value : List.of(LONG, EIGHT)) {
+        for (String value : List.of(LONG, EIGHT, ASTRAL)) {
             byte[] v = value.getBytes(StandardCharsets.UTF_8);
             byte[] printed = run(argv, v);
             assertTrue(printed.length > 0, argv + " printed nothing");
@@ -106,6 +141,8 @@ class MaskerRealToolsTest {
         ProcessBuilder pb = new ProcessBuilder(new ArrayList<>(argv));
         pb.environment().put("LC_ALL", "C.UTF-8");
         pb.environment().put("PYTHONIOENCODING", "utf-8");
+        pb.environment().put("GOCACHE", System.getProperty("java.io.tmpdir") + "/brokerctl-gocache");
+        pb.environment().put("GOFLAGS", "-mod=mod");
         pb.redirectError(ProcessBuilder.Redirect.DISCARD);
         Process p = pb.start();
         try (OutputStream in = p.getOutputStream()) {

@@ -1,12 +1,10 @@
 package dev.brokerctl.daemon.mask;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
-import static org.junit.jupiter.api.Assertions.assertTimeoutPreemptively;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.io.IOException;
 import java.io.OutputStream;
-import java.time.Duration;
 import java.util.Arrays;
 import java.util.Map;
 import org.junit.jupiter.api.Test;
@@ -36,36 +34,33 @@ class MaskerWorstCaseTest {
         return out;
     }
 
-    /** Best of a few runs, in nanoseconds; also checks what was masked. */
-    private static long bestTime(Masker m, byte[] text) throws IOException {
-        long best = Long.MAX_VALUE;
-        for (int r = 0; r < 5; r++) {
-            MaskingOutputStream s = m.wrap(OutputStream.nullOutputStream());
-            long t0 = System.nanoTime();
-            for (int at = 0; at < text.length; at += 4096) {
-                s.write(text, at, Math.min(4096, text.length - at));
-            }
-            s.finish();
-            best = Math.min(best, System.nanoTime() - t0);
-            // Each run of 65,535 'a' is 16,383 times "aaaa" and 3 left over.
-            assertEquals((long) (text.length / RUN) * ((RUN - 1) / 4), s.maskedCount());
+    /** The work counter after masking {@code text} in 4 KiB writes; also checks what was masked. */
+    private static long work(Masker m, byte[] text) throws IOException {
+        MaskingOutputStream s = m.wrap(OutputStream.nullOutputStream());
+        for (int at = 0; at < text.length; at += 4096) {
+            s.write(text, at, Math.min(4096, text.length - at));
         }
-        return best;
+        s.finish();
+        // Each run of 65,535 'a' is 16,383 times "aaaa" and 3 left over.
+        assertEquals((long) (text.length / RUN) * ((RUN - 1) / 4), s.maskedCount());
+        // The long value's 'a' grams pass the gate everywhere: the view sees every byte.
+        assertEquals(text.length, s.decodedBytes());
+        return s.workSteps();
     }
 
+    /**
+     * Counts, not time (the time is in docs/benchmarks.md): the old design's rescans made the
+     * work grow with output x longest pattern, 256 KiB times 64 KiB here. Now each byte costs a
+     * bounded number of steps, whatever the output's size.
+     */
     @Test
-    void shortValueInsideLongNearMatch_takesLinearTime() {
-        assertTimeoutPreemptively(Duration.ofSeconds(20), () -> {
-            Masker m = adversarial();
-            bestTime(m, output(64 * 1024)); // warm-up
-            long small = bestTime(m, output(64 * 1024));
-            long large = bestTime(m, output(256 * 1024));
-            // Linear: x4 the output, about x4 the time (quadratic would be x16). Generous, since
-            // timing on a shared machine is noisy; the absolute bound only catches a hang.
-            assertTrue(large < 8 * small + 20_000_000L,
-                    "256 KiB took " + large / 1000 + " us, 64 KiB " + small / 1000 + " us");
-            assertTrue(large < 2_000_000_000L, "256 KiB took " + large / 1_000_000 + " ms");
-        });
+    void shortValueInsideLongNearMatch_takesLinearWork() throws IOException {
+        Masker m = adversarial();
+        long small = work(m, output(64 * 1024));
+        long large = work(m, output(256 * 1024));
+        assertTrue(large <= 16L * 256 * 1024, "256 KiB took " + large + " steps");
+        assertTrue(large <= 4 * small + 4 * RUN,
+                "x4 the output took " + large + " steps against " + small);
     }
 
     @Test

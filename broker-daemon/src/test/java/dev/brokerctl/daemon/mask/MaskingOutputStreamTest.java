@@ -18,10 +18,14 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Random;
+import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 
 /** Streaming behaviour: chunking, hold-back, EOF, bounded memory, and a randomized oracle check. */
 class MaskingOutputStreamTest {
+
+    /** The gate forced on for any decoded form, and off. */
+    static final int[] GATED = {8, Integer.MAX_VALUE};
 
     private static final String CANARY = "Zq7-canary-Tk9w2";
 
@@ -130,10 +134,11 @@ class MaskingOutputStreamTest {
 
     @Test
     void heldBackBytes_stayUnderHoldBackBound_acrossManyBufferRefills() throws IOException {
+        for (int gated : GATED) {
         long seed = 7L;
         Random rnd = new Random(seed);
         Map<String, byte[]> secrets = randomSecrets(rnd, 8);
-        Masker m = Masker.compile(secrets);
+        Masker m = Masker.compile(secrets, gated);
         Sink sink = new Sink();
         MaskingOutputStream s = m.wrap(sink);
         // Far longer than the internal buffer, so matches straddle its refills.
@@ -151,9 +156,11 @@ class MaskingOutputStreamTest {
         assertSameBytes(naive.mask(text), sink.toByteArray(), "seed=" + seed);
         assertEquals(naive.count, s.maskedCount());
         assertTrue(naive.count > 100, "the text should hold many matches");
+        }
     }
 
     @Test
+    @Tag("slow") // 64 MiB: in the unit tests, not once per mutant
     void sixtyFourMebibyteStream_keepsBufferBounded() throws IOException {
         Masker m = masker("V", CANARY, "W", "second-secret-0123", "PEM", "-----K-----\nQUJD+/ZGVm\n");
         // A block with secrets in it, ending in a newline so no match spans two blocks.
@@ -194,7 +201,7 @@ class MaskingOutputStreamTest {
         s.finish();
         assertEquals(capacity, s.bufferCapacity());
         assertTrue(capacity <= m.holdBackBound() + 2 * m.longestPattern()
-                + 3 * MaskingOutputStream.SLICE + 64);
+                + 3 * MaskingOutputStream.SLICE + Gate.BACK + 64);
         assertEquals(blocks * perBlock, s.maskedCount());
         assertTrue(forwarded[0] > 0);
     }
@@ -206,12 +213,13 @@ class MaskingOutputStreamTest {
      */
     @Test
     void randomChunkings_matchOracle_andLeaveNoPattern() throws IOException {
-        for (int iter = 0; iter < 300; iter++) {
+        for (int iter = 0; iter < MaskerPropertyTest.cases(300); iter++) {
             long seed = 0x5EED_0000L + iter;
             Random rnd = new Random(seed);
             String ctx = "seed=" + seed;
             Map<String, byte[]> secrets = randomSecrets(rnd, 1 + rnd.nextInt(5));
-            Masker m = Masker.compile(secrets);
+            // Half with the gate forced on (any stride), half without it: the same result.
+            Masker m = Masker.compile(secrets, GATED[iter % 2]);
             NaiveMasker naive = new NaiveMasker(secrets);
             assertEquals(naive.patternCount(), m.patternCount(), ctx);
             byte[] text = randomText(rnd, secrets, rnd.nextInt(3000));

@@ -50,7 +50,7 @@ class SecretPatternsTest {
     void base64Variants_occurInEncodingOfValueWithAnyNeighbours() {
         long seed = 20240501L;
         Random rnd = new Random(seed);
-        for (int iter = 0; iter < 500; iter++) {
+        for (int iter = 0; iter < MaskerPropertyTest.cases(500); iter++) {
             byte[] value = randomBytes(rnd, 8 + rnd.nextInt(60));
             byte[] prefix = randomBytes(rnd, rnd.nextInt(8));
             byte[] suffix = randomBytes(rnd, rnd.nextInt(8));
