@@ -229,6 +229,17 @@ class DaemonProtocolTest {
         assertEquals(1, r.last.number("masked_count", -1));
     }
 
+    /** The value written to stderr only, raw and as hex: the stderr stream has its own masker. */
+    @Test
+    void autoRun_masksTheValueOnStderr_asOnStdout() throws Exception {
+        started();
+        RunResult r = run(f, "dev", List.of("sh", "-c",
+                "echo \"err:$TOKEN\" >&2; printf %s \"$TOKEN\" | od -An -tx1 | tr -d ' \\n' >&2; echo >&2; echo out"));
+        assertEquals("out\n", r.stdout);
+        assertEquals("err:[MASKED:TOKEN]\n[MASKED:TOKEN]\n", r.stderr);
+        assertEquals(2, r.last.number("masked_count", -1));
+    }
+
     @Test
     void onlyTheNamedVariables_andTemplateReferences_areInjected() throws Exception {
         started();

@@ -141,10 +141,19 @@ class CliIT {
         assertEquals(1, missingEnv.exit());
         assertTrue(Files.exists(dotenv), "a failed import must not shred");
 
+        // a second name for the same inode, made before the import: after --shred its bytes must
+        // read as zeros (a plain delete would leave them all there, readable through the link)
+        Path link = tmp.resolve("app.env.hardlink");
+        Files.createLink(link, dotenv);
+        long size = Files.size(dotenv);
         // the shell's reading (escapes decoded in double quotes, '#' without a blank kept); the default,
         // npm dotenv's, is ImportSyntaxIT's
         Brokerctl.Result r = b.run("import", "dev", dotenv.toString(), "--shred", "--syntax", "shell");
         assertEquals(0, r.exit(), r.toString());
+        byte[] left = Files.readAllBytes(link);
+        assertEquals(size, left.length, "the overwrite keeps the length");
+        assertTrue(java.util.stream.IntStream.range(0, left.length).allMatch(i -> left[i] == 0),
+                "--shred overwrote every byte with zeros");
         assertTrue(r.out().startsWith("imported 8 variables into dev: PLAIN, EXPORTED, SINGLE, DOUBLE,"
                 + " MULTI, SPACED, HASH, EMPTY\n"), r.out());
         assertFalse(Files.exists(dotenv), "--shred deletes the file");
@@ -180,7 +189,18 @@ class CliIT {
         assertEquals(0, init.exit(), init.toString());
         assertTrue(init.out().contains("(Argon2id m=64 MiB, t=3, p=1)"), init.out());
         try (Vault v = Vault.open(b.home.resolve("vault.db"))) {
-            assertEquals(dev.brokerctl.vault.crypto.KdfParams.DEFAULT, v.kdfParams());
+            // what init wrote to the file, against the documented figures (not the code's own constant)
+            try (java.sql.Connection c = java.sql.DriverManager.getConnection("jdbc:sqlite:" + b.home.resolve("vault.db"));
+                    java.sql.ResultSet rs = c.createStatement().executeQuery(
+                            "SELECT kdf, memory_kib, iterations, parallelism, length(salt) FROM keyslot")) {
+                assertTrue(rs.next(), "a keyslot row");
+                assertEquals("argon2id", rs.getString(1).toLowerCase(java.util.Locale.ROOT));
+                assertEquals(64 * 1024, rs.getInt(2), "m = 64 MiB");
+                assertEquals(3, rs.getInt(3), "t = 3");
+                assertEquals(1, rs.getInt(4), "p = 1");
+                assertEquals(16, rs.getInt(5), "a 16-byte salt");
+                assertFalse(rs.next(), "one keyslot");
+            }
             try (VaultSession s = v.unlock(Brokerctl.PASSPHRASE.toCharArray())) {
                 assertTrue(s.verifyAudit().isIntact());
             }

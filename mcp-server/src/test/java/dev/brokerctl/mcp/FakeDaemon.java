@@ -33,6 +33,11 @@ final class FakeDaemon implements AutoCloseable {
     private final List<SocketChannel> connections = new CopyOnWriteArrayList<>();
     final LinkedBlockingQueue<Message> received = new LinkedBlockingQueue<>();
     volatile boolean locked;
+    /**
+     * Sent along with the variable listing, as a daemon that broke the rule would: the MCP server
+     * must pass names and metadata only, so this never reaches the agent.
+     */
+    static final String VALUE = "fake-daemon-sent-a-value-5c2e81";
     /** Released to let a {@code request_variable} be answered. */
     final CountDownLatch provideVariable = new CountDownLatch(1);
 
@@ -86,7 +91,7 @@ final class FakeDaemon implements AutoCloseable {
                         } else {
                             send(out, Message.of("variables").with("environment", "dev").with("variables",
                                     List.of(Map.of("name", "API_KEY", "description", "the key",
-                                            "updated_at", "2026-01-01T00:00:00Z"))).with("damaged", List.of()));
+                                            "updated_at", "2026-01-01T00:00:00Z", "value", VALUE))).with("damaged", List.of()));
                         }
                     }
                     case "run" -> startRun(m, out);

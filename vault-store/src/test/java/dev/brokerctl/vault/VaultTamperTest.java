@@ -156,6 +156,70 @@ class VaultTamperTest {
         }
     }
 
+    /** The environment rows by variable count: dev holds two, prod one (see {@link #fill()}). */
+    private static long environmentRow(RawDb db, int variables) throws Exception {
+        return db.number("SELECT environment_id FROM variable GROUP BY environment_id HAVING count(*) = ?",
+                variables);
+    }
+
+    /**
+     * dev's sealed {@code auto} copied over prod's {@code prompt}: a valid ciphertext under the right
+     * key, so only the environment id in its AAD stops prod from becoming {@code auto} silently.
+     */
+    @Test
+    void policyTransplantedFromAnotherEnvironment_isAnIntegrityError_neverThatPolicy() throws Exception {
+        try (VaultSession s = TestVaults.unlock(file)) {
+            assertEquals(Policy.PROMPT, s.environment("prod").policy(), "the control: prod prompts");
+        }
+        try (RawDb db = new RawDb(file)) {
+            long dev = environmentRow(db, 2);
+            long prod = environmentRow(db, 1);
+            db.update("UPDATE environment SET policy = ? WHERE id = ?",
+                    db.blob("SELECT policy FROM environment WHERE id = ?", dev), prod);
+        }
+        try (VaultSession s = TestVaults.unlock(file)) {
+            VaultIntegrityException e = assertThrows(VaultIntegrityException.class, () -> s.environment("prod"));
+            assertEquals("environment 'prod' failed its integrity check; the vault file was modified or is"
+                    + " corrupted. Restore it from a backup", e.getMessage());
+            assertThrows(VaultIntegrityException.class, () -> s.resolve("prod", null));
+            Listing<EnvironmentInfo> listing = s.listEnvironments();
+            assertEquals(List.of("dev"), listing.items().stream().map(EnvironmentInfo::name).toList());
+            assertEquals(List.of("environment 'prod' failed its integrity check: its policy does not decrypt"),
+                    listing.damaged());
+            assertEquals(Policy.AUTO, s.environment("dev").policy(), "the source row is untouched");
+        }
+    }
+
+    /**
+     * dev's and prod's name and name index swapped: each row's name still matches its index, so only
+     * the environment id in the name's AAD stops "dev" from opening prod's row, policy and values.
+     */
+    @Test
+    void environmentNamesTransplantedBetweenRows_areAnIntegrityError_neverTheOtherRowsValues() throws Exception {
+        try (RawDb db = new RawDb(file)) {
+            long dev = environmentRow(db, 2);
+            long prod = environmentRow(db, 1);
+            byte[] devName = db.blob("SELECT name FROM environment WHERE id = ?", dev);
+            byte[] devIndex = db.blob("SELECT name_index FROM environment WHERE id = ?", dev);
+            byte[] prodName = db.blob("SELECT name FROM environment WHERE id = ?", prod);
+            byte[] prodIndex = db.blob("SELECT name_index FROM environment WHERE id = ?", prod);
+            db.update("UPDATE environment SET name_index = ? WHERE id = ?", new byte[] {0}, dev);
+            db.update("UPDATE environment SET name = ?, name_index = ? WHERE id = ?", devName, devIndex, prod);
+            db.update("UPDATE environment SET name = ?, name_index = ? WHERE id = ?", prodName, prodIndex, dev);
+        }
+        try (VaultSession s = TestVaults.unlock(file)) {
+            for (String env : List.of("dev", "prod")) {
+                VaultIntegrityException e = assertThrows(VaultIntegrityException.class, () -> s.resolve(env, null),
+                        env + " opened the other environment's row");
+                assertTrue(e.getMessage().startsWith("environment '" + env + "' failed its integrity check"),
+                        e.getMessage());
+                assertThrows(VaultIntegrityException.class, () -> s.environment(env));
+            }
+            assertEquals(List.of(), s.listEnvironments().items());
+            assertEquals(2, s.listEnvironments().damaged().size());
+        }
+    }
+
     @Test
     void swappedNameIndex_isDetected() throws Exception {
         long alpha = variableRow("ALPHA");
@@ -221,7 +285,9 @@ class VaultTamperTest {
      * An attacker who rewrites the checksum too (it is unkeyed) still cannot make unlock run a
      * huge KDF: only the caps stand in the way, so each of these fails if its cap is removed.
      */
+    /** Fails rather than hangs without the cap: t = 1000000 runs for hours. */
     @Test
+    @org.junit.jupiter.api.Timeout(value = 60, threadMode = org.junit.jupiter.api.Timeout.ThreadMode.SEPARATE_THREAD)
     void kdfParametersAboveCap_areRefusedBeforeRunningTheKdf() throws Exception {
         try (RawDb db = new RawDb(file)) {
             db.update("UPDATE keyslot SET memory_kib = ?", KdfParams.MAX_MEMORY_KIB * 4);

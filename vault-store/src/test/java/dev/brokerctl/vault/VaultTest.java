@@ -175,6 +175,41 @@ class VaultTest {
         }
     }
 
+    /**
+     * The batch fails after a write: A (new) is inserted first, then B, whose stored description was
+     * damaged, fails its integrity check. One transaction: A is gone with it, in this session and the next.
+     */
+    @Test
+    void putAll_failingAfterAWrite_leavesNothingOfTheBatch() throws Exception {
+        Path file = TestVaults.create(tmp);
+        long b;
+        try (VaultSession s = TestVaults.unlock(file)) {
+            s.createEnvironment("dev", Policy.PROMPT);
+            s.put("dev", "B", value("old-b-value"), "kept");
+            b = s.rowIdOf("dev", "B");
+        }
+        try (RawDb db = new RawDb(file)) {
+            db.flipBit("variable", "meta", b, 14);
+        }
+        try (VaultSession s = TestVaults.unlock(file)) {
+            Map<String, SecretValue> batch = new TreeMap<>();
+            batch.put("A", value("new-a-value"));
+            batch.put("B", value("new-b-value"));
+            VaultIntegrityException e = assertThrows(VaultIntegrityException.class, () -> s.putAll("dev", batch));
+            assertTrue(e.getMessage().startsWith("variable B in environment 'dev' failed its integrity check"),
+                    e.getMessage());
+            VaultException miss = assertThrows(VaultException.class, () -> s.resolve("dev", List.of("A")));
+            assertTrue(miss.getMessage().startsWith("variable A was not found in environment 'dev'"), miss.getMessage());
+        }
+        try (RawDb db = new RawDb(file)) {
+            assertEquals(1, db.number("SELECT count(*) FROM variable"), "A was not written, B was not replaced");
+        }
+        try (VaultSession s = TestVaults.unlock(file)) {
+            assertEquals(List.of(), s.listVariables("dev").items());
+            assertEquals(1, s.listVariables("dev").damaged().size(), "B stays as it was, damaged");
+        }
+    }
+
     @Test
     void passphraseChange_rewrapsKey_oldPassphraseStopsWorking() throws Exception {
         Path file = TestVaults.create(tmp);
