@@ -69,6 +69,8 @@ class RunToolsTest {
         assertEquals("dev", vars.get("environment"));
         assertEquals(List.of(Map.of("name", "API_KEY", "description", "the key", "updated_at", "2026-01-01T00:00:00Z")),
                 vars.get("variables"));
+        assertFalse(vars.toString().contains(FakeDaemon.VALUE), "the value the daemon sent reached the agent");
+        assertFalse(session.log().contains(FakeDaemon.VALUE), "the value the daemon sent reached the log");
 
         Map<String, Object> missing = session.callTool("list_variables", Map.of("environment", "prod"));
         assertTrue(isError(missing));
