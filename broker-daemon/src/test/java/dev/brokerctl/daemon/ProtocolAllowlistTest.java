@@ -57,6 +57,11 @@ class ProtocolAllowlistTest {
             Map.entry("stop", "only takes capability away, as 'lock'"),
             Map.entry("grants_revoke", "only takes permission away"),
             Map.entry("list_environments", "names and policies, never a value"),
+            Map.entry("run_get", "a detached (MCP) run's state and masked output, addressed by its unguessable"
+                    + " handle (128 random bits) that only its starter got"),
+            Map.entry("run_stop", "stops a detached run by its unguessable handle: only takes capability away"),
+            Map.entry("run_list", "the detached (MCP) runs' statuses and handles: the same user's agents may"
+                    + " read them back from any session (threat model: what the registry exposes to the same user)"),
             Map.entry("list_variables", "names and descriptions, never a value"),
             Map.entry("grants_list", "what grants exist (argv, cwd, names), never a value"),
             Map.entry("run", "a request: the environment's policy or an approver decides whether it runs"),
