@@ -74,10 +74,10 @@ class InstallIT {
         Result completion = run(List.of("bash", "-c", "source \"$1\" || exit 9\n"
                 + "c() { COMP_WORDS=(\"$@\"); COMP_CWORD=$(($# - 1)); COMP_LINE=\"$*\"; COMP_POINT=${#COMP_LINE};"
                 + " COMPREPLY=(); _complete_brokerctl 2>/dev/null; echo \"$*: ${COMPREPLY[*]}\"; }\n"
-                + "c brokerctl li; c brokerctl env p; c brokerctl run --env-f; c brokerctl import --s", "bash", bash.toString()));
+                + "c brokerctl li; c brokerctl env p; c brokerctl run --env-f; c brokerctl import --sh", "bash", bash.toString()));
         assertEquals(0, completion.exit, completion.toString());
         assertEquals("brokerctl li: list\nbrokerctl env p: policy\nbrokerctl run --env-f: --env-file\n"
-                + "brokerctl import --s: --shred\n", completion.out, completion.toString());
+                + "brokerctl import --sh: --shred\n", completion.out, completion.toString());
 
         Path zsh = prefix.resolve("share/zsh/site-functions/_brokerctl");
         assertTrue(Files.readString(zsh).startsWith("#compdef brokerctl\n"));
