@@ -228,8 +228,14 @@ final class Gate {
      */
     private static int gather(byte[] in, int r, int end, boolean streamStart, long[] fws,
             long[] bws, int i) {
+        return gather(in, r, end, streamStart, fws, bws, i, false);
+    }
+
+    /** {@link #gather}, or with {@code exactOnly} without the fast path (for tests). */
+    static int gather(byte[] in, int r, int end, boolean streamStart, long[] fws,
+            long[] bws, int i, boolean exactOnly) {
         final byte[] cls = CLASS;
-        if (r >= WINDOW + EscapeView.LONGEST_ESCAPE && r + WINDOW <= end) {
+        if (!exactOnly && r >= WINDOW + EscapeView.LONGEST_ESCAPE && r + WINDOW <= end) {
             // Without branches on the bytes (words and spaces alternate at random): each
             // 16-byte window either gives its gram or sends the sample to the exact loop below.
             long fw = 0;
