@@ -72,7 +72,7 @@ class BrokerMcpServerTest {
             }
             // written out here, not taken from the server's own list: a tool dropped or added shows
             assertEquals(Set.of("broker_status", "list_environments", "list_variables", "run_command", "get_run",
-                    "stop_run", "request_variable"), names);
+                    "stop_run", "list_runs", "request_variable"), names);
 
             Map<String, Object> run = tools.stream().filter(t -> t.get("name").equals("run_command")).findFirst().get();
             Map<String, Object> hints = (Map<String, Object>) run.get("annotations");
