@@ -337,9 +337,18 @@ public final class Daemon implements AutoCloseable {
      */
     void execute(Run run, Runner.Sink c) {
         active.put(run.id(), run);
+        vault.beginUse();
+        boolean allowed = false;
+        String why = "";
         try {
             RunRequest q = run.request();
-            Run.Resolved resolved = resolve(q);
+            Run.Resolved resolved;
+            try {
+                resolved = resolve(q);
+            } catch (BrokerException e) {
+                auditNotResolved(run, e);
+                throw e;
+            }
             run.identify(resolved, RequestIdentity.hash(q, resolved), RequestIdentity.newCode());
             AuditRecord requested = new AuditRecord(AuditEvent.RUN_REQUESTED, q.environment(), AuditDetails.of(
                     AuditDetails.RUN_ID, run.id(), AuditDetails.ARGV, q.argv(),
@@ -418,6 +427,7 @@ public final class Daemon implements AutoCloseable {
                         .with("message", d.message()));
                 return;
             }
+            allowed = true;
             // a human narrowed a request for all variables: only those names are resolved and injected
             RunRequest injected = d.narrowedTo() == null ? q : q.withVariables(d.narrowedTo());
             run.narrowTo(d.narrowedTo());
@@ -434,39 +444,92 @@ public final class Daemon implements AutoCloseable {
 
                 @Override
                 public void exited(Runner.Outcome o) {
-                    vault.auditLater(new AuditRecord(AuditEvent.RUN_EXITED, q.environment(), AuditDetails.of(
-                            AuditDetails.RUN_ID, run.id(), AuditDetails.EXIT_CODE, o.exitCode(),
-                            AuditDetails.DURATION_MS, o.durationMs(), AuditDetails.MASKED_COUNT, o.maskedCount(),
-                            AuditDetails.REASON, o.timedOut() ? "timed out" : o.cancelled() ? "cancelled" : "exited")));
+                    if (run.claimExitEntry()) {
+                        vault.auditLater(exitEntry(run, AuditDetails.EXIT_CODE, o.exitCode(),
+                                AuditDetails.DURATION_MS, o.durationMs(), AuditDetails.MASKED_COUNT, o.maskedCount(),
+                                AuditDetails.REASON, o.timedOut() ? "timed out" : run.daemonStopped() ? "daemon stopped"
+                                        : o.cancelled() ? "cancelled" : "exited"));
+                    }
                 }
             });
         } catch (BrokerException e) {
+            why = Log.cause(e);
+            LOG.info("run {} not run: {}", run.id(), why);
             trySendError(c, e.code(), e.getMessage());
         } catch (VaultIntegrityException e) {
+            why = Log.cause(e);
+            LOG.warn("run {} not run: {}", run.id(), why);
             trySendError(c, ErrorCode.VAULT_DAMAGED, e.getMessage());
         } catch (dev.brokerctl.vault.NotFoundException e) {
+            why = Log.cause(e);
+            LOG.info("run {} not run: {}", run.id(), why);
             trySendError(c, ErrorCode.NOT_FOUND, e.getMessage());
         } catch (VaultException e) {
+            // the disk is full, the vault is busy: said in the log too, not only to the requester
+            why = Log.cause(e);
+            LOG.warn("run {} failed: {}", run.id(), why);
             trySendError(c, ErrorCode.INTERNAL, e.getMessage());
         } catch (IOException e) {
-            LOG.info("run {}: requester went away ({})", run.id(), e.getClass().getSimpleName());
+            why = "the requester went away (" + Log.cause(e) + ")";
+            LOG.info("run {}: {}", run.id(), why);
             run.cancel();
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
+            why = "interrupted";
             run.cancel();
         } catch (ExecutionException e) {
-            trySendError(c, ErrorCode.INTERNAL, "approval failed: " + e.getCause().getClass().getSimpleName());
+            why = "approval failed: " + e.getCause().getClass().getSimpleName();
+            LOG.warn("run {} not run: {}", run.id(), why);
+            trySendError(c, ErrorCode.INTERNAL, why);
         } catch (RuntimeException e) {
             // a bug, never a requester's fault: its message may quote the request, so only the type is logged
+            why = "the daemon failed (" + e.getClass().getName() + ")";
             LOG.error("run {} failed: {}", run.id(), e.getClass().getName());
             run.cancel();
             trySendError(c, ErrorCode.INTERNAL, "the daemon failed on this request (" + e.getClass().getSimpleName()
                     + "); nothing ran. See brokerd.log");
         } finally {
+            // An approved run whose command did not start, or ended without the runner seeing
+            // its exit (the requester went away mid-run, the daemon stopped), still gets its exit entry.
+            if (allowed && run.claimExitEntry()) {
+                vault.auditLater(exitEntry(run, AuditDetails.REASON,
+                        run.state() == Run.State.PENDING ? "not started: " + why
+                                : run.daemonStopped() ? "daemon stopped" : "killed: " + why));
+            }
+            vault.endUse();
             active.remove(run.id());
             synchronized (active) {
                 active.notifyAll();
             }
+        }
+    }
+
+    /** A {@code run_exited} entry for {@code run} with these details after its run id. */
+    private static AuditRecord exitEntry(Run run, Object... details) {
+        Object[] all = new Object[details.length + 2];
+        all[0] = AuditDetails.RUN_ID;
+        all[1] = run.id();
+        System.arraycopy(details, 0, all, 2, details.length);
+        return new AuditRecord(AuditEvent.RUN_EXITED, run.request().environment(), AuditDetails.of(all));
+    }
+
+    /**
+     * A request refused before anything was resolved (its command not found or not executable,
+     * its directory missing) is recorded as asked and as not started, when the vault is unlocked:
+     * the requester's answer does not depend on it, so a failed append is only logged.
+     */
+    private void auditNotResolved(Run run, BrokerException e) {
+        RunRequest q = run.request();
+        try {
+            vault.audit(new AuditRecord(AuditEvent.RUN_REQUESTED, q.environment(), AuditDetails.of(
+                    AuditDetails.RUN_ID, run.id(), AuditDetails.ARGV, q.argv(), AuditDetails.CWD, q.cwd(),
+                    AuditDetails.VARIABLES, q.variables() == null ? java.util.List.of("*") : q.variables(),
+                    AuditDetails.REASON, q.reason(), AuditDetails.CLIENT, run.requester().clientName(),
+                    AuditDetails.PID, run.requester().peer().pid(), AuditDetails.PEER_EXE, run.requester().peer().exe())),
+                    exitEntry(run, AuditDetails.REASON, "not started: " + e.getMessage()));
+            run.claimExitEntry();
+        } catch (VaultException | BrokerException | RuntimeException failed) {
+            LOG.info("run {}: the refused request is not in the audit log: {}", run.id(), Log.cause(failed));
         }
     }
 
@@ -527,8 +590,9 @@ public final class Daemon implements AutoCloseable {
         return false;
     }
 
-    /** Locks an idle vault; grants go with the keys. */
+    /** Locks an idle vault; grants go with the keys. Retries audit entries that wait for the disk. */
     boolean lockIfIdle() {
+        vault.retryWaiting();
         if (vault.lockIfIdle()) {
             grants.revokeAll();
             return true;
@@ -714,7 +778,7 @@ public final class Daemon implements AutoCloseable {
         try {
             Files.deleteIfExists(config.socket());
         } catch (IOException e) {
-            LOG.warn("could not remove {}: {}", config.socket(), e.getMessage());
+            LOG.warn("could not remove {}: {}", config.socket(), Log.cause(e));
         }
         detachedRuns.stopping();
         approvals.cancelAll("the daemon stopped");
@@ -723,6 +787,13 @@ public final class Daemon implements AutoCloseable {
         awaitRunsReported();
         if (timers != null) {
             timers.shutdownNow();
+        }
+        // A run killed but still ending after the wait: its exit is recorded now, before the lock.
+        for (Run r : active.values()) {
+            if (r.state() == Run.State.RUNNING && r.claimExitEntry()) {
+                vault.auditLater(exitEntry(r, AuditDetails.REASON, "daemon stopped (still ending when the vault was"
+                        + " locked)"));
+            }
         }
         lock("daemon stopping");
         connections.forEach(Connection::close);
@@ -743,6 +814,7 @@ public final class Daemon implements AutoCloseable {
                 Thread.currentThread().interrupt();
             }
         }
+        vault.reportUnwritten();
         LOG.info("daemon stopped");
         terminated.countDown();
     }

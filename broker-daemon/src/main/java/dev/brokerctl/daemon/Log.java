@@ -11,4 +11,13 @@ final class Log {
     static String safe(String s) {
         return ConsoleText.escape(s);
     }
+
+    /**
+     * What went wrong, for a log line: the exception's message (escaped), or its type when it has
+     * none (an {@code IOException} from a closed socket often has none), never "null".
+     */
+    static String cause(Throwable e) {
+        String m = e.getMessage();
+        return m == null || m.isBlank() ? e.getClass().getSimpleName() : safe(m);
+    }
 }

@@ -170,6 +170,16 @@ final class Run {
         return daemonStopped;
     }
 
+    private final java.util.concurrent.atomic.AtomicBoolean exitRecorded = new java.util.concurrent.atomic.AtomicBoolean();
+
+    /**
+     * True once: whoever gets it writes the run's {@code run_exited} entry (the runner at the exit,
+     * the daemon for a command that did not start, shutdown for a run that outlived its wait).
+     */
+    boolean claimExitEntry() {
+        return !exitRecorded.getAndSet(true);
+    }
+
     /** Kills the run's process group; a pending run stops waiting for its decision. */
     void cancel() {
         if (state == State.FINISHED) {

@@ -108,7 +108,7 @@ final class Runner {
             process = launcher.start(pb, argv, resolved.cwd(), run.hostFileSystem());
         } catch (IOException e) {
             throw new BrokerException(ErrorCode.INTERNAL, "cannot start " + req.argv().get(0) + ": "
-                    + e.getMessage());
+                    + Log.cause(e));
         } finally {
             values.values().forEach(SecretValue::destroy);
         }

@@ -26,9 +26,17 @@ import org.slf4j.LoggerFactory;
  *
  * <p>Audit entries are appended two ways. {@link #audit} is for entries something depends on (a
  * request and its decision are on disk before the command starts): it fails closed. {@link
- * #auditLater} is for entries that record what already happened (a start, an exit): they are
- * appended in order, in the background or together with the next entry, so a run does not wait
- * for their sync to disk. Locking appends what is still queued first.
+ * #auditLater} is for entries that record what already happened (a start, an exit, the lock
+ * itself): they are appended in order, in the background or together with the next entry, so a
+ * run does not wait for their sync to disk. Locking appends what is still queued first.
+ *
+ * <p>No such entry is dropped: one that cannot be written now (the disk is full, the vault was
+ * locked under a run) waits, up to {@link #MAX_WAITING} of them, and is retried with the next
+ * append, the next unlock and every second ({@link #retryWaiting}); written late, it carries
+ * {@code happened_at}. What still cannot be kept (the queue is full, the vault file was refused)
+ * is counted by kind, and the next append that succeeds starts with a {@code records_lost} entry
+ * saying how many of which kinds, and why. An idle lock waits while the vault is in use by a run
+ * ({@link #beginUse}): a running command is use.
  */
 final class VaultHolder {
 
@@ -42,8 +50,24 @@ final class VaultHolder {
     private final Clock clock;
     private final Duration idleLock;
     private final Executor background;
-    /** Entries {@link #auditLater} queued and not yet appended, oldest first. */
-    private final List<AuditRecord> deferred = new ArrayList<>();
+    /** How many entries may wait to be appended; past it, entries are counted as lost. */
+    static final int MAX_WAITING = 1024;
+
+    /** An entry not yet appended, and when it happened (the clock's millis). */
+    private record Waiting(AuditRecord record, long at) {
+    }
+
+    /** Entries queued and not yet appended, oldest first. */
+    private final List<Waiting> deferred = new ArrayList<>();
+    private final int maxWaiting;
+    /** Entries given up since the last successful append, by kind; reported as {@code records_lost}. */
+    private final java.util.Map<AuditEvent, Integer> lost = new java.util.EnumMap<>(AuditEvent.class);
+    /** Why the entries in {@link #lost} were given up (distinct causes, in order). */
+    private final java.util.Set<String> lostWhy = new java.util.LinkedHashSet<>();
+    /** The cause of the last failed append, until one succeeds: logged once, not every retry. */
+    private String failing;
+    /** Runs using the vault now ({@link #beginUse}): an idle lock waits for them. */
+    private int inUse;
     /** Held while a passphrase is stretched: one key derivation at a time. */
     private final Object kdf = new Object();
     private VaultSession session;
@@ -67,6 +91,12 @@ final class VaultHolder {
 
     /** @param background where queued audit entries are appended (one task per entry queued) */
     VaultHolder(Path file, Clock clock, Duration idleLock, Executor background) {
+        this(file, clock, idleLock, background, MAX_WAITING);
+    }
+
+    /** @param maxWaiting how many entries may wait to be appended (tests use a few) */
+    VaultHolder(Path file, Clock clock, Duration idleLock, Executor background, int maxWaiting) {
+        this.maxWaiting = maxWaiting;
         this.file = file;
         this.clock = clock;
         this.idleLock = idleLock;
@@ -100,12 +130,14 @@ final class VaultHolder {
                         unlockVerifier = null;
                     }
                     LOG.info("vault unlocked; {}", Vault.nativeLibraryReport());
+                    List<AuditRecord> records = new ArrayList<>();
                     if (failedWhileLocked > 0) {
-                        session.audit(AuditEvent.PASSPHRASE_FAILED, null, AuditDetails.of(AuditDetails.ATTEMPTS,
-                                failedWhileLocked, AuditDetails.SOURCE, "daemon, while locked"));
+                        records.add(new AuditRecord(AuditEvent.PASSPHRASE_FAILED, null, AuditDetails.of(
+                                AuditDetails.ATTEMPTS, failedWhileLocked, AuditDetails.SOURCE, "daemon, while locked")));
                         failedWhileLocked = 0;
                     }
-                    session.audit(AuditEvent.UNLOCKED, null, AuditDetails.of(AuditDetails.SOURCE, "daemon"));
+                    records.add(new AuditRecord(AuditEvent.UNLOCKED, null, AuditDetails.of(AuditDetails.SOURCE, "daemon")));
+                    appendOrKeep(records);
                     return;
                 }
             }
@@ -141,7 +173,8 @@ final class VaultHolder {
         lastUse = clock.millis();
         LOG.info("vault unlocked by brokerctl unlock (the daemon proved itself; the key arrived sealed); {}",
                 Vault.nativeLibraryReport());
-        session.audit(AuditEvent.UNLOCKED, null, AuditDetails.of(AuditDetails.SOURCE, "brokerctl unlock, handshake"));
+        appendOrKeep(List.of(new AuditRecord(AuditEvent.UNLOCKED, null,
+                AuditDetails.of(AuditDetails.SOURCE, "brokerctl unlock, handshake"))));
     }
 
     /**
@@ -203,7 +236,7 @@ final class VaultHolder {
                 StateMark.write(markFile, mark);
                 markWritten = counter;
             } catch (VaultException e) {
-                LOG.warn("could not write the rollback mark: {}", e.getMessage());
+                LOG.warn("could not write the rollback mark: {}", Log.cause(e));
             }
         }
     }
@@ -252,6 +285,10 @@ final class VaultHolder {
         session.close();
         session = null;
         fileIdentity = null;
+        // nothing more is written to a refused file; counted, in case the original comes back
+        for (Waiting w : deferred) {
+            countLost(w.record().type(), "the vault file was refused before they were written");
+        }
         deferred.clear();
     }
 
@@ -263,19 +300,29 @@ final class VaultHolder {
 
     synchronized void lock(String why) {
         if (session != null) {
+            AuditRecord locked = new AuditRecord(AuditEvent.LOCKED, null, AuditDetails.of(AuditDetails.REASON, why));
             try {
                 guard();
-                appendWithDeferred(List.of(new AuditRecord(AuditEvent.LOCKED, null,
-                        AuditDetails.of(AuditDetails.REASON, why))));
+                appendWithDeferred(List.of(locked));
+            } catch (VaultException | RuntimeException e) {
+                if (session == null) {
+                    return;   // refused on the way (guard): already locked, its reason kept
+                }
+                keep(locked, clock.millis());
+                failed(e);
+            }
+            try {
                 checkNotBehind(session);
                 writeMark(highest, StateMark.encode(session, highest));   // at once: the process may end next
             } catch (VaultException e) {
-                LOG.warn("could not record the lock in the audit log: {}; not recorded: {}", e.getMessage(),
-                        deferred.isEmpty() ? "the lock" : deferred + " and the lock");
-                deferred.clear();   // not after the next unlock's entries
+                if (session == null) {
+                    return;
+                }
+                LOG.warn("could not write the rollback mark at the lock: {}", Log.cause(e));
             }
-            if (session == null) {
-                return;   // refused on the way (guard): already locked, its reason kept
+            if (!deferred.isEmpty()) {
+                LOG.warn("vault locking with {} audit entries not yet written ({}): they are kept in memory and"
+                        + " written at the next unlock", deferred.size(), kinds());
             }
             unlockVerifier = session.unlockVerifier();
             session.close();
@@ -305,48 +352,165 @@ final class VaultHolder {
 
     /**
      * Queues an entry that records what already happened; it is appended in the background, in
-     * order. When that fails (the vault was locked meanwhile and could not take it, the disk is
-     * full), the daemon log says which entry was lost.
+     * order. When it cannot be appended now (the vault is locked, the disk is full) it waits and is
+     * retried; see the class comment.
      */
     void auditLater(AuditRecord record) {
         synchronized (this) {
-            deferred.add(record);
+            keep(record, clock.millis());
         }
         background.execute(this::appendDeferred);
     }
 
-    private synchronized void appendDeferred() {
-        if (deferred.isEmpty()) {
-            return;   // appended with a later entry already
+    /** Tries the entries waiting again (the daemon's timer, every second); cheap when none wait. */
+    void retryWaiting() {
+        synchronized (this) {
+            if (deferred.isEmpty() && lost.isEmpty()) {
+                return;
+            }
         }
-        if (session == null) {
-            LOG.warn("audit entries not recorded, the vault was locked first: {}", deferred);
-            deferred.clear();
-            return;
+        appendDeferred();
+    }
+
+    private synchronized void appendDeferred() {
+        if ((deferred.isEmpty() && lost.isEmpty()) || session == null) {
+            return;   // appended with a later entry already, or waiting for the next unlock
         }
         try {
             guard();
             appendWithDeferred(List.of());
             guard();
         } catch (VaultException | RuntimeException e) {
-            LOG.warn("audit entries not recorded ({}): {}", e.getMessage(), deferred);
-            deferred.clear();
+            if (session != null) {
+                failed(e);
+            }
         }
     }
 
-    /** Appends the queued entries, then {@code records}, in one transaction; the queue empties on success. */
+    /** Appends {@code records} after what waits; when that fails, they wait too (they record what already happened). */
+    private void appendOrKeep(List<AuditRecord> records) {
+        assert Thread.holdsLock(this);
+        try {
+            appendWithDeferred(records);
+        } catch (VaultException | RuntimeException e) {
+            long now = clock.millis();
+            records.forEach(r -> keep(r, now));
+            failed(e);
+        }
+    }
+
+    /** Puts an entry in the queue, or counts it as lost when the queue is full. */
+    private void keep(AuditRecord record, long at) {
+        assert Thread.holdsLock(this);
+        if (deferred.size() >= maxWaiting) {
+            countLost(record.type(), maxWaiting + " entries were already waiting to be written"
+                    + (failing == null ? "" : " (" + failing + ")"));
+            return;
+        }
+        deferred.add(new Waiting(record, at));
+    }
+
+    private void countLost(AuditEvent type, String why) {
+        boolean first = lost.isEmpty();
+        lost.merge(type, 1, Integer::sum);
+        lostWhy.add(why);
+        if (first) {
+            LOG.error("audit entries given up: {}; the next entry written says how many (records_lost)", why);
+        }
+    }
+
+    /** Logs the first failure of a spell with its cause; the entries stay queued. */
+    private void failed(Exception e) {
+        String cause = Log.cause(e);
+        if (!cause.equals(failing)) {
+            LOG.warn("audit entries could not be written: {}; {} kept to retry ({})", cause, deferred.size(), kinds());
+        }
+        failing = cause;
+    }
+
+    /** The kinds waiting, as {@code run_exited:2, locked:1}: never details. */
+    private String kinds() {
+        java.util.Map<String, Integer> byKind = new java.util.LinkedHashMap<>();
+        for (Waiting w : deferred) {
+            byKind.merge(w.record().type().id(), 1, Integer::sum);
+        }
+        return byKind.isEmpty() ? "none" : byKind.entrySet().stream().map(e -> e.getKey() + ":" + e.getValue())
+                .collect(java.util.stream.Collectors.joining(", "));
+    }
+
+    /**
+     * The daemon ends: what still waits can never be written by this process (the vault is
+     * locked and its key gone). Logged by kind and count, the one trace left of it.
+     */
+    synchronized void reportUnwritten() {
+        int lostCount = lost.values().stream().mapToInt(Integer::intValue).sum();
+        if (deferred.isEmpty() && lostCount == 0) {
+            return;
+        }
+        LOG.error("the daemon stops with {} audit entries it could not write ({}{}){}: they are lost",
+                deferred.size() + lostCount, kinds(), lostCount == 0 ? "" : "; given up before: " + lostCount,
+                failing == null ? "" : "; the last cause: " + failing);
+    }
+
+    /**
+     * Appends the {@code records_lost} entry (when entries were given up), the queued entries,
+     * then {@code records}, in one transaction; the queue and the lost count empty on success.
+     */
     private void appendWithDeferred(List<AuditRecord> records) throws VaultException {
         assert Thread.holdsLock(this);
-        if (deferred.isEmpty()) {
+        if (deferred.isEmpty() && lost.isEmpty()) {
             if (!records.isEmpty()) {
                 session.audit(records);
             }
+            failing = null;
             return;
         }
-        List<AuditRecord> all = new ArrayList<>(deferred);
+        List<AuditRecord> all = new ArrayList<>();
+        if (!lost.isEmpty()) {
+            all.add(lostRecord());
+        }
+        long now = clock.millis();
+        for (Waiting w : deferred) {
+            all.add(late(w, now));
+        }
         all.addAll(records);
         session.audit(all);
+        if (failing != null || !lost.isEmpty()) {
+            LOG.info("audit entries written again: {} that waited{}", deferred.size(),
+                    lost.isEmpty() ? "" : ", and a records_lost entry for " + lost);
+        }
         deferred.clear();
+        lost.clear();
+        lostWhy.clear();
+        failing = null;
+    }
+
+    private AuditRecord lostRecord() {
+        List<String> events = lost.entrySet().stream().map(e -> e.getKey().id() + ":" + e.getValue()).toList();
+        long count = lost.values().stream().mapToLong(Integer::longValue).sum();
+        return new AuditRecord(AuditEvent.RECORDS_LOST, null, AuditDetails.of(AuditDetails.COUNT, count,
+                AuditDetails.EVENTS, events, AuditDetails.REASON, String.join("; ", lostWhy)));
+    }
+
+    /** The entry, with {@code happened_at} when it is written more than a second after it happened. */
+    private static AuditRecord late(Waiting w, long now) {
+        if (now - w.at() <= 1_000 || w.record().details().containsKey(AuditDetails.HAPPENED_AT)) {
+            return w.record();
+        }
+        java.util.Map<String, Object> details = new java.util.LinkedHashMap<>(w.record().details());
+        details.put(AuditDetails.HAPPENED_AT, java.time.Instant.ofEpochMilli(w.at()).toString());
+        return new AuditRecord(w.record().type(), w.record().environment(), details);
+    }
+
+    /** A run begins to use the vault: no idle lock until it ends ({@link #endUse}). */
+    synchronized void beginUse() {
+        inUse++;
+    }
+
+    /** A run ended: the idle period counts from now. */
+    synchronized void endUse() {
+        inUse--;
+        lastUse = clock.millis();
     }
 
     /** Runs {@code work} on the unlocked session, counting it as use. */
@@ -363,7 +527,7 @@ final class VaultHolder {
 
     /** @return true when this call locked the vault */
     synchronized boolean lockIfIdle() {
-        if (session != null && clock.millis() - lastUse >= idleLock.toMillis()) {
+        if (session != null && inUse == 0 && clock.millis() - lastUse >= idleLock.toMillis()) {
             lock("idle for " + Durations.format(idleLock));
             return true;
         }

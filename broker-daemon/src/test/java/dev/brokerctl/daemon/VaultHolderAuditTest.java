@@ -85,10 +85,12 @@ class VaultHolderAuditTest {
     }
 
     @Test
-    void anEntryQueuedWhileLocked_isDroppedWithAWarning_notThrown() throws Exception {
+    void anEntryQueuedWhileLocked_waits_andIsWrittenAtTheNextUnlock_beforeIt() throws Exception {
         vault.lock("test");
         vault.auditLater(exited(4));
         runBackground();
         assertEquals(List.of("unlocked", "locked"), logged());
+        vault.unlock(DaemonFixture.PASSPHRASE.toCharArray());
+        assertEquals(List.of("unlocked", "locked", "run_exited 4", "unlocked"), logged());
     }
 }

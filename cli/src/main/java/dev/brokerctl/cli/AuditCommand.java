@@ -240,19 +240,47 @@ final class AuditCommand extends VaultCommand {
                 + "; the vault file was modified outside brokerctl or is corrupted";
     }
 
+    /**
+     * One line per {@code records_lost} entry: entries the daemon could not write (the disk was
+     * full), by kind and count. A recorded gap, not damage: the chain around it is intact.
+     */
+    static List<String> gaps(List<AuditEntry> entries) {
+        List<String> lines = new java.util.ArrayList<>();
+        for (AuditEntry e : entries) {
+            if (!e.isDamaged() && e.type() == dev.brokerctl.vault.audit.AuditEvent.RECORDS_LOST) {
+                Long count = e.number(dev.brokerctl.vault.audit.AuditDetails.COUNT);
+                List<String> events = e.strings(dev.brokerctl.vault.audit.AuditDetails.EVENTS);
+                String why = e.string(dev.brokerctl.vault.audit.AuditDetails.REASON);
+                lines.add("entry " + e.seq() + " (" + TIME.format(e.time()) + ") records a gap: "
+                        + (count == null ? "?" : count) + (count != null && count == 1 ? " entry" : " entries")
+                        + " the daemon could not write " + (count != null && count == 1 ? "was" : "were") + " lost"
+                        + (events == null ? "" : " (" + Table.printable(String.join(", ", events)) + ")")
+                        + (why == null ? "" : ": " + Table.printable(why)));
+            }
+        }
+        return lines;
+    }
+
     @Command(name = "verify", description = {
         "Check the audit log's hash chain and head: no entry changed, removed, reordered or cut off.",
+        "Also lists the gaps the daemon recorded (records_lost: entries it could not write, e.g. on a"
+            + " full disk, by kind and count); a recorded gap is not damage.",
         "Exit 0 if intact, else 1 naming the first bad entry."})
     static final class Verify extends VaultCommand {
 
         @Override
         public Integer call() throws Exception {
             AuditVerification v;
+            List<String> gaps;
             try (VaultSession s = unlock()) {
                 v = s.verifyAudit();
+                gaps = v.isIntact() ? gaps(s.auditEntries(null, null)) : List.of();
             }
             if (v.isIntact()) {
                 out().println(describe(v));
+                for (String gap : gaps) {
+                    out().println(gap);
+                }
                 out().flush();
                 return ExitCodes.OK;
             }

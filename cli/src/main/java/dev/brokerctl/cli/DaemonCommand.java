@@ -42,7 +42,7 @@ final class DaemonCommand implements Callable<Integer>, HoldsSecrets {
     boolean detach;
 
     @Option(names = "--idle-lock", paramLabel = "DURATION", defaultValue = "30m",
-            description = "Lock after this long without requests (default: ${DEFAULT-VALUE}).")
+            description = "Lock after this long without requests and with no command running (default: ${DEFAULT-VALUE}).")
     String idleLock;
 
     @Option(names = "--approval-timeout", paramLabel = "DURATION", defaultValue = "120s",

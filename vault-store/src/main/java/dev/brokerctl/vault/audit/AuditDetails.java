@@ -48,6 +48,9 @@ public final class AuditDetails {
     public static final String MASKING = "masking";
     public static final String STDIN = "stdin";
     public static final String PEER_EXE = "peer_exe";
+    public static final String COUNT = "count";
+    public static final String EVENTS = "events";
+    public static final String HAPPENED_AT = "happened_at";
 
     public static final int MAX_DETAILS = 64;
     public static final int MAX_STRING_CHARS = 16 * 1024;

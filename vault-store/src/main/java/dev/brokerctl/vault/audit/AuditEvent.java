@@ -29,7 +29,10 @@ public enum AuditEvent {
     RUN_STARTED,
     /**
      * An approved command ended: {@code run_id}, {@code exit_code} (or {@code signal}),
-     * {@code duration_ms}, {@code masked_count} (how many values were masked in its output).
+     * {@code duration_ms}, {@code masked_count} (how many values were masked in its output),
+     * {@code reason} (exited, timed out, cancelled, daemon stopped, or "not started: WHY" for a
+     * command that could not be started, which then has no exit code); {@code happened_at} when it
+     * was written later than it happened (the vault was locked or the disk full at the time).
      */
     RUN_EXITED,
     /** A variable's value was stored or replaced: {@code variable} (the name), {@code client}. */
@@ -49,7 +52,10 @@ public enum AuditEvent {
     POLICY_CHANGED,
     /** The daemon was unlocked (or a command opened the vault): {@code client}, {@code pid}. */
     UNLOCKED,
-    /** The daemon locked the vault: {@code reason} (command, idle, shutdown). */
+    /**
+     * The daemon locked the vault: {@code reason} (command, idle, shutdown); {@code happened_at}
+     * when it was written later than it happened (the disk was full at the lock).
+     */
     LOCKED,
     /**
      * A passphrase was wrong: {@code client}, {@code pid}, {@code attempts}. Appending needs the
@@ -70,7 +76,15 @@ public enum AuditEvent {
      * --accept-rollback}): {@code previous} (the mark's counter), {@code counter} (the vault's),
      * {@code source}.
      */
-    ROLLBACK_ACCEPTED;
+    ROLLBACK_ACCEPTED,
+    /**
+     * Entries the daemon could not write were given up (its queue of entries waiting for the disk
+     * or for an unlock was full, or the vault it held was refused): {@code count}, {@code events}
+     * (each kind given up as {@code kind:count}, e.g. {@code run_exited:2}), {@code reason} (why
+     * they could not be written). Written with the next entry that could be; kinds and counts only,
+     * never the lost entries' details.
+     */
+    RECORDS_LOST;
 
     /** The lower-case name used in output and JSON, e.g. {@code run_exited}. */
     public String id() {

@@ -94,6 +94,8 @@ class AuditPlaintextScanTest {
             s.audit(AuditEvent.ROLLBACK_ACCEPTED, null, AuditDetails.of("previous", "41", "counter", 17, "source", "cli"));
             s.audit(AuditEvent.ENVIRONMENT_DELETED, "dev", AuditDetails.of("variable_count", 1));
             s.audit(AuditEvent.LOCKED, null, AuditDetails.of("reason", "idle"));
+            s.audit(AuditEvent.RECORDS_LOST, null, AuditDetails.of("count", 2, "events", List.of("run_exited:2"),
+                    "reason", "the disk is full"));
 
             List<AuditEntry> entries = s.auditEntries(null, null);
             assertEquals(AuditEvent.values().length - 1, entries.size(), "every event but UNLOCKED");
