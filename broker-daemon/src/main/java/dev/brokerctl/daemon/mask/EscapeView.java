@@ -66,23 +66,25 @@ final class EscapeView {
     private final OutputStream downstream;
     private final Scanner scanner;
     private final Gate gate;
-    /** This stream's pass of the gate; null without a gate. */
-    private final Gate.Pass pass;
+    private final Gate.Batch batch = new Gate.Batch();
     /** The view: scanner.buf, or a plain array in {@link #decodeWhole}; view[0, viewLen). */
     private final byte[] view;
     private int viewLen;
     /**
      * Original bytes: in[0, inLen), in[0] at stream offset {@code base}; in[0, fwd) are
-     * forwarded; in a stretch being decoded, in[pos, ...) are still to decode; the gate has
-     * read in[0, gated).
+     * forwarded; in a stretch being decoded, in[pos, ...) are still to decode. At least
+     * {@link Gate#BACK} bytes before {@code sample} are kept (or all since the start).
      */
     private final byte[] in;
     private int inLen;
     private long base;
     private int fwd;
     private int pos;
-    private int gated;
-    /** True while a stretch between clear cuts is being decoded and scanned. */
+    /** Next sample the gate has not decided; a multiple of the stride from the stream start. */
+    private int sample;
+    /** The last clear sample (or the stream start): everything before it is done with. */
+    private int cut;
+    /** True while a stretch between clear samples is being decoded and scanned. */
     private boolean active;
     /**
      * Original bytes each view byte came from: {@code src[k] >> 4} is where they start, the low
@@ -104,9 +106,8 @@ final class EscapeView {
         int viewCapacity = decoded.longest + MaskingOutputStream.SLICE + LONGEST_ESCAPE;
         this.scanner = new Scanner(decoded, viewCapacity);
         this.src = new int[viewCapacity];
-        this.in = new byte[holdBack(decoded.longest) + MaskingOutputStream.SLICE];
+        this.in = new byte[holdBack(decoded.longest) + Gate.BACK + MaskingOutputStream.SLICE];
         this.active = gate == null;
-        this.pass = gate == null ? null : new Gate.Pass();
         this.view = scanner.buf;
     }
 
@@ -115,7 +116,6 @@ final class EscapeView {
         this.downstream = null;
         this.scanner = null;
         this.gate = null;
-        this.pass = null;
         this.in = whole;
         this.inLen = whole.length;
         this.view = new byte[whole.length + 1];
@@ -136,11 +136,12 @@ final class EscapeView {
 
     /**
      * Original bytes the stage may hold back for a pattern set whose longest has this length:
-     * a partial match and an incomplete escape. (The gate holds nothing back: what it has not
-     * decided yet is decoded at once.)
+     * a partial match, an incomplete escape, and what the gate waits for (a stride and the bytes
+     * a decision reads ahead).
      */
     static int holdBack(int longest) {
-        return longest * (WIDEST_BYTE + MAX_GAP) + MAX_GAP + LONGEST_ESCAPE;
+        return longest * (WIDEST_BYTE + MAX_GAP) + MAX_GAP + LONGEST_ESCAPE
+                + Gate.MAX_STRIDE + Gate.AHEAD;
     }
 
     long maskedCount() {
@@ -150,11 +151,6 @@ final class EscapeView {
     /** Original bytes that went through the view so far (the rest the gate let pass). */
     long decodedBytes() {
         return decodedBytes;
-    }
-
-    /** Original bytes the gate has read (each a fixed number of operations). */
-    long gatedBytes() {
-        return pass == null ? 0 : pass.bytes;
     }
 
     /** The view scanner's {@link Scanner#steps}. */
@@ -195,13 +191,13 @@ final class EscapeView {
     }
 
     /**
-     * Lets the gate read what was written and decide the cuts it can, lets through what lies
-     * between clear cuts next to each other, and decodes the rest.
+     * Decides every sample that can be decided (without {@code eof}, a sample waits until AHEAD
+     * bytes follow it), lets through what lies between clear samples, and decodes the rest.
      *
      * <p>Bytes after the last decision are decoded at once, so that output stays live (only a
      * possible partial match is held, as without the gate). A stretch is then ended only at a
-     * clear cut the decoder has not passed yet; ending it later than possible is always right,
-     * since the decoder on its own gives the same result as the whole view.
+     * clear sample the decoder has not passed yet; ending it later than possible is always
+     * right, since the decoder on its own gives the same result as the whole view.
      */
     private void advance(boolean eof) throws IOException {
         final Gate gate = this.gate;
@@ -210,42 +206,43 @@ final class EscapeView {
             decodeTo(inLen, false);
             return;
         }
-        final Gate.Pass s = pass;
-        final int[] eventAt = s.eventAt;
-        final boolean[] eventStart = s.eventStart;
-        while (gated < inLen) {
-            int stopped = gate.pass(in, gated, inLen, eof, s);
-            for (int i = 0, count = s.events; i < count; i++) {
-                int r = eventAt[i];
-                if (eventStart[i]) {
-                    forward(r);
+        final byte[] in = this.in;
+        final int stride = gate.stride;
+        final int decidable = eof ? inLen : inLen - Gate.AHEAD;
+        final boolean streamStart = base == 0;
+        final int[] found = batch.found;
+        int r = sample;
+        while (r < decidable) {
+            int count = Math.min(Gate.BATCH, (decidable - r + stride - 1) / stride);
+            gate.decide(in, r, count, inLen, streamStart, batch);
+            for (int i = 0; i < count; i++, r += stride) {
+                if (found[i] == Gate.CLEAR) {
+                    if (!active) {
+                        cut = r;
+                    } else if (r >= pos) {
+                        endStretch(r);
+                        cut = r;
+                    }
+                } else if (!active) {
                     active = true;
-                    pos = r;
-                } else {
-                    endStretch(r);
+                    pos = cut;
                 }
             }
-            if (stopped == gated) {
-                break; // waits for the bytes after a possible escape
-            }
-            gated = stopped;
         }
+        sample = r;
         if (!active) {
-            int cut = s.lastClear;
             forward(cut);
             if (cut < inLen) {
                 active = true;
                 pos = cut;
-                s.open = true;
             }
         }
         if (active) {
             decodeTo(inLen, false);
-            s.minEnd = pos;
         }
     }
 
-    /** Decodes up to the clear cut {@code at} as the end of a stretch and forwards it all. */
+    /** Decodes up to the clear sample {@code at} as the end of a stretch and forwards it all. */
     private void endStretch(int at) throws IOException {
         decodeTo(at, true);
         scanner.finish(sink);
@@ -295,8 +292,11 @@ final class EscapeView {
 
     /** Drops forwarded bytes the gate no longer needs; indexes shift down. */
     private void compact() {
-        // Outside a stretch, fwd is the last clear cut: everything before it is done with.
-        int drop = gate == null ? fwd : Math.min(fwd, gated);
+        // While a stretch is decoded, cut is not needed again (the next clear sample sets it).
+        int drop = gate == null ? fwd : Math.min(fwd, sample - Gate.BACK);
+        if (!active && gate != null) {
+            drop = Math.min(drop, cut);
+        }
         if (drop <= 0) {
             return;
         }
@@ -304,10 +304,8 @@ final class EscapeView {
         inLen -= drop;
         fwd -= drop;
         pos -= drop;
-        gated -= drop;
-        if (pass != null) {
-            pass.shift(drop);
-        }
+        sample -= drop;
+        cut -= drop;
         base += drop;
         int shift = drop << 4;
         for (int k = 0; k < scanner.len; k++) {

@@ -4,103 +4,87 @@ import java.util.Arrays;
 import java.util.List;
 
 /**
- * Start gate of the decoded stage: one pass over the raw output, a table load, a shift and a
- * store a byte, that decides where the {@link EscapeView} must run at all. Ordinary output (log
- * text, random bytes) is forwarded without building the view; only the stretches around a
- * <em>cut</em> the gate cannot clear are decoded and scanned.
+ * Start gate of the decoded stage: decides from the raw output, at sparse sample points, where
+ * the {@link EscapeView} must run at all. Ordinary output (log text, words and spaces) is
+ * forwarded without building the view; only the stretches around a sample that passes are
+ * decoded and scanned.
  *
- * <h2>The compacted stream</h2>
- * The gate reads C: the view without its separators, i.e. the raw bytes less the left-out ones
- * (space, tab, CR, LF, {@code +}), with {@code %XX}, {@code \\X} (X not {@code u}) and the two
- * shell quote escapes decoded exactly as the decoder does ({@link #escape}, held to it by
- * GateTest). It keeps the last 8 bytes of C in one register {@code w}. Every 8th byte of C it
- * has stored {@code w} (a <em>slot</em>: slot k holds C[8k - 1, 8k + 7)) and where C[8k + 7]
- * starts in the raw bytes, and it tests each slot once: its 8 bytes against a Bloom filter of
- * every 8-byte substring of every decoded pattern, and if there are patterns under
- * {@value #LONG_FROM} bytes, its low and high 4 bytes against one of their 4-byte substrings.
+ * <h2>Samples and what a decision proves</h2>
+ * Samples are the raw positions {@code r} that are multiples of {@link #stride} (counted from
+ * the start of the stream, so the decisions do not depend on how the output is chunked). A
+ * sample is <em>clear</em> if:
+ * <ul>
+ * <li>no byte that may start an escape ({@code \ % '}) lies in the bytes the two grams below
+ *     are read from or in the 11 bytes before them (an escape is at most 12 bytes long); and
+ * <li>neither the <em>forward gram</em> (the first {@code g} view bytes at or after {@code r})
+ *     nor the <em>backward gram</em> (the last {@code g} view bytes at or before {@code r}) is in
+ *     the filter of all {@code g}-byte substrings of the decoded patterns, where {@code g} is
+ *     {@value #LONG_GRAM} for patterns of at least {@value #LONG_FROM} bytes and
+ *     {@value #SHORT_GRAM} for shorter ones (both are checked when both kinds exist).
+ * </ul>
+ * Without escapes nearby, the view around {@code r} is the raw bytes less the left-out ones, so
+ * both grams are read straight from the raw bytes. A run of more than {@link EscapeView#MAX_GAP}
+ * left-out bytes is a separator in the view: a gram across it is in no pattern, and a sample
+ * inside one is clear.
  *
- * <p>The one escape it does not decode, {@code \\u}, marks the blocks of the C bytes it may
- * cover (12, counted from the backslash) <em>dirty</em>; block k is C[8k - 1, 8k + 7). Every
- * other byte of C is <em>clean</em>: the view reads it as C does. The gate stays in step with
- * the decoder, which reads left to right: both take an escape the gate decodes as one unit, and
- * the bytes of a {@code \\u} escape that the gate reads one by one are hex digits, {@code u} and
- * at most a second {@code \\u}, none of which start an escape the gate decodes.
+ * <p><b>No match contains a clear sample.</b> Say pattern P of length L occupies view bytes
+ * [u, u + L) and its raw bytes contain r. With no escape near r, the first view byte at or after
+ * r is P's byte j and the last one at or before r is P's byte j' >= j - 1. If j + g <= L the
+ * forward gram is P[j, j + g); otherwise j' >= L - g >= g - 1 (as L >= 2g - 1) and the backward
+ * gram is P[j' - g + 1, j' + 1). Either way a gram is a substring of P and passes the filter.
  *
- * <h2>Cuts and what a clear cut proves</h2>
- * Cut k is where C[c] starts in the raw bytes, c = 8k + 7: the boundary between C[c - 1] and
- * C[c], always at the start of a unit (a plain byte or a whole escape). It is <em>clear</em> if
- * blocks k and k + 1 (C[c - 8, c + 8)) are clean, the backward gram C[c - 8, c) (slot k) and
- * the forward gram C[c, c + 8) (slot k + 1) are not in the long filter, and the short backward
- * and forward grams C[c - 4, c) and C[c, c + 4) are not in the short one.
+ * <p><b>Every match contains a sample.</b> A pattern has at least {@link #stride} bytes, each
+ * from at least one raw byte, so its raw bytes span at least {@code stride} positions.
  *
- * <p><b>No decoded match straddles a clear cut.</b> Around a clear cut the view is C[c - 8,
- * c + 8), with at most a separator (a space, in no pattern) where more than
- * {@link EscapeView#MAX_GAP} left-out bytes run. Say pattern P of length L matches the view
- * across the boundary. Its bytes next to the boundary are those C bytes, so in C's indexes it
- * occupies [u, u + L) with u &lt;= c - 1 and u + L &gt;= c + 1. If L &gt;= 15: either
- * u + L &gt;= c + 8 and the forward gram is a substring of P, or u + L &lt;= c + 7, so
- * u &lt;= c + 7 - L &lt;= c - 8 and the backward gram is (it lies in [u, c)). If
- * 8 &lt;= L &lt;= 14, the same with 4 bytes (L &gt;= 7 suffices). Either way a gram passes its
- * filter, so the cut is not clear. (Decoded patterns have at least
- * {@link SecretPatterns#MIN_ENCODED} bytes.)
- *
- * <p><b>Between two clear cuts next to each other there is no match.</b> The view between them
- * is 8 clean bytes of C (and maybe a separator); a pattern inside would be exactly those 8
- * bytes, the forward gram of the first cut, which every 8-gram of every pattern is in the long
- * filter for.
- *
- * <p>So the view can be cut at clear cuts: the stretch between two clear cuts next to each
- * other is forwarded as it is, every other stretch between clear cuts is decoded and scanned on
- * its own, with the result of the whole view (the decoder starts afresh at a cut in both, and
- * a stretch's end is a unit's end). Cut k is decided once slot k + 1 is complete, 8 to 15 bytes
- * of C later. The decisions depend only on the bytes of the stream, never on how it was
- * chunked: the pass carries {@code w} and its counters over.
+ * <p>So every match lies strictly between two consecutive clear samples, and leftmost-longest
+ * matching on the whole view is the same as matching each stretch between clear samples on its
+ * own (no escape straddles a clear sample, so each stretch decodes as it does in the whole). A
+ * stretch whose samples inside are all clear is at most {@code stride - 1} bytes long and holds
+ * no match: it is forwarded as it is.
  */
 final class Gate {
 
-    /** Shortest decoded form for which the gate is used: any (tests force it off to compare). */
-    static final int WORTH_FROM = SecretPatterns.MIN_ENCODED;
+    /**
+     * Shortest decoded form for which the gate is used: a decision reads about 40 raw bytes and
+     * samples are this far apart at most, so with shorter forms the view itself is cheaper.
+     */
+    static final int WORTH_FROM = 32;
     static final int LONG_GRAM = 8;
     static final int SHORT_GRAM = 4;
     /** Patterns at least this long are covered by 8-grams (2 * 8 - 1), shorter ones by 4-grams. */
     static final int LONG_FROM = 2 * LONG_GRAM - 1;
-    /** Raw bytes one call of {@link #pass} reads at most; bounds the slots it makes. */
-    static final int BATCH = 1024;
-    /** Slots kept per stream: a batch's worth and the few before it that cuts still need. */
-    private static final int RING = 256;
-    private static final int MASK = RING - 1;
-    /** Cuts one call of {@link #pass} decides at most. */
-    static final int MAX_CUTS = BATCH / 8 + 2;
-
+    /** Largest stride used; a smaller one than the shortest pattern is as sound. */
+    static final int MAX_STRIDE = 64;
     /**
-     * Per byte value, how far {@code w} shifts: 8 for a byte of C, 0 for a left-out one, 9 for
-     * one that may start an escape (a byte of C too, looked at first). One table load, no branch
-     * on the class: the pass's hot loop.
+     * Raw bytes a decision reads from a sample on: a gap, 8 view bytes, 7 gaps between them
+     * (each gap ends at its ninth byte).
      */
-    private static final byte[] SHIFT = new byte[256];
-    /** The byte itself for a byte of C, 0 for a left-out one. */
-    private static final long[] VALUE = new long[256];
+    static final int AHEAD = (LONG_GRAM + 1) * (EscapeView.MAX_GAP + 1);
+    /** Raw bytes a decision reads before a sample: as many, and the start of an escape before. */
+    static final int BACK = AHEAD + EscapeView.LONGEST_ESCAPE;
+
+    /** 0: plain, 1: left out of the view, 2: may start an escape (EscapeView's classes). */
+    private static final byte[] CLASS = new byte[256];
 
     static {
-        for (int b = 0; b < 256; b++) {
-            SHIFT[b] = 8;
-            VALUE[b] = b;
-        }
         for (char c : new char[] {' ', '\t', '\r', '\n', '+'}) {
-            SHIFT[c] = 0;
-            VALUE[c] = 0;
+            CLASS[c] = 1;
         }
         for (char c : new char[] {'\\', '%', '\''}) {
-            SHIFT[c] = 9;
+            CLASS[c] = 2;
         }
-        if (BATCH / 8 + 8 > RING) {
-            throw new AssertionError("a batch makes more slots than the ring keeps");
+        if (EscapeView.LONGEST_ESCAPE - 1 > BACK) {
+            throw new AssertionError("the escape check reaches past the history kept");
         }
     }
 
+    /** Distance between samples: the shortest decoded pattern, at most MAX_STRIDE. */
+    final int stride;
     private final long[] longFilter;
+    private final int longShift;
     /** Null if no pattern is shorter than LONG_FROM. */
     private final long[] shortFilter;
+    private final int shortShift;
 
     /** Builds the filters from the normalised decoded forms (each at least 8 bytes; only read). */
     Gate(List<byte[]> forms) {
@@ -109,8 +93,9 @@ final class Gate {
         long shortGrams = 0;
         for (byte[] f : forms) {
             shortest = Math.min(shortest, f.length);
-            longGrams += f.length - LONG_GRAM + 1;
-            if (f.length < LONG_FROM) {
+            if (f.length >= LONG_FROM) {
+                longGrams += f.length - LONG_GRAM + 1;
+            } else {
                 shortGrams += f.length - SHORT_GRAM + 1;
             }
         }
@@ -118,48 +103,50 @@ final class Gate {
             throw new IllegalArgumentException("decoded forms must have at least "
                     + SecretPatterns.MIN_ENCODED + " bytes");
         }
+        this.stride = Math.min(shortest, MAX_STRIDE);
         this.longFilter = new long[words(longGrams)];
+        this.longShift = 64 - Integer.numberOfTrailingZeros(longFilter.length);
         this.shortFilter = shortGrams == 0 ? null : new long[words(shortGrams)];
+        this.shortShift = shortFilter == null ? 0 : 64 - Integer.numberOfTrailingZeros(shortFilter.length);
         for (byte[] f : forms) {
-            // Every 8-gram of every pattern: a pattern of 8 to 14 bytes that lies between two
-            // cuts is the forward gram of the first.
-            long w = 0;
-            for (int i = 0; i < f.length; i++) {
-                w = w << 8 | (f[i] & 0xFF);
-                if (i >= LONG_GRAM - 1) {
-                    set(longFilter, w);
+            if (f.length >= LONG_FROM) {
+                long w = 0;
+                for (int i = 0; i < f.length; i++) {
+                    w = w << 8 | (f[i] & 0xFF);
+                    if (i >= LONG_GRAM - 1) {
+                        set(longFilter, longShift, w);
+                    }
                 }
-                if (f.length < LONG_FROM && i >= SHORT_GRAM - 1) {
-                    set(shortFilter, w & 0xFFFF_FFFFL);
+            } else {
+                long w = 0;
+                for (int i = 0; i < f.length; i++) {
+                    w = (w << 8 | (f[i] & 0xFF)) & 0xFFFF_FFFFL;
+                    if (i >= SHORT_GRAM - 1) {
+                        set(shortFilter, shortShift, w);
+                    }
                 }
             }
         }
     }
 
-    /**
-     * {@value #BITS_PER_GRAM} bits per gram, at least 64 words: about 3 % false hits, and small
-     * enough that a thousand values' filter stays in the caches.
-     */
+    /** About 16 bits per gram, a power of two words, at least 64. */
     private static int words(long grams) {
-        return (int) Math.min(1 << 22, Math.max(64, (grams * BITS_PER_GRAM + 63) / 64));
+        int words = 64;
+        while (words < (1 << 22) && words * 4L < grams) {
+            words <<= 1;
+        }
+        return words;
     }
 
-    static final int BITS_PER_GRAM = 12;
-
-    /** The word of a gram: hash bits 40 and up scaled to the length, disjoint from the bits. */
-    private static int word(long[] filter, long h) {
-        return (int) (((h >>> 40) * filter.length) >>> 24);
-    }
-
-    private static void set(long[] filter, long gram) {
+    private static void set(long[] filter, int shift, long gram) {
         long h = Automaton.filterHash(gram);
-        filter[word(filter, h)] |= Automaton.filterBits(h);
+        filter[(int) (h >>> shift)] |= Automaton.filterBits(h);
     }
 
-    private static boolean test(long[] filter, long gram) {
+    private static boolean test(long[] filter, int shift, long gram) {
         long h = Automaton.filterHash(gram);
         long bits = Automaton.filterBits(h);
-        return (filter[word(filter, h)] & bits) == bits;
+        return (filter[(int) (h >>> shift)] & bits) == bits;
     }
 
     long footprintBytes() {
@@ -173,239 +160,176 @@ final class Gate {
         }
     }
 
-    /**
-     * One stream's gate: where the pass has got to, whether a stretch is being decoded, and the
-     * starts and ends of stretches it found in its last call. (A gate is shared by the streams
-     * of a run.) Positions are stream offsets.
-     */
-    static final class Pass {
-        /** The last 8 bytes of C, the newest lowest. */
-        private long w;
-        /** Bytes of C so far, times 8; slot {@code n >>> 6} is being written. */
-        private long n;
-        /** Next cut to decide; first slot not tested yet. */
-        private long next;
-        private long tested;
-        /** Bytes read so far, for the work count. */
-        long bytes;
-        private final long[] gram = new long[RING];
-        /** Where C[8k + 7] is in the owner's buffer, by slot k. */
-        private final int[] at = new int[RING];
-        /** Filter hits of slot k: 1 its 8-gram, 2 its low 4 bytes, 4 its high 4 bytes. */
-        private final byte[] hit = new byte[RING];
-        private final boolean[] dirty = new boolean[RING];
-        /** The last clear cut (the stream start before the first). */
-        int lastClear;
-        /**
-         * A stretch is being decoded; it ends at the first clear cut at or after {@code minEnd}.
-         * The owner sets both when it starts one itself (the undecided tail).
-         */
-        boolean open;
-        int minEnd;
-        /** Stretches found by the last call: a start (at the last clear cut) or an end. */
-        final int[] eventAt = new int[MAX_CUTS];
-        final boolean[] eventStart = new boolean[MAX_CUTS];
-        int events;
+    /** Raw bytes of the branch-free windows that {@link #gather} tries first. */
+    private static final int WINDOW = 16;
+    /** Most samples decided in one {@link #decide} call. */
+    static final int BATCH = 64;
 
-        /** The owner dropped {@code drop} bytes from the front of its buffer. */
-        void shift(int drop) {
-            for (int i = 0; i < RING; i++) {
-                at[i] -= drop;
-            }
-            lastClear -= drop;
-            minEnd -= drop;
-        }
+    /** What {@link #gather} found at a sample: clear outright, may match, or grams to test. */
+    static final int CLEAR = 0;
+    static final int MAY = 1;
+    private static final int FORWARD_LONG = 2;
+    private static final int BACKWARD_LONG = 4;
+    private static final int FORWARD_SHORT = 8;
+    private static final int BACKWARD_SHORT = 16;
+
+    /** Per-stream scratch space for {@link #decide} (a gate is shared by streams). */
+    static final class Batch {
+        final long[] forward = new long[BATCH];
+        final long[] backward = new long[BATCH];
+        final int[] found = new int[BATCH];
     }
 
     /**
-     * Reads {@code in[from, ...)}, at most {@link #BATCH} bytes and not past {@code end}, decides
-     * the cuts that became decidable and records in {@code s} where stretches start and end.
-     * Positions in {@code s} are indexes into {@code in}; {@code in[end]} is the end of what was
-     * written so far, the end of the stream if {@code eof}. Without {@code eof} it stops before a
-     * byte that may start an escape while the bytes that tell are not there yet. Returns where
-     * it stopped.
+     * Decides the samples {@code r0, r0 + stride, ...} ({@code count} of them, at most BATCH):
+     * afterwards {@code batch.found[i]} is {@link #MAY} if a decoded match may contain sample i,
+     * else {@link #CLEAR}. Gathers every sample's grams first and tests them after, so the
+     * filter's cache misses overlap instead of coming one after the other.
      */
-    int pass(byte[] in, int from, int end, boolean eof, Pass s) {
-        final byte[] shifts = SHIFT;
-        final long[] values = VALUE;
-        final long[] gram = s.gram;
-        final int[] at = s.at;
-        final int stop = Math.min(end, from + BATCH);
-        long w = s.w;
-        long n = s.n;
-        int p = from;
-        for (; p < stop; p++) {
-            int b = in[p] & 0xFF;
-            int k = shifts[b];
-            if (k > 8) {
-                int e = escape(in, p, end, eof);
-                if (e == WAIT) {
-                    break;
-                }
-                if (e == DIRTY) {
-                    // A backslash-u escape: C[i, i + 12) may be covered, so blocks
-                    // (i + 1) / 8 to (i + 12) / 8.
-                    long i = n >>> 3;
-                    long last = (i + EscapeView.LONGEST_ESCAPE) >>> 3;
-                    for (long blk = (i + 1) >>> 3; blk <= last; blk++) {
-                        s.dirty[(int) blk & MASK] = true;
-                    }
-                } else if (e != PLAIN) {
-                    // Decoded as the decoder does: the byte, or nothing if it is left out.
-                    int d = e & 0xFF;
-                    int width = e >>> 8;
-                    k = shifts[d] == 0 ? 0 : 8;
-                    w = w << k | values[d];
-                    n += k;
-                    int slot = (int) (n >>> 6) & MASK;
-                    gram[slot] = w;
-                    p += width - 1;
-                    at[slot] = p + 1;
-                    continue;
-                }
-                k = 8;
-            }
-            w = w << k | values[b];
-            n += k;
-            int slot = (int) (n >>> 6) & MASK;
-            gram[slot] = w;
-            at[slot] = p + 1;
+    void decide(byte[] in, int r0, int count, int end, boolean streamStart, Batch batch) {
+        final long[] fw = batch.forward;
+        final long[] bw = batch.backward;
+        final int[] found = batch.found;
+        for (int i = 0, r = r0; i < count; i++, r += stride) {
+            found[i] = gather(in, r, end, streamStart, fw, bw, i);
         }
-        s.w = w;
-        s.n = n;
-        s.bytes += p - from;
-        decide(s);
-        return p;
-    }
-
-    /** What {@link #escape} found: no escape, one the gate does not decode, wait for bytes. */
-    static final int PLAIN = -1;
-    static final int DIRTY = -2;
-    static final int WAIT = -3;
-    private static final byte[] QUOTE = {'\'', '\\', '\'', '\''};
-    private static final byte[] QUOTE_DOUBLE = {'\'', '"', '\'', '"', '\''};
-
-    /**
-     * The escape at in[p] (a {@code \\ % '}) as the decoder reads it when it gets there fresh:
-     * {@code width << 8 | byte} for {@code %XX}, {@code \\X} (X not {@code u}) and the two quote
-     * escapes; DIRTY for {@code \\u} (whatever follows; the gate does not decode it); PLAIN if
-     * the byte stands for itself; WAIT if the bytes that tell are not written yet. The rules are
-     * {@link EscapeView}'s, byte for byte (GateTest holds them to it).
-     */
-    static int escape(byte[] in, int p, int end, boolean eof) {
-        int b = in[p];
-        if (b == '\\') {
-            if (p + 1 >= end) {
-                return eof ? PLAIN : WAIT;
-            }
-            int e = in[p + 1] & 0xFF;
-            if (e == 'u') {
-                return DIRTY;
-            }
-            int d = switch (e) {
-                case 'n' -> '\n';
-                case 't' -> '\t';
-                case 'r' -> '\r';
-                case 'b' -> '\b';
-                case 'f' -> '\f';
-                default -> e;
-            };
-            return 2 << 8 | d;
-        }
-        if (b == '%') {
-            if (!eof && (p + 1 >= end || p + 2 >= end && isHex(in[p + 1]))) {
-                return WAIT;
-            }
-            if (p + 2 < end && isHex(in[p + 1]) && isHex(in[p + 2])) {
-                return 3 << 8 | hex(in[p + 1]) << 4 | hex(in[p + 2]);
-            }
-            return PLAIN;
-        }
-        if (!eof && (p + 4 > end && prefix(in, p, end, QUOTE)
-                || p + 5 > end && prefix(in, p, end, QUOTE_DOUBLE))) {
-            return WAIT;
-        }
-        if (p + 4 <= end && prefix(in, p, p + 4, QUOTE)) {
-            return 4 << 8 | '\'';
-        }
-        if (p + 5 <= end && prefix(in, p, p + 5, QUOTE_DOUBLE)) {
-            return 5 << 8 | '\'';
-        }
-        return PLAIN;
-    }
-
-    private static boolean prefix(byte[] in, int from, int to, byte[] escape) {
-        for (int k = from; k < to; k++) {
-            if (in[k] != escape[k - from]) {
-                return false;
-            }
-        }
-        return true;
-    }
-
-    private static int hex(int b) {
-        return b <= '9' ? b - '0' : (b | 0x20) - 'a' + 10;
-    }
-
-    private static boolean isHex(int b) {
-        return b >= '0' && b <= '9' || b >= 'a' && b <= 'f' || b >= 'A' && b <= 'F';
-    }
-
-    /**
-     * Tests the slots completed since the last call (in a loop of their own: the look-ups are
-     * independent, so their cache misses overlap), decides every cut whose slot k + 1 is
-     * complete, and follows the stretches: a cut that is not clear opens one at the last clear
-     * cut, a clear cut at or after {@code minEnd} closes an open one.
-     */
-    private void decide(Pass s) {
-        final long[] gram = s.gram;
-        final byte[] hit = s.hit;
         final long[] lf = longFilter;
+        final int ls = longShift;
         final long[] sf = shortFilter;
-        final long complete = s.n >>> 6;
-        for (long j = s.tested; j < complete; j++) {
-            int i = (int) j & MASK;
-            long g = gram[i];
-            int h = test(lf, g) ? 1 : 0;
-            if (sf != null) {
-                h |= (test(sf, g & 0xFFFF_FFFFL) ? 2 : 0) | (test(sf, g >>> 32) ? 4 : 0);
+        final int ss = shortShift;
+        for (int i = 0; i < count; i++) {
+            int f = found[i];
+            if (f <= MAY) {
+                continue;
             }
-            hit[i] = (byte) h;
+            boolean may = (f & FORWARD_LONG) != 0 && test(lf, ls, fw[i])
+                    || (f & BACKWARD_LONG) != 0 && test(lf, ls, bw[i]);
+            if (!may && sf != null) {
+                may = (f & FORWARD_SHORT) != 0 && test(sf, ss, fw[i] >>> 32)
+                        || (f & BACKWARD_SHORT) != 0 && test(sf, ss, bw[i] & 0xFFFF_FFFFL);
+            }
+            found[i] = may ? MAY : CLEAR;
         }
-        s.tested = complete;
-        final int[] at = s.at;
-        final boolean[] dirty = s.dirty;
-        boolean open = s.open;
-        int minEnd = s.minEnd;
-        int lastClear = s.lastClear;
-        int events = 0;
-        long k = s.next;
-        for (; k + 1 < complete; k++) {
-            int i = (int) k & MASK;
-            int i1 = (int) (k + 1) & MASK;
-            // Backward grams in slot k, forward ones in slot k + 1; blocks k and k + 1.
-            boolean clear = ((hit[i] | hit[i1]) & 1 | hit[i] & 2 | hit[i1] & 4) == 0
-                    && !(dirty[i] | dirty[i1]);
-            dirty[i] = false; // cut k is the last that needs block k
-            int r = at[i];
-            if (clear) {
-                if (open && r >= minEnd) {
-                    s.eventAt[events] = r;
-                    s.eventStart[events++] = false;
-                    open = false;
+    }
+
+    /** One sample's decision, for tests: true unless the sample at in[r] is clear. */
+    boolean mayMatch(byte[] in, int r, int end, boolean streamStart) {
+        Batch b = new Batch();
+        decide(in, r, 1, end, streamStart, b);
+        return b.found[0] == MAY;
+    }
+
+    /**
+     * Reads the grams of the sample at {@code in[r]} into fw[i] (first byte highest; a forward
+     * gram of 4 to 7 bytes is shifted up so that its first four bytes are the high half) and
+     * bw[i] (last byte lowest). in[0] is the start of the stream if {@code streamStart}, else at
+     * least BACK bytes before r; in[end] is the end of the stream, or at least AHEAD bytes
+     * after r. Returns CLEAR, MAY, or which grams are complete.
+     */
+    private static int gather(byte[] in, int r, int end, boolean streamStart, long[] fws,
+            long[] bws, int i) {
+        return gather(in, r, end, streamStart, fws, bws, i, false);
+    }
+
+    /** {@link #gather}, or with {@code exactOnly} without the fast path (for tests). */
+    static int gather(byte[] in, int r, int end, boolean streamStart, long[] fws,
+            long[] bws, int i, boolean exactOnly) {
+        final byte[] cls = CLASS;
+        if (!exactOnly && r >= WINDOW + EscapeView.LONGEST_ESCAPE && r + WINDOW <= end) {
+            // Without branches on the bytes (words and spaces alternate at random): each
+            // 16-byte window either gives its gram or sends the sample to the exact loop below.
+            long fw = 0;
+            int fn = 0;
+            int flags = 0;
+            int run = 0;
+            for (int k = r + WINDOW - 1; k >= r; k--) {
+                int b = in[k] & 0xFF;
+                int c = cls[b];
+                int keep = (c - 1) >>> 31;
+                int out = c & 1;
+                run = (run + 1) * out;
+                flags |= c & 2 | (EscapeView.MAX_GAP - run) >>> 31;
+                fw = fw >>> (keep << 3) | ((long) b << 56) & -(long) keep;
+                fn += keep;
+            }
+            long bw = 0;
+            int bn = 0;
+            run = 0;
+            for (int k = r - WINDOW + 1; k <= r; k++) {
+                int b = in[k] & 0xFF;
+                int c = cls[b];
+                int keep = (c - 1) >>> 31;
+                int out = c & 1;
+                run = (run + 1) * out;
+                flags |= c & 2 | (EscapeView.MAX_GAP - run) >>> 31;
+                bw = bw << (keep << 3) | b & -keep;
+                bn += keep;
+            }
+            for (int k = r - WINDOW - EscapeView.LONGEST_ESCAPE + 2; k <= r - WINDOW; k++) {
+                flags |= cls[in[k] & 0xFF] & 2;
+            }
+            if (flags == 0 && fn >= LONG_GRAM && bn >= LONG_GRAM) {
+                fws[i] = fw;
+                bws[i] = bw;
+                return FORWARD_LONG | BACKWARD_LONG | FORWARD_SHORT | BACKWARD_SHORT;
+            }
+        }
+        // Forward gram: up to 8 view bytes from r on.
+        long fw = 0;
+        int fn = 0;
+        int gap = 0;
+        int p = r;
+        while (fn < LONG_GRAM && p < end) {
+            int b = in[p++] & 0xFF;
+            int c = cls[b];
+            if (c == 0) {
+                fw = fw << 8 | b;
+                fn++;
+                gap = 0;
+            } else if (c == 2) {
+                return MAY;
+            } else if (++gap > EscapeView.MAX_GAP) {
+                if (fn == 0) {
+                    return CLEAR; // r is inside a separator: no match spans it
                 }
-                lastClear = r;
-            } else if (!open) {
-                s.eventAt[events] = lastClear;
-                s.eventStart[events++] = true;
-                open = true;
-                minEnd = lastClear;
+                break;
             }
         }
-        s.next = k;
-        s.open = open;
-        s.minEnd = minEnd;
-        s.lastClear = lastClear;
-        s.events = events;
+        // Backward gram: up to 8 view bytes ending at r.
+        long bw = 0;
+        int bn = 0;
+        gap = 0;
+        p = r;
+        while (bn < LONG_GRAM && p >= 0) {
+            int b = in[p--] & 0xFF;
+            int c = cls[b];
+            if (c == 0) {
+                bw |= (long) b << (8 * bn);
+                bn++;
+                gap = 0;
+            } else if (c == 2) {
+                return MAY;
+            } else if (++gap > EscapeView.MAX_GAP) {
+                if (bn == 0) {
+                    return CLEAR;
+                }
+                break;
+            }
+        }
+        // An escape that starts up to 11 bytes before a byte read may cover it (r included, so
+        // the forward bytes too): the view there is not the raw bytes less the left-out ones.
+        int from = p + 1 - (EscapeView.LONGEST_ESCAPE - 1);
+        if (from < 0 && !streamStart) {
+            return MAY; // history missing (the caller keeps BACK bytes): stay safe
+        }
+        for (int k = Math.max(0, from); k <= p; k++) {
+            if (cls[in[k] & 0xFF] == 2) {
+                return MAY;
+            }
+        }
+        fws[i] = fn == LONG_GRAM ? fw : fw << (8 * (LONG_GRAM - fn));
+        bws[i] = bw;
+        return (fn == LONG_GRAM ? FORWARD_LONG : 0) | (bn == LONG_GRAM ? BACKWARD_LONG : 0)
+                | (fn >= SHORT_GRAM ? FORWARD_SHORT : 0) | (bn >= SHORT_GRAM ? BACKWARD_SHORT : 0);
     }
 }

@@ -133,12 +133,11 @@ public final class MaskingOutputStream extends OutputStream {
     }
 
     /**
-     * Work done so far, for tests of linearity: both scanners' steps, the bytes the gate read
-     * and the bytes decoded into the view (each at most a fixed number of operations).
+     * Work done so far, for tests of linearity: both scanners' steps and the bytes decoded into
+     * the view (each at most a fixed number of operations).
      */
     long workSteps() {
-        return raw.steps + (view == null ? 0
-                : view.scanSteps() + view.gatedBytes() + view.decodedBytes());
+        return raw.steps + (view == null ? 0 : view.scanSteps() + view.decodedBytes());
     }
 
     /** Bytes that went through the decoded view (the gate let the others pass). */

@@ -201,7 +201,7 @@ class MaskingOutputStreamTest {
         s.finish();
         assertEquals(capacity, s.bufferCapacity());
         assertTrue(capacity <= m.holdBackBound() + 2 * m.longestPattern()
-                + 3 * MaskingOutputStream.SLICE + 64);
+                + 3 * MaskingOutputStream.SLICE + Gate.BACK + 64);
         assertEquals(blocks * perBlock, s.maskedCount());
         assertTrue(forwarded[0] > 0);
     }
