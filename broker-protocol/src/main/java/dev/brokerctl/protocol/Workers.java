@@ -21,8 +21,17 @@ public final class Workers {
 
     /** @param prefix names idle threads: {@code prefix-1}, {@code prefix-2}, ... */
     public Workers(String prefix) {
+        this(prefix, java.time.Duration.ofSeconds(60));
+    }
+
+    /**
+     * @param keepAlive how long an idle thread waits for another task before it ends: after a
+     *     burst the thread count is back where it was this long after the last task ended
+     */
+    public Workers(String prefix, java.time.Duration keepAlive) {
         AtomicLong n = new AtomicLong();
-        pool = new ThreadPoolExecutor(0, Integer.MAX_VALUE, 60, TimeUnit.SECONDS, new SynchronousQueue<>(), r -> {
+        pool = new ThreadPoolExecutor(0, Integer.MAX_VALUE, keepAlive.toMillis(), TimeUnit.MILLISECONDS,
+                new SynchronousQueue<>(), r -> {
             Thread t = new Thread(r, prefix + "-" + n.incrementAndGet());
             t.setDaemon(true);
             return t;
