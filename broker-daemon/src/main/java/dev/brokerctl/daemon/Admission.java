@@ -362,9 +362,13 @@ final class Admission implements Runnable {
     private void report(long now) {
         long total = evicted.get() + timedOut.get();
         if (total != lastReported && (reportedAt == 0 || now - reportedAt > 10_000_000_000L)) {
+            Map.Entry<Long, Integer> top = pendingPerPid.entrySet().stream().max(Map.Entry.comparingByValue())
+                    .orElse(null);
             LOG.warn("connection limits: {} evicted from the full pre-hello queue and {} closed for no hello in {}"
-                    + " since the daemon started; a process may be flooding the socket", evicted.get(), timedOut.get(),
-                    dev.brokerctl.protocol.Durations.format(limits.helloTimeout()));
+                    + " since the daemon started; a process may be flooding the socket{}", evicted.get(), timedOut.get(),
+                    dev.brokerctl.protocol.Durations.format(limits.helloTimeout()), top == null ? ""
+                            : " (pid " + top.getKey() + " holds " + top.getValue() + " of the " + pending.size()
+                                    + " pending connections)");
             lastReported = total;
             reportedAt = now;
         }

@@ -3,10 +3,11 @@
 
   flood.py SOCKET MODE COUNT [protocol]
       idle       connects and sends nothing
+      held       as idle, but a connection the daemon closes is not opened again
       slow       sends a hello one byte every 0.2 s (slowloris)
       requester  sends a hello and a status request at once, then holds the connection
 Opens COUNT connections, then prints "ready" and keeps them open: idle and slow connections that
-the daemon closes are opened again (a sustained flood), requester ones are not. When stdin closes
+the daemon closes are opened again (a sustained flood), held and requester ones are not. When stdin closes
 it prints one JSON line: how many it opened, how many the daemon answered, and the error codes it
 got, and exits.
 """
