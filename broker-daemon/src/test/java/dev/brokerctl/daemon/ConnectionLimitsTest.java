@@ -16,6 +16,7 @@ import java.net.StandardProtocolFamily;
 import java.net.UnixDomainSocketAddress;
 import java.nio.channels.Channels;
 import java.nio.channels.SocketChannel;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -132,6 +133,36 @@ class ConnectionLimitsTest {
         assertEquals("too_many_connections", errorThenClosed(idle.get(1)).string("code"));
         assertTrue(f.daemon.status().asMap().get("connections").toString().contains("evicted="));
         daemonGoesOn();
+    }
+
+    @Test
+    void theEvictedOne_isTheOldestOfTheProcessWithTheMost_soAFloodFromAnotherProcessEvictsOnlyItself() throws Exception {
+        org.junit.jupiter.api.Assumptions.assumeTrue(Files.isExecutable(Path.of("/usr/bin/python3")), "needs python3");
+        // deadlines long enough for python to start: only the eviction rule decides here
+        start(new DaemonConfig.Limits(SMALL.maxPending(), Duration.ofSeconds(60), SMALL.pendingBytes(),
+                SMALL.maxRequesters(), SMALL.maxPerPid(), SMALL.maxApprovers(), Duration.ofSeconds(60),
+                Duration.ofSeconds(60)));
+        SocketChannel mine = open();   // the oldest pending connection, of this process (one)
+        // another process opens twice the queue and holds them; it prints how many the daemon closed
+        Process flood = new ProcessBuilder("/usr/bin/python3", "-c", String.join("\n",
+                "import socket, sys",
+                "socks = []",
+                "for _ in range(" + 2 * SMALL.maxPending() + "):",
+                "    s = socket.socket(socket.AF_UNIX); s.connect(sys.argv[1]); socks.append(s)",
+                "closed = 0",
+                "for s in socks[:" + SMALL.maxPending() + "]:",
+                "    closed += s.recv(4096) != b''",
+                "print(closed, flush=True)",
+                "sys.stdin.read()"), f.socket.toString()).redirectErrorStream(true).start();
+        try {
+            String line = new java.io.BufferedReader(new java.io.InputStreamReader(flood.getInputStream())).readLine();
+            assertEquals(Integer.toString(SMALL.maxPending()), line, "the flood's first connections got their eviction");
+            // this process's connection, the oldest of all, is still there: it says hello and is answered
+            send(mine, Message.of("hello").with("protocol", BrokerClient.PROTOCOL_VERSION));
+            assertEquals("hello", next(mine).type());
+        } finally {
+            flood.destroyForcibly().waitFor();
+        }
     }
 
     @Test

@@ -106,11 +106,7 @@ class ConnectionFloodIT {
     void aFloodOfRequesterConnections_isCappedPerProcess_andItsThreadsEnd() throws Exception {
         long pid = b.daemonPid();
         int before = threads(pid);
-        Flood requesters = flood("requester", 100);
-        long deadline = System.nanoTime() + 30_000_000_000L;
-        while (((Number) connections().get("requesters")).intValue() < 64) {
-            assertTrue(System.nanoTime() < deadline, "the flood never held 64 requester connections: " + connections());
-        }
+        Flood requesters = flood("requester", 100);   // ready: each connection answered or refused
         int during = threads(pid);
         // (an approver past full requester slots: ConnectionLimitsTest)
         Map<String, Object> tally = requesters.stop();

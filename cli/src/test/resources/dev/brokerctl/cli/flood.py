@@ -6,7 +6,7 @@
       held       as idle, but a connection the daemon closes is not opened again
       slow       sends a hello one byte every 0.2 s (slowloris)
       requester  sends a hello and a status request at once, then holds the connection
-Opens COUNT connections, then prints "ready" and keeps them open: idle and slow connections that
+Opens COUNT connections (requester: and reads every answer), then prints "ready" and keeps them open: idle and slow connections that
 the daemon closes are opened again (a sustained flood), held and requester ones are not. When stdin closes
 it prints one JSON line: how many it opened, how many the daemon answered, and the error codes it
 got, and exits.
@@ -33,6 +33,7 @@ class Conn:
         self.s.setblocking(False)
         self.buf = b''
         self.sent = 0
+        self.replies = 0
         stats["opened"] += 1
         if mode == 'requester':
             self.s.sendall(HELLO + STATUS)
@@ -62,6 +63,7 @@ class Conn:
                 stats["codes"][code] = stats["codes"].get(code, 0) + 1
             else:
                 stats["answered"] += 1
+                self.replies += 1
         return True
 
     def close(self):
@@ -86,6 +88,13 @@ for _ in range(count):
     # take the daemon's answers as they come, so the kernel buffers do not fill
     for key, _ in sel.select(0):
         if key.data is not None and not key.data.readable():
+            stats["closed"] += 1
+            key.data.close()
+            conns.discard(key.data)
+# requester: ready once every connection was answered (hello and status) or closed
+while mode == 'requester' and any(c.replies < 2 for c in conns):
+    for key, _ in sel.select(10):
+        if not key.data.readable():
             stats["closed"] += 1
             key.data.close()
             conns.discard(key.data)
