@@ -81,14 +81,28 @@ client() {
         done
     fi
 }
+sample() {   # sample PID FILE: the highest RSS and thread count every 0.2 s until FILE.stop exists
+    local rss=0 thr=0 r t
+    while [ ! -e "$2.stop" ]; do
+        read -r r t < <(awk '/^VmRSS/ {r=$2} /^Threads/ {t=$2} END {print r+0, t+0}' "/proc/$1/status" 2>/dev/null || echo "0 0")
+        [ "$r" -gt "$rss" ] && rss=$r
+        [ "$t" -gt "$thr" ] && thr=$t
+        sleep 0.2
+    done
+    echo "peak RSS $((rss / 1024)) MiB, peak $thr threads" > "$2"
+}
 load() {   # load LABEL: CLIENTS clients at once, prints runs/s
-    local label=$1 t0 t1 ok
+    local label=$1 t0 t1 ok pids=()
     : > "$work/load.out"
+    rm -f "$work/peak" "$work/peak.stop"
+    sample "$daemon" "$work/peak" &
+    local sampler=$!
     t0=$(now)
-    for n in $(seq 0 $((clients - 1))); do client "$n" >> "$work/load.out" 2>&1 & done
-    sleep 2; echo "  during: $(mem "$daemon")"
-    wait
+    for n in $(seq 0 $((clients - 1))); do client "$n" >> "$work/load.out" 2>&1 & pids+=($!); done
+    wait "${pids[@]}"
     t1=$(now)
+    touch "$work/peak.stop"; wait "$sampler"
+    echo "  during: $(cat "$work/peak")"
     ok=$(grep -c '^ok$' "$work/load.out" || true)
     echo "  $label: $ok of $((clients * runs)) runs ok and masked in $(( (t1 - t0) / 1000000 )) ms:" \
         "$(awk -v n="$ok" -v ns=$((t1 - t0)) 'BEGIN {printf "%.1f", n / (ns / 1e9)}') runs/s"
@@ -104,10 +118,11 @@ echo "  after: $(mem "$daemon")"
 
 echo "2. SIGKILL of the daemon under the same load"
 : > "$work/load.out"
-for n in $(seq 0 $((clients - 1))); do client "$n" >> "$work/load.out" 2>&1 & done
-sleep 3
+pids=()
+for n in $(seq 0 $((clients - 1))); do client "$n" >> "$work/load.out" 2>&1 & pids+=($!); done
+until [ "$(grep -c '^ok$' "$work/load.out" || true)" -ge "$clients" ]; do sleep 0.1; done   # mid-load
 kill -9 "$daemon"
-wait || true
+wait "${pids[@]}" || true
 echo "  runs that finished before the kill: $(grep -c '^ok$' "$work/load.out" || true); not masked: $(grep -c 'NOT MASKED' "$work/load.out" || true)"
 echo "  integrity_check: $(sqlite3 "file:$BROKERCTL_HOME/vault.db?mode=ro" 'PRAGMA integrity_check')"
 "$bin" daemon --detach >/dev/null
@@ -116,7 +131,8 @@ want=$(printf %s "$value" | sha256sum | cut -d' ' -f1)
 got=$("$bin" run --env bench -- sh -c 'printf %s "$TOKEN" | sha256sum' | cut -d' ' -f1)
 [ "$got" = "$want" ] && echo "  the value is intact (its sha256 from a run), a new daemon serves" || echo "  THE VALUE CHANGED"
 
-echo "3. 20 runs one after another, without and with 200 idle and 20 slowloris connections"
+echo "3. 20 runs one after another: without a flood; with 200 idle connections and 20 slowloris ones;"
+echo "   with both floods reconnecting each connection the daemon closes at once (sustained)"
 median_run() {
     local t0 t1
     for _ in $(seq 20); do
@@ -130,14 +146,18 @@ start_flood() {   # start_flood NAME MODE COUNT: runs until its fifo closes, its
     eval "exec {$1_fd}>\"$work/$1.in\""
     until grep -q ready "$work/$1.out"; do sleep 0.1; done
 }
-start_flood idle idle 200
-start_flood slow slow 20
-echo "  flooded: median $(median_run) ms; $(mem "$daemon")"
-echo "  status: $("$bin" status --json | sed -n 's/.*"connections":\({[^}]*}\).*/\1/p')"
-exec {idle_fd}>&- {slow_fd}>&-
-wait
-echo "  idle flood: $(tail -1 "$work/idle.out")"
-echo "  slowloris: $(tail -1 "$work/slow.out")"
+flooded() {   # flooded IDLE-MODE: 20 runs with 200 IDLE-MODE and 20 slowloris connections
+    start_flood "$1" "$1" 200
+    start_flood "slow$1" slow 20
+    echo "  $1 flood: median $(median_run) ms; $(mem "$daemon");" \
+        "status $("$bin" status --json | sed -n 's/.*"connections":\({[^}]*}\).*/\1/p')"
+    eval "exec {$1_fd}>&- {slow$1_fd}>&-"
+    wait
+    echo "    idle: $(tail -1 "$work/$1.out")"
+    echo "    slowloris: $(tail -1 "$work/slow$1.out")"
+}
+flooded held
+flooded idle
 sleep 6; echo "  6 s after the flood: $(mem "$daemon")"
 
 echo "4. 100 wrong passphrases"
