@@ -42,7 +42,7 @@ public final class ApprovalConsole {
     private record Closed(String why) {
     }
 
-    private enum Step { CHOOSE, CODE_APPROVE, GRANT_LENGTH, CODE_GRANT, DENY_MESSAGE, VARIABLE_CHOOSE, VARIABLE_DECLINE }
+    private enum Step { CHOOSE, NARROW, CODE_APPROVE, GRANT_LENGTH, CODE_GRANT, DENY_MESSAGE, VARIABLE_CHOOSE, VARIABLE_DECLINE }
 
     private final BrokerClient client;
     private final BufferedReader in;
@@ -60,6 +60,8 @@ public final class ApprovalConsole {
     private Message current;
     private Step step;
     private Duration grantLength;
+    /** The names the human narrowed the current request for all variables to, or null. */
+    private List<String> narrowed;
     private boolean awaitingReply;
 
     public ApprovalConsole(BrokerClient approver, BufferedReader in, PrintStream out, String name, String ownTty,
@@ -263,9 +265,21 @@ public final class ApprovalConsole {
         out.flush();
     }
 
+    /** The request on screen asks for all of its environment's variables. */
+    private boolean allVariables() {
+        try {
+            return current != null && current.type().equals("run") && inner(current).bool("all_variables", false);
+        } catch (BrokerException e) {
+            return false;
+        }
+    }
+
     private void prompt() {
         String text = switch (step) {
-            case CHOOSE -> "[a]pprove once, [g]rant for a while, [d]eny, [s]kip; [v]/[f]/[r] details? ";
+            case CHOOSE -> allVariables()
+                    ? "[a]pprove once, [g]rant for a while, [n]arrow the variables, [d]eny, [s]kip; [v]/[f]/[r] details? "
+                    : "[a]pprove once, [g]rant for a while, [d]eny, [s]kip; [v]/[f]/[r] details? ";
+            case NARROW -> "inject only these variables (names, space-separated; empty: back): ";
             case CODE_APPROVE, CODE_GRANT -> "type the code shown above to confirm: ";
             case GRANT_LENGTH -> "grant for how long (up to 8h)? [15m] ";
             case DENY_MESSAGE -> "message to the requester (optional): ";
@@ -288,7 +302,17 @@ public final class ApprovalConsole {
         switch (step) {
             case CHOOSE -> {
                 switch (line.toLowerCase(java.util.Locale.ROOT)) {
-                    case "a", "approve" -> step = Step.CODE_APPROVE;
+                    case "a", "approve" -> {
+                        narrowed = null;
+                        step = Step.CODE_APPROVE;
+                    }
+                    case "n", "narrow" -> {
+                        if (allVariables()) {
+                            step = Step.NARROW;
+                        } else {
+                            say("this request names its variables; only a request for all of them can be narrowed");
+                        }
+                    }
                     case "g", "grant" -> {
                         say("a grant lets this exact request run again without asking, whatever code the requester"
                                 + " changes in cwd meanwhile");
@@ -304,7 +328,24 @@ public final class ApprovalConsole {
                     case "v" -> details(RequestView.overrides(r));
                     case "f" -> details(RequestView.fullCommand(r, width));
                     case "r" -> details(RequestView.risks(r, width));
-                    default -> say("answer a, g, d, s, v (changed variables), f (full command) or r (risks)");
+                    default -> say("answer a, g, " + (allVariables() ? "n (narrow the variables), " : "")
+                            + "d, s, v (changed variables), f (full command) or r (risks)");
+                }
+                prompt();
+            }
+            case NARROW -> {
+                List<String> names = line.isBlank() ? List.of() : List.of(line.trim().split("[\\s,]+"));
+                List<String> all = r.strings("variables");
+                List<String> unknown = names.stream().filter(n -> all == null || !all.contains(n)).toList();
+                if (names.isEmpty()) {
+                    step = Step.CHOOSE;
+                } else if (!unknown.isEmpty()) {
+                    say("not a variable of this environment: " + ConsoleText.line(String.join(" ", unknown), width)
+                            + "; it has " + String.join(" ", all == null ? List.of() : all));
+                } else {
+                    narrowed = List.copyOf(new java.util.LinkedHashSet<>(names));
+                    say("the command will get only " + String.join(", ", narrowed));
+                    step = Step.CODE_APPROVE;
                 }
                 prompt();
             }
@@ -327,10 +368,14 @@ public final class ApprovalConsole {
                         .with("request_hash", r.string("request_hash", "")).with("decided_by", name);
                 if (grant) {
                     decide.with("grant_seconds", grantLength.toSeconds());
+                } else if (narrowed != null) {
+                    decide.with("variables", narrowed);
                 }
                 step = Step.CHOOSE;
                 send(decide);
-                say(grant ? "granting " + Durations.format(grantLength) + "..." : "approving...");
+                say(grant ? "granting " + Durations.format(grantLength) + "..."
+                        : narrowed != null ? "approving with only " + String.join(", ", narrowed) + "..." : "approving...");
+                narrowed = null;
             }
             case DENY_MESSAGE -> {
                 step = Step.CHOOSE;

@@ -246,7 +246,9 @@ class RequestViewTest {
     @Test
     void anyInput_staysWithinItsHeightAndWidth_andEndsWithCommandThenCode() {
         Random random = new Random(42);
-        for (int n = 0; n < 400; n++) {
+        // 400 rounds; the mutation tests run a quarter (approval-prompt/pom.xml): it runs once per mutant
+        int rounds = 4 * Integer.getInteger("brokerctl.approval.testScale", 100);
+        for (int n = 0; n < rounds; n++) {
             Map<String, Object> r = run();
             for (String key : List.of("environment", "executable", "interpreter", "interpreter_via", "cwd", "reason", "code")) {
                 r.put(key, junk(random));

@@ -614,6 +614,10 @@ final class Connection implements Runnable, Runner.Sink {
                             + "; type the code shown with the request");
                 }
                 if (decision.equals("grant")) {
+                    if (m.has("variables")) {
+                        throw new BrokerException(ErrorCode.INVALID, "a grant covers the request as it was"
+                                + " made; narrow the variables with approve (once), not with grant");
+                    }
                     java.time.Duration length = java.time.Duration.ofSeconds(
                             m.number("grant_seconds", Grants.DEFAULT.toSeconds()));
                     if (length.isNegative() || length.isZero() || length.compareTo(Grants.MAX) > 0) {
@@ -638,7 +642,7 @@ final class Connection implements Runnable, Runner.Sink {
                     }
                     d = new Decision(Decision.Kind.GRANTED, "grant " + g.id(), by, peer);
                 } else {
-                    d = new Decision(Decision.Kind.APPROVED, "", by, peer);
+                    d = new Decision(Decision.Kind.APPROVED, "", by, peer, narrowing(run, m));
                 }
             }
             case "deny" -> d = new Decision(Decision.Kind.DENIED, m.string("message", "denied by the human"), by, peer);
@@ -648,6 +652,41 @@ final class Connection implements Runnable, Runner.Sink {
             throw new BrokerException(ErrorCode.NOT_FOUND, "run " + runId + " was decided by someone else first");
         }
         send(Message.of("ok"));
+    }
+
+    /**
+     * The variables a human narrowed a request for all of an environment's variables to, or null
+     * when the decision does not narrow. Only such a request can be narrowed, only to names the
+     * environment has, and never to more than one is asked: a narrowed run is what the human chose.
+     */
+    private java.util.List<String> narrowing(Run run, Message m) throws BrokerException {
+        java.util.List<String> names = m.strings("variables");
+        if (names == null) {
+            return null;
+        }
+        RunRequest q = run.request();
+        if (q.variables() != null) {
+            throw new BrokerException(ErrorCode.INVALID, "run " + run.id() + " names its variables; only a"
+                    + " request for all of an environment's variables can be narrowed");
+        }
+        java.util.Set<String> unique = new java.util.LinkedHashSet<>(names);
+        if (unique.isEmpty()) {
+            throw new BrokerException(ErrorCode.INVALID, "narrow to at least one variable, or deny the request");
+        }
+        java.util.List<String> known;
+        try {
+            known = daemon.vault().with(s -> s.listVariables(q.environment()).items().stream()
+                    .map(dev.brokerctl.vault.VariableInfo::name).toList());
+        } catch (VaultException e) {
+            throw new BrokerException(ErrorCode.VAULT_DAMAGED, e.getMessage());
+        }
+        for (String n : unique) {
+            if (!known.contains(n)) {
+                throw new BrokerException(ErrorCode.INVALID, "environment '" + q.environment() + "' has no variable '"
+                        + Log.safe(n) + "'; narrow to names it has");
+            }
+        }
+        return java.util.List.copyOf(unique);
     }
 
     /** The shortest --max-grant among the environments a run touches, or null. */

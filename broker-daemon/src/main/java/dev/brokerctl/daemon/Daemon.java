@@ -458,7 +458,10 @@ public final class Daemon implements AutoCloseable {
                         .with("message", d.message()));
                 return;
             }
-            Map<String, SecretValue> values = vault.with(s -> resolve(s, q));
+            // a human narrowed a request for all variables: only those names are resolved and injected
+            RunRequest injected = d.narrowedTo() == null ? q : q.withVariables(d.narrowedTo());
+            run.narrowTo(d.narrowedTo());
+            Map<String, SecretValue> values = vault.with(s -> resolve(s, injected));
             java.util.List<String> names = new java.util.ArrayList<>(values.keySet());
             // The start and the exit record what already happened: appended in the background,
             // in order, so the command and its requester do not wait for the disk.
@@ -521,6 +524,9 @@ public final class Daemon implements AutoCloseable {
                 : "pid " + d.decider().pid() + " " + d.decider().exe()
                         + (d.decider().tty().isEmpty() ? "" : " tty " + d.decider().tty())
                         + " (claims: " + d.decidedBy() + ")");
+        if (d.narrowedTo() != null) {
+            details.put(AuditDetails.VARIABLES, d.narrowedTo());   // what runs: the human's narrowing
+        }
         return new AuditRecord(AuditEvent.RUN_DECIDED, run.request().environment(), AuditDetails.copyOf(details));
     }
 

@@ -3,12 +3,21 @@ package dev.brokerctl.daemon;
 /**
  * The outcome of a pending request. {@code decidedBy} is the deciding console's own label
  * (claimed); {@code decider} is what the daemon verified of that console's connection, or null
- * when no human decided (policy, grant, timeout).
+ * when no human decided (policy, grant, timeout). {@code narrowedTo}: the names a human let a
+ * request for all of an environment's variables have, instead of all (null: as requested).
  */
-record Decision(Kind kind, String message, String decidedBy, Peer decider) {
+record Decision(Kind kind, String message, String decidedBy, Peer decider, java.util.List<String> narrowedTo) {
+
+    Decision {
+        narrowedTo = narrowedTo == null ? null : java.util.List.copyOf(narrowedTo);
+    }
 
     Decision(Kind kind, String message, String decidedBy) {
-        this(kind, message, decidedBy, null);
+        this(kind, message, decidedBy, null, null);
+    }
+
+    Decision(Kind kind, String message, String decidedBy, Peer decider) {
+        this(kind, message, decidedBy, decider, null);
     }
 
     enum Kind {

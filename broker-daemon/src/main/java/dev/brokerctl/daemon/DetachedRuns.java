@@ -329,6 +329,8 @@ final class DetachedRuns {
         private Long durationMs;
         private Long maskedCount;
         private List<String> unmasked = List.of();
+        /** The names a human narrowed a request for all variables to, or null. */
+        private List<String> narrowedTo;
         private String errorCode = "";
         private String detail = "";
 
@@ -390,6 +392,7 @@ final class DetachedRuns {
                     startedAt = clock.instant();
                     List<String> u = m.strings("unmasked");
                     unmasked = u == null ? List.of() : List.copyOf(u);
+                    narrowedTo = m.strings("narrowed_to");
                 }
                 case "exit" -> {
                     exitCode = m.number("exit_code", -1);
@@ -480,7 +483,8 @@ final class DetachedRuns {
             RunRequest q = run.request();
             Message m = Message.of("run_state").with("handle", handle).with("run_id", run.id())
                     .with("status", status.wire()).with("environment", q.environment()).with("argv", q.argv())
-                    .with("variables", q.variables() == null ? List.of("*") : q.variables())
+                    .with("variables", narrowedTo != null ? narrowedTo : q.variables() == null ? List.of("*") : q.variables())
+                    .with("narrowed", narrowedTo != null)
                     .with("reason", q.reason()).with("requested_at", requestedAt.toString())
                     .with("exit_code", exitCode).with("signal", signal).with("masked_count", maskedCount)
                     .with("unmasked", unmasked).with("approval_timeout_ms", approvalTimeoutMs)

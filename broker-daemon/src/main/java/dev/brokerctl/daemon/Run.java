@@ -27,6 +27,8 @@ final class Run {
     private volatile String requestHash = "";
     private volatile String code = "";
     private volatile java.util.List<String> valueInArgv = java.util.List.of();
+    /** The names a human narrowed a request for all variables to (null: not narrowed). */
+    private volatile java.util.List<String> narrowedTo;
 
     /**
      * Who asked: what the daemon verified of the connection ({@code peer}), and what the client
@@ -73,6 +75,15 @@ final class Run {
     /** What approver consoles are shown of this run, made once when it is put before them. */
     void describe(java.util.Map<String, Object> shown) {
         this.description = shown;
+    }
+
+    void narrowTo(java.util.List<String> names) {
+        this.narrowedTo = names;
+    }
+
+    /** The names a human narrowed this request for all variables to, or null. */
+    java.util.List<String> narrowedTo() {
+        return narrowedTo;
     }
 
     java.util.Map<String, Object> description() {

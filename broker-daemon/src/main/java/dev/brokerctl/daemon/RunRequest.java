@@ -118,6 +118,12 @@ record RunRequest(String environment, List<String> argv, String cwd, Map<String,
         }
     }
 
+    /** This request with {@code names} as its variables (a human narrowed a request for all). */
+    RunRequest withVariables(List<String> names) {
+        return new RunRequest(environment, argv, cwd, baseEnvironment, List.copyOf(names), refs, reason, timeoutMs,
+                masking, forwardStdin);
+    }
+
     /** Every environment whose policy governs this run. */
     List<String> environments() {
         List<String> out = new ArrayList<>();

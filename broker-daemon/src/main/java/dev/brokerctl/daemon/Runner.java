@@ -117,8 +117,12 @@ final class Runner {
         events.started(process.pid());
         LOG.info("run {} started: pid {}, {} variables injected", run.id(), process.pid(), values.size());
         List<String> unmasked = masker == null ? List.of() : masker.unmaskedShortValueNames();
-        sink.message(Message.of("started").with("run_id", run.id()).with("pid", process.pid())
-                .with("unmasked", unmasked).with("masking", req.masking()));
+        Message startedMessage = Message.of("started").with("run_id", run.id()).with("pid", process.pid())
+                .with("unmasked", unmasked).with("masking", req.masking());
+        if (run.narrowedTo() != null) {
+            startedMessage.with("narrowed_to", run.narrowedTo());
+        }
+        sink.message(startedMessage);
 
         OutputStream out = new FrameStream(sink, Frame.STDOUT);
         OutputStream err = new FrameStream(sink, Frame.STDERR);

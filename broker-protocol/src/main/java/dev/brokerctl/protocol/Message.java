@@ -251,7 +251,11 @@ public final class Message {
                 return p.getLongValue();
             }
             case VALUE_NUMBER_FLOAT -> {
-                return p.getDoubleValue();
+                double d = p.getDoubleValue();
+                if (!Double.isFinite(d)) {   // 1e400: it would be written back as the string "Infinity"
+                    throw new BrokerException(ErrorCode.BAD_REQUEST, "a number is out of range");
+                }
+                return d;
             }
             case VALUE_TRUE -> {
                 return Boolean.TRUE;

@@ -109,6 +109,11 @@ final class RunClient {
                 if (!m.bool("masking", true)) {
                     notes.println("brokerctl: warning: masking is off for this run");
                 }
+                List<String> narrowed = m.strings("narrowed_to");
+                if (narrowed != null) {
+                    notes.println("brokerctl: the human narrowed the variables to " + String.join(", ", narrowed)
+                            + "; the others are not injected");
+                }
                 notes.flush();
                 if (stdin != null) {
                     forwardStdin(stdin);

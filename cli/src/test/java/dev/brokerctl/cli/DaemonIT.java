@@ -413,6 +413,8 @@ class DaemonIT {
      */
     @Test
     void approveConsole_inATerminal_deniesApproves_andNeverApprovesWithoutTheCode() throws Exception {
+        expectOk(b.runWithInput(CANARY.getBytes(StandardCharsets.UTF_8), "set", "prod", "TOKEN"));
+        expectOk(b.runWithInput(PEM.getBytes(StandardCharsets.UTF_8), "set", "prod", "PEM"));
         startDaemon();
         Tmux tmux = new Tmux(tmp.resolve("tmux.sock"));
         try {
@@ -450,6 +452,28 @@ class DaemonIT {
             Brokerctl.Result ran = approved.await(EXIT_WAIT);
             assertEquals(0, ran.exit(), safe(ran));
             assertEquals("approved-by-code\n", ran.out());
+
+            // a request for all of prod's variables, narrowed by the human to one of them
+            Spawned all = track(b.start("run", "--env", "prod", "--", "sh", "-c",
+                    "echo \"narrowed: TOKEN=${TOKEN:-unset} PEM=${PEM:-unset}\""));
+            tmux.awaitScreen("PEM=${PEM:-unset}", EXIT_WAIT);
+            assertTrue(tmux.screen().contains("variables: all 2 of 'prod': PEM, TOKEN"), "all, by name");
+            String previous = code;
+            long deadline = System.nanoTime() + EXIT_WAIT.toNanos();
+            while ((code = tmux.lastCode()).equals(previous) && System.nanoTime() < deadline) {
+                Thread.onSpinWait();   // the new request's code is printed after its command
+            }
+            tmux.answer("n");
+            tmux.answer("NOPE");
+            assertTrue(tmux.screen().contains("not a variable of this environment: NOPE"), "an unknown name is refused");
+            tmux.answer("TOKEN");
+            tmux.type(code);
+            Brokerctl.Result narrowed = all.await(EXIT_WAIT);
+            assertEquals(0, narrowed.exit(), safe(narrowed));
+            assertEquals("narrowed: TOKEN=[MASKED:TOKEN] PEM=unset\n", narrowed.out(), "only the chosen variable");
+            assertTrue(narrowed.err().contains("the human narrowed the variables to TOKEN"), safe(narrowed));
+            assertTrue(b.run("audit").out().lines().anyMatch(l -> l.contains("run_decided") && l.contains("variables=")
+                    && l.contains("TOKEN") && !l.contains("PEM")), "the audit records the narrowing");
         } finally {
             tmux.kill();
         }

@@ -72,7 +72,7 @@ final class Tmux {
     }
 
     private static final List<String> PROMPTS = List.of("[a]pprove once, [g]rant", "type the code shown above",
-            "grant for how long", "message to the requester");
+            "grant for how long", "message to the requester", "inject only these variables");
 
     int prompts() throws Exception {
         int n = 0;

@@ -257,7 +257,8 @@ final class BrokerTools {
                 "status", with(string("The run's status (see run_command's output)"), "enum", RunState.STATUSES),
                 "environment", string("The environment"),
                 "command", arrayOf(string("An argument"), "The command and its arguments"),
-                "variables", arrayOf(string("A name"), "The variables asked for ([\"*\"]: all)"),
+                "variables", arrayOf(string("A name"), "The variables asked for ([\"*\"]: all), or the names the human"
+                        + " narrowed a request for all to"),
                 "reason", string("The reason given"),
                 "requested_at", string("When it was requested (ISO-8601)"),
                 "exit_code", nullable("integer", "The command's exit code, when it has one")));

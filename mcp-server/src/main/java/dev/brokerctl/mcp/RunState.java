@@ -115,6 +115,10 @@ final class RunState {
         if (unmasked != null && !unmasked.isEmpty()) {
             b.append("; warning: not masked because shorter than 4 bytes: ").append(String.join(", ", unmasked));
         }
+        if (m.bool("narrowed", false)) {
+            b.append("; the human narrowed the variables to ").append(String.join(", ", m.strings("variables")))
+                    .append(": the others were not injected (ask for only those next time)");
+        }
         return b.toString();
     }
 
