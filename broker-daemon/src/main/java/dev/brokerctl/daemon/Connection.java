@@ -61,9 +61,25 @@ final class Connection implements Runnable, Runner.Sink {
     private volatile VariableRequests.Request currentRequest;
     /** Set by a refused hello: nothing after it is read (clients send their first request with it). */
     private boolean refused;
+    /** The socket, for {@link #expire}; null in-process. */
+    private final SocketChannel socket;
+    /** What {@link Admission} read before this connection got its thread: the hello (or null) and the first request. */
+    private Message prehello;
+    private Frame first;
+    /** System.nanoTime() when this connection got its thread. */
+    final long admittedNanos = System.nanoTime();
+    /** System.nanoTime() when the first byte of the frame being read arrived; 0 between frames. */
+    private volatile long frameStartedNanos;
+    /** Why the daemon ended this connection ({@link #expire}); sent on its way out. */
+    private volatile ErrorCode expiredCode;
+    private volatile String expiredMessage;
+    private volatile long expiredNanos;
 
-    Connection(Daemon daemon, SocketChannel channel, long id) {
+    /** A socket connection after {@link Admission}: its hello (null if it sent none) was answered already. */
+    Connection(Daemon daemon, SocketChannel channel, long id, Message hello, Frame first) {
         this(daemon, channel, channel, channel, Peer.of(channel), id, false);
+        this.prehello = hello;
+        this.first = first;
     }
 
     /**
@@ -74,6 +90,7 @@ final class Connection implements Runnable, Runner.Sink {
             java.io.Closeable channel, Peer peer, long id, boolean inProcess) {
         this.daemon = daemon;
         this.channel = channel;
+        this.socket = channel instanceof SocketChannel sc ? sc : null;
         this.id = id;
         this.peer = peer;
         this.approver = inProcess;
@@ -83,9 +100,23 @@ final class Connection implements Runnable, Runner.Sink {
         this.out = new BufferedOutputStream(ChannelStreams.out(to), 65536);
     }
 
-    /** The next frame, opened when the connection is sealed. */
+    /**
+     * The next frame, opened when the connection is sealed. Waiting for a frame takes as long as
+     * it takes (a requester may sit idle); once its first byte arrived the rest has the
+     * daemon's frame time limit ({@link #checkDeadlines}).
+     */
     private Frame readFrame() throws IOException {
-        Frame f = Frame.read(in);
+        int b = in.read();
+        if (b < 0) {
+            return null;
+        }
+        Frame f;
+        frameStartedNanos = System.nanoTime();
+        try {
+            f = Frame.readRest(b, in);
+        } finally {
+            frameStartedNanos = 0;
+        }
         Sealed seal = receiveSeal;
         return f == null || seal == null ? f : seal.open(f);
     }
@@ -93,8 +124,97 @@ final class Connection implements Runnable, Runner.Sink {
     @Override
     public void run() {
         try {
-            Frame f;
-            while (!refused && (f = readFrame()) != null) {
+            if (prehello != null) {
+                requester = requesterOf(peer, prehello);
+                prehello = null;
+            }
+            Frame f = first;
+            first = null;
+            if (f != null) {
+                dispatch(f);
+            }
+            while (!refused && expiredCode == null && (f = readFrame()) != null) {
+                dispatch(f);
+            }
+        } catch (Sealed.TamperedException e) {
+            LOG.warn("connection {} (pid {}): {}; something rewrites this connection, closing it", id, peer.pid(),
+                    e.getMessage());
+            trySendError(ErrorCode.NOT_AUTHENTIC, "a sealed frame from this client did not open (" + e.getMessage()
+                    + "); closing the connection");
+        } catch (Frame.MalformedFrameException e) {
+            if (expiredCode == null) {
+                LOG.warn("connection {}: {}; closing it", id, e.getMessage());
+                trySendError(e.getMessage().contains("outside 1..") ? ErrorCode.FRAME_TOO_LARGE : ErrorCode.BAD_REQUEST,
+                        e.getMessage() + "; closing the connection");
+            }
+        } catch (IOException e) {
+            // the peer went away
+        } finally {
+            ErrorCode why = expiredCode;
+            if (why != null) {
+                trySendError(why, expiredMessage);
+            }
+            Run r = current;
+            if (r != null) {
+                r.cancel();
+            }
+            VariableRequests.Request q = currentRequest;
+            if (q != null) {
+                q.answer().complete(new VariableRequests.Answer(VariableRequests.Outcome.CANCELLED, "requester left"));
+            }
+            close();
+            daemon.ended();
+        }
+    }
+
+    /**
+     * Ends this connection for a limit: its reading stops (input shut down, so the thread's
+     * blocked read returns), and the thread sends {@code code} and closes. A thread that cannot
+     * even send is cut off by {@link #checkDeadlines} two seconds later. Once only.
+     */
+    void expire(ErrorCode code, String message) {
+        if (expiredCode != null) {
+            return;
+        }
+        expiredMessage = message;
+        expiredNanos = System.nanoTime();
+        expiredCode = code;
+        try {
+            if (socket != null) {
+                socket.shutdownInput();
+            } else {
+                close();
+            }
+        } catch (IOException e) {
+            close();
+        }
+    }
+
+    /** Called every second: a frame past its time limit, an unfinished handshake past its own. */
+    void checkDeadlines(long now, DaemonConfig.Limits limits, Admission.Slots slots) {
+        if (expiredCode != null) {
+            if (now - expiredNanos > 2_000_000_000L) {
+                close();
+            }
+            return;
+        }
+        long started = frameStartedNanos;
+        if (started != 0 && now - started > limits.frameTimeout().toNanos()) {
+            LOG.warn("connection {} (pid {}): a frame took longer than {}; closing it", id, peer.pid(),
+                    dev.brokerctl.protocol.Durations.format(limits.frameTimeout()));
+            expire(ErrorCode.TOO_SLOW, "a frame did not arrive whole within "
+                    + dev.brokerctl.protocol.Durations.format(limits.frameTimeout()) + " of its first byte; the daemon"
+                    + " closed this connection. Send each frame at once: connect again");
+        } else if (now - admittedNanos > limits.handshakeTimeout().toNanos() && slots.isUnprovenApprover(this)) {
+            LOG.warn("connection {} (pid {}): no finished handshake within {}; closing it", id, peer.pid(),
+                    dev.brokerctl.protocol.Durations.format(limits.handshakeTimeout()));
+            expire(ErrorCode.TOO_SLOW, "the handshake was not finished within "
+                    + dev.brokerctl.protocol.Durations.format(limits.handshakeTimeout()) + "; the daemon closed this"
+                    + " connection: connect again (brokerctl approve)");
+        }
+    }
+
+    private void dispatch(Frame f) throws IOException {
                 switch (f.kind()) {
                     case Frame.JSON -> handle(f.payload());
                     case Frame.STDIN -> {
@@ -122,30 +242,6 @@ final class Connection implements Runnable, Runner.Sink {
                     }
                     default -> sendError(ErrorCode.BAD_REQUEST, "unexpected " + f + " from a client");
                 }
-            }
-        } catch (Sealed.TamperedException e) {
-            LOG.warn("connection {} (pid {}): {}; something rewrites this connection, closing it", id, peer.pid(),
-                    e.getMessage());
-            trySendError(ErrorCode.NOT_AUTHENTIC, "a sealed frame from this client did not open (" + e.getMessage()
-                    + "); closing the connection");
-        } catch (Frame.MalformedFrameException e) {
-            LOG.warn("connection {}: {}; closing it", id, e.getMessage());
-            trySendError(e.getMessage().contains("outside 1..") ? ErrorCode.FRAME_TOO_LARGE : ErrorCode.BAD_REQUEST,
-                    e.getMessage() + "; closing the connection");
-        } catch (IOException e) {
-            // the peer went away
-        } finally {
-            Run r = current;
-            if (r != null) {
-                r.cancel();
-            }
-            VariableRequests.Request q = currentRequest;
-            if (q != null) {
-                q.answer().complete(new VariableRequests.Answer(VariableRequests.Outcome.CANCELLED, "requester left"));
-            }
-            close();
-            daemon.ended();
-        }
     }
 
     private void handle(byte[] json) throws IOException {
@@ -226,23 +322,52 @@ final class Connection implements Runnable, Runner.Sink {
         }
     }
 
-    private void hello(Message m) throws BrokerException, IOException {
-        long protocol = m.number("protocol", -1);
+    /** The answer to a hello; {@code refused}: nothing after it is read. */
+    record HelloReply(Message message, boolean refused) {
+    }
+
+    /** The answer to {@code m}, a hello; {@link Admission} sends it before the connection has a thread. */
+    static HelloReply helloReply(Daemon daemon, Message m) {
+        long protocol;
+        try {
+            protocol = m.number("protocol", -1);
+            m.number("pid", -1);
+        } catch (BrokerException e) {
+            return new HelloReply(Message.of("error").with("code", e.code().wire()).with("message", e.getMessage()),
+                    false);
+        }
         if (protocol != BrokerClient.PROTOCOL_VERSION) {
             // The request sent along with this hello was written for another protocol: closing
             // the connection makes sure it is never carried out.
-            refused = true;
-            sendError(ErrorCode.UNSUPPORTED_PROTOCOL, "this daemon speaks protocol "
-                    + BrokerClient.PROTOCOL_VERSION + ", the client " + protocol
-                    + "; restart the daemon after upgrading brokerctl");
-            return;
+            return new HelloReply(Message.of("error").with("code", ErrorCode.UNSUPPORTED_PROTOCOL.wire())
+                    .with("message", "this daemon speaks protocol " + BrokerClient.PROTOCOL_VERSION + ", the client "
+                            + protocol + "; restart the daemon after upgrading brokerctl"), true);
         }
+        return new HelloReply(Message.of("hello").with("protocol", BrokerClient.PROTOCOL_VERSION)
+                .with("pid", ProcessHandle.current().pid()).with("locked", daemon.vault().isLocked()), false);
+    }
+
+    private static Run.Requester requesterOf(Peer peer, Message m) {
         Map<String, Object> client = m.asMap().get("client") instanceof Map<?, ?> c
                 ? castMap(c) : Map.of();
-        requester = new Run.Requester(peer, str(client.get("name")), str(client.get("version")),
-                m.number("pid", -1));
-        send(Message.of("hello").with("protocol", BrokerClient.PROTOCOL_VERSION)
-                .with("pid", ProcessHandle.current().pid()).with("locked", daemon.vault().isLocked()));
+        long claimedPid;
+        try {
+            claimedPid = m.number("pid", -1);
+        } catch (BrokerException e) {
+            claimedPid = -1;   // answered with the error already
+        }
+        return new Run.Requester(peer, str(client.get("name")), str(client.get("version")), claimedPid);
+    }
+
+    /** A hello on a connection that has its thread (the in-process console's, or a second one). */
+    private void hello(Message m) throws IOException {
+        HelloReply reply = helloReply(daemon, m);
+        if (reply.refused()) {
+            refused = true;
+        } else {
+            requester = requesterOf(peer, m);
+        }
+        send(reply.message());
     }
 
     private void finishHandshake(Message m) throws IOException {
@@ -261,6 +386,7 @@ final class Connection implements Runnable, Runner.Sink {
             sendSeal = new Sealed(keys.daemonToClient(), Sealed.DAEMON_TO_CLIENT);
             keys.zero();
             approver = asApprover;
+            daemon.proven(this);
             LOG.info("connection {} (pid {} {}) proved the {} key; the connection is sealed", id, peer.pid(),
                     peer.exe(), asApprover ? "approver" : "unlock");
             send(Message.of("ok").with("approver", asApprover));

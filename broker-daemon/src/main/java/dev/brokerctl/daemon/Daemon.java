@@ -90,11 +90,15 @@ public final class Daemon implements AutoCloseable {
     private FileChannel lockChannel;
     private FileLock lock;
     private Thread acceptor;
+    private Admission admission;
+    private final Admission.Slots slots;
     private ScheduledExecutorService timers;
 
     public Daemon(DaemonConfig config) {
         this.config = config;
-        this.workers = new Workers("worker");
+        // Idle threads end after 5 s: after a storm of connections the thread count is back within seconds.
+        this.workers = new Workers("worker", java.time.Duration.ofSeconds(5));
+        this.slots = new Admission.Slots(config.limits());
         this.vault = new VaultHolder(config.vaultFile(), config.clock(), config.idleLock(),
                 task -> workers.execute("audit", task));
         this.approvals = new Approvals(config.approvalTimeout());
@@ -139,8 +143,9 @@ public final class Daemon implements AutoCloseable {
         try {
             removeStaleSocket(socket);
             server = ServerSocketChannel.open(StandardProtocolFamily.UNIX);
-            server.bind(UnixDomainSocketAddress.of(socket));
+            server.bind(UnixDomainSocketAddress.of(socket), 256);
             Files.setPosixFilePermissions(socket, PosixFilePermissions.fromString("rw-------"));
+            admission = new Admission(this, server, config.limits());
         } catch (IOException e) {
             releaseLock();
             throw new StartException("cannot listen on " + socket + ": " + e.getMessage());
@@ -152,7 +157,8 @@ public final class Daemon implements AutoCloseable {
             return t;
         });
         timers.scheduleWithFixedDelay(this::lockIfIdle, 1, 1, TimeUnit.SECONDS);
-        acceptor = new Thread(this::acceptLoop, "accept");
+        timers.scheduleWithFixedDelay(this::checkConnectionDeadlines, 1, 1, TimeUnit.SECONDS);
+        acceptor = new Thread(admission, "accept");
         acceptor.start();
         LOG.info("daemon {} listening on {} ({}; idle lock {}, approval timeout {})",
                 ProcessHandle.current().pid(), socket, hardened ? "non-dumpable" : "NOT non-dumpable: no libc",
@@ -247,34 +253,68 @@ public final class Daemon implements AutoCloseable {
         }
     }
 
-    private void acceptLoop() {
-        while (!stopped.get()) {
-            SocketChannel ch;
+    /**
+     * A connection {@link Admission} read the hello and first request of: it takes a slot
+     * (requester or approver, docs/architecture.md "Connection limits") and a thread, or is told
+     * which limit it met.
+     */
+    void admit(SocketChannel ch, long pid, Message hello, Frame first, boolean handshake) {
+        if (stopped.get()) {
+            closeQuietly(ch);
+            return;
+        }
+        Connection c = new Connection(this, ch, connectionIds.incrementAndGet(), hello, first);
+        String refusal = slots.take(c, pid, handshake);
+        if (refusal != null) {
+            LOG.warn("refused a connection of pid {}: {}", pid, refusal);
             try {
-                ch = server.accept();
-            } catch (ClosedChannelException e) {
-                return;
-            } catch (IOException e) {
-                if (stopped.get()) {
-                    return;
-                }
-                LOG.warn("accept failed: {}", e.getMessage());
-                continue;
+                c.sendError(ErrorCode.TOO_MANY_CONNECTIONS, refusal);
+            } catch (IOException ignored) {
+                // refusing anyway
             }
-            if (!peerAllowed(ch)) {
-                continue;
-            }
-            Connection c = new Connection(this, ch, connectionIds.incrementAndGet());
-            connections.add(c);
-            synchronized (servingLock) {
-                serving++;
-            }
-            workers.execute("connection-" + connectionIds.get(), c);
+            closeQuietly(ch);
+            return;
+        }
+        connections.add(c);
+        synchronized (servingLock) {
+            serving++;
+        }
+        workers.execute("connection-" + connectionIds.get(), c);
+    }
+
+    /** A handshake on {@code c} finished: it keeps its approver slot past the handshake time limit. */
+    void proven(Connection c) {
+        slots.proven(c);
+    }
+
+    private void checkConnectionDeadlines() {
+        long now = System.nanoTime();
+        for (Connection c : connections) {
+            c.checkDeadlines(now, config.limits(), slots);
+        }
+    }
+
+    /** What the connection limits hold now, for {@code status}. */
+    private Map<String, Object> connectionCounts() {
+        Map<String, Object> m = new LinkedHashMap<>();
+        m.put("pending", admission == null ? 0 : admission.pending());
+        m.put("requesters", slots.requesters());
+        m.put("approvers", slots.approvers());
+        m.put("evicted", admission == null ? 0 : admission.evicted());
+        m.put("timed_out", admission == null ? 0 : admission.timedOut());
+        return m;
+    }
+
+    private static void closeQuietly(SocketChannel ch) {
+        try {
+            ch.close();
+        } catch (IOException ignored) {
+            // closing
         }
     }
 
     /** SO_PEERCRED: only the daemon's own user may talk to it. */
-    private boolean peerAllowed(SocketChannel ch) {
+    boolean peerAllowed(SocketChannel ch) {
         String peer;
         try {
             UnixDomainPrincipal p = ch.getOption(ExtendedSocketOptions.SO_PEERCRED);
@@ -690,7 +730,8 @@ public final class Daemon implements AutoCloseable {
                 .with("locked", vault.isLocked()).with("vault_refused", vault.refusal()).with("socket", config.socket().toString())
                 .with("uptime_ms", config.clock().millis() - startedAt)
                 .with("pending", approvals.size() + variableRequests.size()).with("running", active.size())
-                .with("runs_contained", runner.launcher().contained()).with("containment", runner.launcher().description());
+                .with("runs_contained", runner.launcher().contained()).with("containment", runner.launcher().description())
+                .with("connections", connectionCounts());
     }
 
     /** A connection's task has ended (its thread goes back to the pool). */
@@ -750,6 +791,7 @@ public final class Daemon implements AutoCloseable {
     void forget(Connection c) {
         connections.remove(c);
         watchers.remove(c);
+        slots.release(c);
     }
 
     // ------------------------------------------------------------------ stopping
@@ -766,6 +808,9 @@ public final class Daemon implements AutoCloseable {
             return;
         }
         LOG.info("daemon stopping");
+        if (admission != null) {
+            admission.close();
+        }
         try {
             if (server != null) {
                 server.close();

@@ -39,6 +39,15 @@ record Peer(long pid, long uid, String exe, String tty, Boolean sandboxed) {
                 ns.isEmpty() || OWN_PID_NAMESPACE.isEmpty() ? null : !ns.equals(OWN_PID_NAMESPACE));
     }
 
+    /**
+     * Only the pid from SO_PEERCRED (-1 when unverifiable): what the connection limits count by,
+     * cheap enough for every connection of a flood (no /proc reads).
+     */
+    static long pidOf(SocketChannel channel) {
+        long[] cred = Posix.peerCredentials(fd(channel));
+        return cred == null || cred[0] <= 0 ? -1 : cred[0];
+    }
+
     /** This very process: the foreground daemon's own console, connected in-process. */
     static Peer self() {
         long pid = ProcessHandle.current().pid();

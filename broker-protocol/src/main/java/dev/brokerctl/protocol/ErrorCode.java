@@ -32,6 +32,16 @@ public enum ErrorCode {
     /** Past a documented limit of requests or connections; wait, or let the human decide what is pending. */
     TOO_MANY,
     /**
+     * Past the daemon's connection limits (in total, per process, or the queue of connections
+     * that have not said hello yet, whose oldest is evicted); close idle connections and retry.
+     */
+    TOO_MANY_CONNECTIONS,
+    /**
+     * The client was too slow: no hello and first request within seconds of connecting, no
+     * finished handshake, or a frame that did not arrive whole in time; the connection is closed.
+     */
+    TOO_SLOW,
+    /**
      * A peer failed the handshake (it could not prove it holds the vault's key), or a sealed
      * message failed its check on the way; nothing more is sent on that connection.
      */

@@ -46,23 +46,64 @@ public record Frame(byte kind, byte[] payload) {
         if (first < 0) {
             return null;
         }
-        int length = (first << 24) | (in.readUnsignedByte() << 16) | (in.readUnsignedByte() << 8)
-                | in.readUnsignedByte();
+        return readRest(first, in);
+    }
+
+    /**
+     * The rest of a frame whose first byte ({@code first}) was read already: a reader that
+     * times frames starts the clock between the two. The payload grows as it arrives, in steps
+     * of at most {@link #MAX_DATA_CHUNK}, so a peer that announces a large frame and sends it
+     * slowly holds memory for what it sent, not for what it announced.
+     */
+    public static Frame readRest(int first, DataInputStream in) throws IOException {
+        int length;
+        try {
+            length = (first << 24) | (in.readUnsignedByte() << 16) | (in.readUnsignedByte() << 8)
+                    | in.readUnsignedByte();
+        } catch (EOFException e) {
+            throw new MalformedFrameException("connection closed inside a frame");
+        }
+        checkLength(length);
+        byte kind;
+        try {
+            kind = in.readByte();
+        } catch (EOFException e) {
+            throw new MalformedFrameException("connection closed inside a frame");
+        }
+        checkKind(kind);
+        int size = length - 1;
+        byte[] payload = new byte[Math.min(size, MAX_DATA_CHUNK)];
+        int got = 0;
+        try {
+            while (got < size) {
+                if (got == payload.length) {
+                    byte[] old = payload;
+                    payload = java.util.Arrays.copyOf(old, Math.min(size, old.length * 2));
+                    java.util.Arrays.fill(old, (byte) 0);
+                }
+                in.readFully(payload, got, payload.length - got);
+                got = payload.length;
+            }
+        } catch (EOFException e) {
+            java.util.Arrays.fill(payload, (byte) 0);   // it may be part of a secret frame
+            throw new MalformedFrameException("connection closed inside a frame");
+        }
+        return new Frame(kind, payload);
+    }
+
+    /** A length field outside 1..{@link #MAX_FRAME_BYTES}. */
+    public static void checkLength(int length) throws MalformedFrameException {
         if (length < 1 || length > MAX_FRAME_BYTES) {
             throw new MalformedFrameException("frame of " + Integer.toUnsignedString(length)
                     + " bytes is outside 1.." + MAX_FRAME_BYTES);
         }
-        byte kind = in.readByte();
+    }
+
+    /** A kind byte that names no frame. */
+    public static void checkKind(byte kind) throws MalformedFrameException {
         if (!known(kind)) {
             throw new MalformedFrameException("unknown frame kind 0x" + Integer.toHexString(kind & 0xff));
         }
-        byte[] payload = new byte[length - 1];
-        try {
-            in.readFully(payload);
-        } catch (EOFException e) {
-            throw new MalformedFrameException("connection closed inside a frame");
-        }
-        return new Frame(kind, payload);
     }
 
     /** Writes one frame; callers that share a stream between threads synchronize around it. */

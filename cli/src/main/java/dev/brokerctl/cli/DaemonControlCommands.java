@@ -61,7 +61,8 @@ final class DaemonControlCommands {
                         .with("runs_contained", status.bool("runs_contained", false))
                         .with("containment", status.string("containment", ""))
                         .with("install_writable", status.asMap().getOrDefault("install_writable", java.util.List.of()))
-                        .with("vault_refused", status.string("vault_refused", null));
+                        .with("vault_refused", status.string("vault_refused", null))
+                        .with("connections", status.asMap().getOrDefault("connections", java.util.Map.of()));
                 out().println(new String(m.toJson(), java.nio.charset.StandardCharsets.UTF_8));
             } else {
                 out().printf("running (pid %d), %s%n", status.number("pid", -1),
