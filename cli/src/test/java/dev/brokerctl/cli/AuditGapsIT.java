@@ -137,8 +137,11 @@ class AuditGapsIT {
         List<String> types = audit.out().lines().map(l -> l.split("\\s+")[3]).toList();
         assertEquals(List.of("environment_created", "policy_changed", "variable_set", "unlocked", "run_requested", "run_decided", "run_started", "run_exited", "locked",
                 "unlocked", "locked"), types, audit.out());
-        String lateLock = audit.out().lines().filter(l -> l.contains(" locked ")).findFirst().orElseThrow();
-        assertTrue(lateLock.contains("reason=requested") && lateLock.contains("happened_at="), lateLock);
+        // The lock's entry is never lost: written late at the next unlock (with happened_at) when the
+        // disk had no room, or on time when SQLite found room after all (it reuses the WAL's space;
+        // seen in CI). AuditDiskFullTest pins the late case down in one JVM.
+        String lock1 = audit.out().lines().filter(l -> l.contains(" locked ")).findFirst().orElseThrow();
+        assertTrue(lock1.contains("reason=requested"), lock1);
     }
 
     @Test
