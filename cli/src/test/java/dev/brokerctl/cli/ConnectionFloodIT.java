@@ -5,10 +5,7 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.brokerctl.protocol.Message;
-import java.io.BufferedReader;
 import java.io.IOException;
-import java.io.InputStream;
-import java.io.InputStreamReader;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -36,7 +33,6 @@ class ConnectionFloodIT {
     Unprivileged user;
     Path dir;
     Brokerctl b;
-    Path floodScript;
     final List<Flood> floods = new ArrayList<>();
     final List<Spawned> spawned = new ArrayList<>();
     final List<Tmux> consoles = new ArrayList<>();
@@ -49,18 +45,13 @@ class ConnectionFloodIT {
         b.init();
         expectOk(b.run("env", "create", "prod"));
         expectOk(b.runWithInput(VALUE.getBytes(StandardCharsets.UTF_8), "set", "prod", "API_TOKEN"));
-        floodScript = dir.resolve("flood.py");
-        try (InputStream in = ConnectionFloodIT.class.getResourceAsStream("flood.py")) {
-            Files.copy(in, floodScript);
-        }
-        user.own(floodScript);
         expectOk(b.run("daemon", "--detach"));
     }
 
     @AfterEach
     void tearDown() throws Exception {
         for (Flood f : floods) {
-            f.process.destroyForcibly().waitFor();
+            f.process().destroyForcibly().waitFor();
         }
         for (Tmux t : consoles) {
             t.kill();
@@ -173,25 +164,9 @@ class ConnectionFloodIT {
     }
 
     private Flood flood(String mode, int count) throws Exception {
-        org.junit.jupiter.api.Assumptions.assumeTrue(java.nio.file.Files.isExecutable(java.nio.file.Path.of("/usr/bin/python3")),
-                "the flood client is a python3 script; .ci/run installs python3");
-        Process p = new ProcessBuilder(user.command("/usr/bin/python3", floodScript.toString(), b.socket().toString(),
-                mode, Integer.toString(count))).redirectError(ProcessBuilder.Redirect.INHERIT).start();
-        Flood f = new Flood(p, new BufferedReader(new InputStreamReader(p.getInputStream(), StandardCharsets.UTF_8)));
+        Flood f = Flood.start(user, dir, b.socket(), mode, count);
         floods.add(f);
-        assertEquals("ready", f.out.readLine(), "the " + mode + " flood did not start");
         return f;
-    }
-
-    /** A flood process: its stdin closed stops it, and it prints its tally. */
-    record Flood(Process process, BufferedReader out) {
-        @SuppressWarnings("unchecked")
-        Map<String, Object> stop() throws Exception {
-            process.getOutputStream().close();
-            String line = out.readLine();
-            assertEquals(0, process.waitFor());
-            return (Map<String, Object>) Message.parse(line.getBytes(StandardCharsets.UTF_8)).asMap();
-        }
     }
 
     private static void expectOk(Brokerctl.Result r) {

@@ -8,7 +8,6 @@ import dev.brokerctl.vault.ResolvedValues;
 import dev.brokerctl.vault.Vault;
 import dev.brokerctl.vault.VaultSession;
 import java.io.BufferedReader;
-import java.io.InputStream;
 import java.io.InputStreamReader;
 import java.io.OutputStream;
 import java.nio.charset.StandardCharsets;
@@ -48,7 +47,6 @@ class LoadAndFaultsIT {
     Unprivileged user;
     Path dir;
     Brokerctl b;
-    Path floodScript;
     final List<Process> processes = new ArrayList<>();
     final List<Spawned> spawned = new ArrayList<>();
     ExecutorService pool;
@@ -61,11 +59,6 @@ class LoadAndFaultsIT {
         b.init();
         expectOk(b.run("env", "create", "dev", "--policy", "auto"));
         expectOk(b.runWithInput(VALUE.getBytes(StandardCharsets.UTF_8), "set", "dev", "TOKEN"));
-        floodScript = dir.resolve("flood.py");
-        try (InputStream in = LoadAndFaultsIT.class.getResourceAsStream("flood.py")) {
-            Files.copy(in, floodScript);
-        }
-        user.own(floodScript);
         pool = Executors.newFixedThreadPool(16);
     }
 
@@ -96,8 +89,8 @@ class LoadAndFaultsIT {
         // many as the pre-hello queue keeps stay) and with 20 slowloris ones (the sustained flood
         // that reconnects at once: ConnectionFloodIT)
         long t0 = System.nanoTime();
-        ConnectionFloodIT.Flood idle = flood("held", 200);
-        ConnectionFloodIT.Flood slow = flood("slow", 20);
+        Flood idle = flood("held", 200);
+        Flood slow = flood("slow", 20);
         List<Future<String>> clients = new ArrayList<>();
         for (int i = 0; i < 12; i++) {
             clients.add(pool.submit(() -> cliRun("run", "--env", "dev", "--", "sh", "-c", "printf %s \"$TOKEN\"")));
@@ -232,15 +225,9 @@ class LoadAndFaultsIT {
         throw new AssertionError("brokerctl mcp ended before answering " + id);
     }
 
-    private ConnectionFloodIT.Flood flood(String mode, int count) throws Exception {
-        org.junit.jupiter.api.Assumptions.assumeTrue(java.nio.file.Files.isExecutable(java.nio.file.Path.of("/usr/bin/python3")),
-                "the flood client is a python3 script; .ci/run installs python3");
-        Process p = new ProcessBuilder(user.command("/usr/bin/python3", floodScript.toString(), b.socket().toString(),
-                mode, Integer.toString(count))).redirectError(ProcessBuilder.Redirect.INHERIT).start();
-        processes.add(p);
-        ConnectionFloodIT.Flood f = new ConnectionFloodIT.Flood(p,
-                new BufferedReader(new InputStreamReader(p.getInputStream(), StandardCharsets.UTF_8)));
-        assertEquals("ready", f.out().readLine(), "the " + mode + " flood did not start");
+    private Flood flood(String mode, int count) throws Exception {
+        Flood f = Flood.start(user, dir, b.socket(), mode, count);
+        processes.add(f.process());
         return f;
     }
 
