@@ -141,12 +141,27 @@ class LeakCanaryIT {
         assertTrue(files.stream().anyMatch(p -> p.endsWith("brokerd.log")), "the log was scanned: " + files);
         assertTrue(files.stream().anyMatch(p -> p.endsWith("vault.db")), "the vault was scanned: " + files);
         Path systemTmp = Path.of(System.getProperty("java.io.tmpdir"));
-        try (Stream<Path> all = Files.walk(systemTmp, 3)) {
-            all.filter(p -> !p.startsWith(dir) && Files.isRegularFile(p) && Files.isReadable(p) && newerThan(p, start))
-                    .forEach(files::add);
-        } catch (IOException | java.io.UncheckedIOException e) {
-            // other tests' files come and go meanwhile; the ones this scenario made are under dir
-        }
+        // entry by entry: other tests' files come and go meanwhile, and one that vanishes or cannot be
+        // read must not end the walk (Files.walk would stop at the first)
+        Files.walkFileTree(systemTmp, java.util.Set.of(), 3, new java.nio.file.SimpleFileVisitor<>() {
+            @Override
+            public java.nio.file.FileVisitResult preVisitDirectory(Path d, java.nio.file.attribute.BasicFileAttributes a) {
+                return d.startsWith(dir) ? java.nio.file.FileVisitResult.SKIP_SUBTREE : java.nio.file.FileVisitResult.CONTINUE;
+            }
+
+            @Override
+            public java.nio.file.FileVisitResult visitFile(Path p, java.nio.file.attribute.BasicFileAttributes a) {
+                if (a.isRegularFile() && Files.isReadable(p) && a.lastModifiedTime().compareTo(FileTime.from(start)) >= 0) {
+                    files.add(p);
+                }
+                return java.nio.file.FileVisitResult.CONTINUE;
+            }
+
+            @Override
+            public java.nio.file.FileVisitResult visitFileFailed(Path p, IOException e) {
+                return java.nio.file.FileVisitResult.CONTINUE;
+            }
+        });
         for (Path f : files) {
             try {
                 if (Files.size(f) < 64L << 20) {
@@ -199,14 +214,6 @@ class LeakCanaryIT {
             scanText(new String(b, StandardCharsets.ISO_8859_1).replace('\0', ' '), what);
         } catch (IOException e) {
             // ended meanwhile, or not ours to read
-        }
-    }
-
-    private static boolean newerThan(Path p, Instant start) {
-        try {
-            return Files.getLastModifiedTime(p).compareTo(FileTime.from(start)) >= 0;
-        } catch (IOException e) {
-            return false;
         }
     }
 
