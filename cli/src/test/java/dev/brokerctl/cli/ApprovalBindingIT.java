@@ -9,9 +9,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.attribute.PosixFilePermissions;
 import java.util.ArrayList;
-import java.util.Comparator;
 import java.util.List;
-import java.util.stream.Stream;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
@@ -59,11 +57,7 @@ class ApprovalBindingIT {
         String log = Files.readString(b.home.resolve("brokerd.log"));
         assertFalse(log.contains(VALUE), "a value in brokerd.log");
         assertFalse(b.transcript.toString().contains(VALUE), "a value in brokerctl's output");
-        try (Stream<Path> all = Files.walk(dir)) {
-            for (Path p : all.sorted(Comparator.reverseOrder()).toList()) {
-                Files.delete(p);
-            }
-        }
+        Brokerctl.deleteTree(dir);
     }
 
     @Test

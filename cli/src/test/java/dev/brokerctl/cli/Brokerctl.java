@@ -14,8 +14,10 @@ import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
+import java.util.Comparator;
 import java.util.Map;
 import java.util.concurrent.TimeUnit;
+import java.util.stream.Stream;
 
 /**
  * Runs the real {@code bin/brokerctl} launcher (and so the shaded jar built by {@code package})
@@ -221,6 +223,15 @@ final class Brokerctl {
             in.transferTo(to);
         } catch (IOException ignored) {
             // the process ended
+        }
+    }
+
+    /** Deletes {@code dir} and everything below it (a test's scratch home, made by root or the test user). */
+    static void deleteTree(Path dir) throws IOException {
+        try (Stream<Path> all = Files.walk(dir)) {
+            for (Path p : all.sorted(Comparator.reverseOrder()).toList()) {
+                Files.delete(p);
+            }
         }
     }
 }

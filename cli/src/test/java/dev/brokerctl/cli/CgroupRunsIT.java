@@ -81,11 +81,7 @@ class CgroupRunsIT {
                 }
             }
         }
-        try (Stream<Path> all = Files.walk(dir)) {
-            for (Path p : all.sorted(Comparator.reverseOrder()).toList()) {
-                Files.delete(p);
-            }
-        }
+        Brokerctl.deleteTree(dir);
     }
 
     @Test

@@ -31,7 +31,6 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.Base64;
-import java.util.Comparator;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
@@ -140,7 +139,7 @@ class DaemonIT {
             }
         });
         if (shared != null) {
-            attempt(problems, () -> deleteTree(shared));
+            attempt(problems, () -> Brokerctl.deleteTree(shared));
         }
         if (!problems.isEmpty()) {
             Throwable first = problems.get(0);
@@ -940,13 +939,6 @@ class DaemonIT {
         return dir;
     }
 
-    private static void deleteTree(Path dir) throws IOException {
-        try (Stream<Path> all = Files.walk(dir)) {
-            for (Path p : all.sorted(Comparator.reverseOrder()).toList()) {
-                Files.delete(p);
-            }
-        }
-    }
 
     private static void run(String... cmd) throws IOException, InterruptedException {
         Process p = new ProcessBuilder(cmd).redirectErrorStream(true).start();

@@ -10,11 +10,9 @@ import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.Comparator;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.stream.Stream;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -45,11 +43,7 @@ class DoctorIT {
             assertFalse(b.transcript.toString().contains(CANARY), "a variable's value was printed");
         } finally {
             if (userDir != null) {
-                try (Stream<Path> all = Files.walk(userDir)) {
-                    for (Path p : all.sorted(Comparator.reverseOrder()).toList()) {
-                        Files.delete(p);
-                    }
-                }
+                Brokerctl.deleteTree(userDir);
             }
         }
     }

@@ -10,7 +10,6 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Arrays;
-import java.util.Comparator;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
 import java.util.stream.Stream;
@@ -61,11 +60,7 @@ class NonDumpableIT {
                 + (Files.exists(b.home.resolve("brokerd.log")) ? Files.readString(b.home.resolve("brokerd.log")) : "")));
         attempt(problems, () -> assertTrue(!b.transcript.toString().contains(VALUE), "the value was printed"));
         attempt(problems, () -> {
-            try (Stream<Path> all = Files.walk(dir)) {
-                for (Path p : all.sorted(Comparator.reverseOrder()).toList()) {
-                    Files.delete(p);
-                }
-            }
+            Brokerctl.deleteTree(dir);
         });
         if (!problems.isEmpty()) {
             Throwable first = problems.get(0);

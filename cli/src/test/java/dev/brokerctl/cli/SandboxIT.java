@@ -11,10 +11,8 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.attribute.PosixFilePermissions;
 import java.util.ArrayList;
-import java.util.Comparator;
 import java.util.List;
 import java.util.UUID;
-import java.util.stream.Stream;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
@@ -153,11 +151,7 @@ class SandboxIT {
         }
         attempt(problems, () -> assertFalse(b.transcript.toString().contains(VALUE), "the value was printed"));
         attempt(problems, () -> {
-            try (Stream<Path> all = Files.walk(dir)) {
-                for (Path p : all.sorted(Comparator.reverseOrder()).toList()) {
-                    Files.delete(p);
-                }
-            }
+            Brokerctl.deleteTree(dir);
         });
         if (!problems.isEmpty()) {
             Throwable first = problems.get(0);
