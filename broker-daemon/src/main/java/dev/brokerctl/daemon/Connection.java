@@ -457,6 +457,11 @@ final class Connection implements Runnable, Runner.Sink {
         if (request.forwardStdin()) {
             throw new BrokerException(ErrorCode.INVALID, "a detached run takes no stdin; send \"stdin\": false");
         }
+        if (!request.masking()) {
+            // its output waits in the registry, where any requester's run_list and run_get read it
+            throw new BrokerException(ErrorCode.INVALID, "a detached run's output is always masked; send"
+                    + " \"masking\": true, or run it attached (brokerctl run --no-masking)");
+        }
         Run run = daemon.newRun(request, requester);
         run.detach();
         DetachedRuns.Entry entry = daemon.detachedRuns().add(run);
@@ -668,6 +673,11 @@ final class Connection implements Runnable, Runner.Sink {
         if (q.variables() != null) {
             throw new BrokerException(ErrorCode.INVALID, "run " + run.id() + " names its variables; only a"
                     + " request for all of an environment's variables can be narrowed");
+        }
+        if (!q.refs().isEmpty()) {
+            // the refs would still be injected beside the narrowed names: "only these" would not hold
+            throw new BrokerException(ErrorCode.INVALID, "run " + run.id() + " also asks for variables of other"
+                    + " environments (refs); it cannot be narrowed: deny it, or approve it as it stands");
         }
         java.util.Set<String> unique = new java.util.LinkedHashSet<>(names);
         if (unique.isEmpty()) {

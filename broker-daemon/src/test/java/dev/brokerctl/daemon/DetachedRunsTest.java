@@ -67,6 +67,23 @@ class DetachedRunsTest {
     }
 
     @Test
+    void aDetachedRunWithoutMasking_isRefused_forItsOutputWouldWaitRawWhereAnyRequesterReadsIt() throws Exception {
+        started();
+        try (BrokerClient c = f.connect()) {
+            BrokerException e = assertThrows(BrokerException.class,
+                    () -> c.call(run("dev", List.of("printenv", "TOKEN"), List.of("TOKEN")).with("masking", false)));
+            assertEquals(ErrorCode.INVALID, e.code());
+            assertTrue(e.getMessage().contains("always masked"), e.getMessage());
+        }
+        try (BrokerClient c = f.connect()) {
+            assertTrue(c.call(Message.of("run_list")).messages("runs").isEmpty(), "nothing was registered");
+        }
+        // the probe: the same request masked is taken
+        String handle = startAndLeave(run("dev", List.of("printenv", "TOKEN"), List.of("TOKEN"))).string("handle");
+        assertEquals("[MASKED:TOKEN]\n", get(handle, 20_000, null).message("stdout").string("text"));
+    }
+
+    @Test
     void aRunOutlivesItsConnection_andAnotherConnectionReadsItMasked() throws Exception {
         started();
         Message started = startAndLeave(run("dev", List.of("sh", "-c", "sleep 0.3; printenv TOKEN"), List.of("TOKEN")));

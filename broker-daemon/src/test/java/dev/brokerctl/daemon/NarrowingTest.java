@@ -88,4 +88,21 @@ class NarrowingTest {
             assertEquals("[MASKED:TOKEN]\n", collect(requester).stdout());
         }
     }
+
+    @Test
+    void aRequestWithRefs_cannotBeNarrowed_forTheRefsWouldStillBeInjected() throws Exception {
+        f = new DaemonFixture(tmp).start(Duration.ofSeconds(120), true);
+        try (BrokerClient requester = f.connect(); BrokerClient approver = f.approver()) {
+            requester.send(runMessage("prod", List.of("sh", "-c", "echo \"${TOKEN:+TOKEN} ${DEVTOKEN:+DEVTOKEN}\""))
+                    .with("refs", List.of(java.util.Map.of("name", "DEVTOKEN", "environment", "dev", "variable", "TOKEN"))));
+            assertEquals("pending", Message.parse(requester.receive().payload()).type());
+            Message pending = approver.call(Message.of("pending_list")).messages("runs").get(0);
+            BrokerException e = assertThrows(BrokerException.class,
+                    () -> approver.call(approve(pending).with("variables", List.of("TOKEN"))));
+            assertEquals(ErrorCode.INVALID, e.code());
+            assertTrue(e.getMessage().contains("cannot be narrowed"), e.getMessage());
+            approver.call(approve(pending));   // approved as it stands, it gets what it showed: both
+            assertEquals("TOKEN DEVTOKEN\n", collect(requester).stdout());
+        }
+    }
 }
