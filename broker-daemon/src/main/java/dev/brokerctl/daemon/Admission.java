@@ -290,7 +290,14 @@ final class Admission implements Runnable {
             closeQuietly(p.ch);
             return;
         }
-        daemon.admit(p.ch, p.pid, p.hello, p.first, p.handshake);
+        try {
+            daemon.admit(p.ch, p.pid, p.hello, p.first, p.handshake);
+        } catch (RuntimeException | OutOfMemoryError e) {
+            // no thread for it (the JVM's native threads used up): this connection goes, the
+            // selector thread and every other connection go on
+            LOG.warn("cannot take a connection of pid {}: {}", p.pid, Log.cause(e));
+            closeQuietly(p.ch);
+        }
     }
 
     /** Buffers {@code n} more bytes for {@code p}, evicting others past the budget; false if {@code p} went. */

@@ -137,13 +137,13 @@ final class Connection implements Runnable, Runner.Sink {
                 dispatch(f);
             }
         } catch (Sealed.TamperedException e) {
-            LOG.warn("connection {} (pid {}): {}; something rewrites this connection, closing it", id, peer.pid(),
+            Log.perConnection(LOG, "connection {} (pid {}): {}; something rewrites this connection, closing it", id, peer.pid(),
                     e.getMessage());
             trySendError(ErrorCode.NOT_AUTHENTIC, "a sealed frame from this client did not open (" + e.getMessage()
                     + "); closing the connection");
         } catch (Frame.MalformedFrameException e) {
             if (expiredCode == null) {
-                LOG.warn("connection {}: {}; closing it", id, e.getMessage());
+                Log.perConnection(LOG, "connection {}: {}; closing it", id, Log.cause(e));
                 trySendError(e.getMessage().contains("outside 1..") ? ErrorCode.FRAME_TOO_LARGE : ErrorCode.BAD_REQUEST,
                         e.getMessage() + "; closing the connection");
             }
@@ -200,13 +200,13 @@ final class Connection implements Runnable, Runner.Sink {
         }
         long started = frameStartedNanos;
         if (started != 0 && now - started > limits.frameTimeout().toNanos()) {
-            LOG.warn("connection {} (pid {}): a frame took longer than {}; closing it", id, peer.pid(),
+            Log.perConnection(LOG, "connection {} (pid {}): a frame took longer than {}; closing it", id, peer.pid(),
                     dev.brokerctl.protocol.Durations.format(limits.frameTimeout()));
             expire(ErrorCode.TOO_SLOW, "a frame did not arrive whole within "
                     + dev.brokerctl.protocol.Durations.format(limits.frameTimeout()) + " of its first byte; the daemon"
                     + " closed this connection. Send each frame at once: connect again");
         } else if (now - admittedNanos > limits.handshakeTimeout().toNanos() && slots.isUnprovenApprover(this)) {
-            LOG.warn("connection {} (pid {}): no finished handshake within {}; closing it", id, peer.pid(),
+            Log.perConnection(LOG, "connection {} (pid {}): no finished handshake within {}; closing it", id, peer.pid(),
                     dev.brokerctl.protocol.Durations.format(limits.handshakeTimeout()));
             expire(ErrorCode.TOO_SLOW, "the handshake was not finished within "
                     + dev.brokerctl.protocol.Durations.format(limits.handshakeTimeout()) + "; the daemon closed this"
@@ -375,7 +375,8 @@ final class Connection implements Runnable, Runner.Sink {
         try {
             keys = auth.finish(m);
         } catch (BrokerException e) {
-            LOG.warn("connection {} (pid {} {}): handshake refused: {}", id, peer.pid(), peer.exe(), e.getMessage());
+            Log.perConnection(LOG, "connection {} (pid {} {}): handshake refused: {}", id, peer.pid(), Log.safe(peer.exe()),
+                    Log.cause(e));
             refused = true;
             sendError(e.code(), e.getMessage());
             return;
@@ -388,7 +389,7 @@ final class Connection implements Runnable, Runner.Sink {
             approver = asApprover;
             daemon.proven(this);
             LOG.info("connection {} (pid {} {}) proved the {} key; the connection is sealed", id, peer.pid(),
-                    peer.exe(), asApprover ? "approver" : "unlock");
+                    Log.safe(peer.exe()), asApprover ? "approver" : "unlock");
             send(Message.of("ok").with("approver", asApprover));
         }
     }
@@ -462,6 +463,7 @@ final class Connection implements Runnable, Runner.Sink {
             throw new BrokerException(ErrorCode.INVALID, "a detached run's output is always masked; send"
                     + " \"masking\": true, or run it attached (brokerctl run --no-masking)");
         }
+        daemon.detachedRuns().checkRoom(requester);
         Run run = daemon.newRun(request, requester);
         run.detach();
         DetachedRuns.Entry entry = daemon.detachedRuns().add(run);

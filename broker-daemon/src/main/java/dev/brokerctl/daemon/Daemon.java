@@ -266,7 +266,7 @@ public final class Daemon implements AutoCloseable {
         Connection c = new Connection(this, ch, connectionIds.incrementAndGet(), hello, first);
         String refusal = slots.take(c, pid, handshake);
         if (refusal != null) {
-            LOG.warn("refused a connection of pid {}: {}", pid, refusal);
+            Log.perConnection(LOG, "refused a connection of pid {}: {}", pid, refusal);
             try {
                 c.sendError(ErrorCode.TOO_MANY_CONNECTIONS, refusal);
             } catch (IOException ignored) {
@@ -377,6 +377,9 @@ public final class Daemon implements AutoCloseable {
      */
     void execute(Run run, Runner.Sink c) {
         active.put(run.id(), run);
+        if (stopped.get()) {
+            run.stopByDaemon();   // taken after shutdown's sweep of the active runs: it must not start
+        }
         vault.beginUse();
         boolean allowed = false;
         String why = "";

@@ -1,5 +1,6 @@
 package dev.brokerctl.daemon;
 
+import dev.brokerctl.protocol.BrokerException;
 import dev.brokerctl.protocol.Frame;
 import dev.brokerctl.protocol.Message;
 import java.security.SecureRandom;
@@ -34,6 +35,12 @@ final class DetachedRuns {
     static final int DEFAULT_PAGE_BYTES = 8000;
     static final int MAX_PAGE_BYTES = 64 * 1024;
     static final int MAX_LIST = 100;
+    /**
+     * Detached runs pending approval or running, in all and per requesting process: each holds a
+     * thread and its output while it is active, and keeps the vault from its idle lock.
+     */
+    static final int MAX_ACTIVE = 64;
+    static final int MAX_ACTIVE_PER_PID = 16;
 
     /** One meaning each; the wire name is the lower-case name. */
     enum Status {
@@ -86,6 +93,27 @@ final class DetachedRuns {
     }
 
     /** Registers a run that is about to be executed; its entry is the run's sink. */
+    /** @throws BrokerException (too_many) when {@code requester} may not start another detached run now */
+    synchronized void checkRoom(Run.Requester requester) throws BrokerException {
+        long pid = requester.peer().pid();
+        int all = 0;
+        int mine = 0;
+        for (Entry e : byHandle.values()) {
+            if (!e.status().settled()) {
+                all++;
+                if (pid > 0 && e.run.requester().peer().pid() == pid) {
+                    mine++;
+                }
+            }
+        }
+        if (all >= MAX_ACTIVE || mine >= MAX_ACTIVE_PER_PID) {
+            throw new BrokerException(dev.brokerctl.protocol.ErrorCode.TOO_MANY, (mine >= MAX_ACTIVE_PER_PID
+                    ? mine + " detached runs of this process are" : all + " detached runs are")
+                    + " pending approval or running (the limit is " + (mine >= MAX_ACTIVE_PER_PID ? MAX_ACTIVE_PER_PID
+                    : MAX_ACTIVE) + "); wait for one to end or stop one (run_stop), then ask again");
+        }
+    }
+
     Entry add(Run run) {
         Entry e = new Entry(newHandle(), run, clock.instant());
         synchronized (this) {

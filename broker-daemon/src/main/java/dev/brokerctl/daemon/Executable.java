@@ -34,6 +34,12 @@ final class Executable {
     }
 
     private static final int SHEBANG_MAX = 256;
+    /**
+     * A file whose ctime is this close to the moment its content was read may change again
+     * without its ctime moving (timestamps come from a coarse clock tick on many kernels and file
+     * systems): its hash is not cached, and {@link #checkUnchanged} reads it again ("racy git").
+     */
+    static final long RACY_NANOS = 2_000_000_000L;
     private static final Map<FileId, String> HASHES = Collections.synchronizedMap(
             new LinkedHashMap<>(64, 0.75f, true) {
                 @Override
@@ -60,7 +66,7 @@ final class Executable {
     static Executable resolve(String command, String path, Path cwd) throws BrokerException {
         Path file = lookup(command, path, cwd);
         FileId id = idOf(file, command);
-        String hash = hash(file, id, command);
+        String hash = hash(file, id, command, wallNanos());
         Executable interpreter = null;
         Path via = null;
         List<String> shebang = shebang(file);
@@ -106,7 +112,8 @@ final class Executable {
         } catch (BrokerException e) {
             now = null;
         }
-        if (!id.equals(now)) {
+        if (!id.equals(now) || !HASHES.containsKey(id) && !sha256.equals(read(path, path.toString()))) {
+            // a file too recent to trust its ctime is read again: its id may not have moved
             throw new BrokerException(ErrorCode.INVALID, "the executable " + path
                     + " changed after it was approved; ask again");
         }
@@ -138,7 +145,7 @@ final class Executable {
 
     private static Executable leaf(Path file, String command) throws BrokerException {
         FileId id = idOf(file, command);
-        return new Executable(file, id, hash(file, id, command), null, null);
+        return new Executable(file, id, hash(file, id, command, wallNanos()), null, null);
     }
 
     private static Path lookupInterpreter(Path interpreter, String command) throws BrokerException {
@@ -229,7 +236,11 @@ final class Executable {
 
     private static FileId idOf(Path file, String command) throws BrokerException {
         try {
-            Map<String, Object> a = Files.readAttributes(file, "unix:dev,ino,size,ctime");
+            Map<String, Object> a = Files.readAttributes(file, "unix:dev,ino,size,ctime,mode");
+            if (((Integer) a.get("mode") & 0170000) != 0100000) {
+                // a FIFO (or a device) would block the read of its content, and the thread with it
+                throw new BrokerException(ErrorCode.COMMAND_NOT_EXECUTABLE, command + ": not a regular file");
+            }
             java.nio.file.attribute.FileTime ctime = (java.nio.file.attribute.FileTime) a.get("ctime");
             return new FileId((Long) a.get("dev"), (Long) a.get("ino"), (Long) a.get("size"),
                     ctime.to(java.util.concurrent.TimeUnit.NANOSECONDS));
@@ -239,11 +250,24 @@ final class Executable {
         }
     }
 
-    private static String hash(Path file, FileId id, String command) throws BrokerException {
+    /**
+     * The content hash of {@code file}, whose id is {@code id}, from the cache when the id is
+     * there; cached only when the file's ctime is older than {@code startNanos} (the wall clock
+     * before the read) by {@link #RACY_NANOS}, and the id did not change during the read.
+     */
+    static String hash(Path file, FileId id, String command, long startNanos) throws BrokerException {
         String known = HASHES.get(id);
         if (known != null) {
             return known;
         }
+        String hex = read(file, command);
+        if (id.ctimeNanos() + RACY_NANOS < startNanos && id.equals(idOf(file, command))) {
+            HASHES.put(id, hex);
+        }
+        return hex;
+    }
+
+    private static String read(Path file, String command) throws BrokerException {
         try (InputStream in = Files.newInputStream(file)) {
             MessageDigest sha = MessageDigest.getInstance("SHA-256");
             byte[] buf = new byte[64 * 1024];
@@ -251,15 +275,18 @@ final class Executable {
             while ((n = in.read(buf)) > 0) {
                 sha.update(buf, 0, n);
             }
-            String hex = HexFormat.of().formatHex(sha.digest());
-            HASHES.put(id, hex);
-            return hex;
+            return HexFormat.of().formatHex(sha.digest());
         } catch (IOException e) {
             throw new BrokerException(ErrorCode.COMMAND_NOT_EXECUTABLE, command + ": cannot be read ("
                     + e.getClass().getSimpleName() + ")");
         } catch (NoSuchAlgorithmException e) {
             throw new IllegalStateException(e);
         }
+    }
+
+    private static long wallNanos() {
+        java.time.Instant now = java.time.Instant.now();
+        return now.getEpochSecond() * 1_000_000_000L + now.getNano();
     }
 
     /** Writable by this process's user: the file itself, or its directory (it can be replaced). */

@@ -114,6 +114,11 @@ final class Runner {
         }
         long started = clock.millis();
         run.started(process, launcher);
+        if (run.cancelled()) {
+            // cancelled (a stop, the daemon's shutdown) while it was being started, before it had a
+            // process to kill: it is killed now (both fields are volatile: one side sees the other)
+            launcher.kill(process);
+        }
         events.started(process.pid());
         LOG.info("run {} started: pid {}, {} variables injected", run.id(), process.pid(), values.size());
         List<String> unmasked = masker == null ? List.of() : masker.unmaskedShortValueNames();

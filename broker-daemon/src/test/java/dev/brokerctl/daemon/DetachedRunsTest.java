@@ -138,6 +138,23 @@ class DetachedRunsTest {
     }
 
     @Test
+    void aProcessHasAtMost16ActiveDetachedRuns_andGetsRoomWhenOneEnds() throws Exception {
+        started();
+        List<String> handles = new java.util.ArrayList<>();
+        for (int i = 0; i < DetachedRuns.MAX_ACTIVE_PER_PID; i++) {
+            handles.add(startAndLeave(run("dev", List.of("sleep", "300"), List.of())).string("handle"));
+        }
+        try (BrokerClient c = f.connect()) {
+            BrokerException e = assertThrows(BrokerException.class,
+                    () -> c.call(run("dev", List.of("sleep", "300"), List.of())));
+            assertEquals(ErrorCode.TOO_MANY, e.code());
+            assertTrue(e.getMessage().contains("16 detached runs of this process"), e.getMessage());
+            assertEquals("stopped", c.call(Message.of("run_stop").with("handle", handles.get(0))).string("status"));
+        }
+        startAndLeave(run("dev", List.of("true"), List.of()));   // one ended: there is room again
+    }
+
+    @Test
     void pagedOutput_returnsEachByteOnce() throws Exception {
         started();
         // 300 000 bytes: far more than one page, all of it held

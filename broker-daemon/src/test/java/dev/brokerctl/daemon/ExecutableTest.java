@@ -85,4 +85,39 @@ class ExecutableTest {
         script(tmp.resolve("mine"), "#!/bin/sh\n");
         assertTrue(Executable.resolve("./mine", "", tmp).requesterCanEdit());
     }
+
+    @Test
+    void aFifoAsTheProgram_isRefusedAtOnce_insteadOfBlockingOnItsContent() throws Exception {
+        Path fifo = tmp.resolve("tool");
+        assertEquals(0, new ProcessBuilder("mkfifo", fifo.toString()).inheritIO().start().waitFor());
+        Files.setPosixFilePermissions(fifo, PosixFilePermissions.fromString("rwxr-xr-x"));
+        BrokerException e = org.junit.jupiter.api.Assertions.assertTimeoutPreemptively(java.time.Duration.ofSeconds(20),
+                () -> assertThrows(BrokerException.class, () -> Executable.resolve("./tool", "", tmp)));
+        assertEquals(ErrorCode.COMMAND_NOT_EXECUTABLE, e.code());
+        assertTrue(e.getMessage().contains("not a regular file"), e.getMessage());
+        // the probe: the same name as a regular file resolves
+        Files.delete(fifo);
+        script(fifo, "#!/bin/sh\n");
+        assertEquals(fifo, Executable.resolve("./tool", "", tmp).path());
+    }
+
+    @Test
+    void aHashIsCachedOnlyForAFileWhoseCtimeIsOlderThanTheRacyWindow() throws Exception {
+        for (boolean recent : new boolean[] {true, false}) {
+            Path tool = script(tmp.resolve("tool-" + recent + ".sh"), "#!/bin/sh\necho one\n");
+            java.util.Map<String, Object> a = Files.readAttributes(tool, "unix:dev,ino,size,ctime");
+            long ctime = ((java.nio.file.attribute.FileTime) a.get("ctime")).to(java.util.concurrent.TimeUnit.NANOSECONDS);
+            // the id as a coarse clock would leave it after a same-size rewrite in the same tick
+            Executable.FileId id = new Executable.FileId((Long) a.get("dev"), (Long) a.get("ino"), (Long) a.get("size"), ctime);
+            long start = recent ? ctime + Executable.RACY_NANOS / 2 : ctime + 2 * Executable.RACY_NANOS;
+            String one = Executable.hash(tool, id, "tool", start);
+            Files.writeString(tool, "#!/bin/sh\necho two\n");
+            String again = Executable.hash(tool, id, "tool", start);
+            if (recent) {
+                assertNotEquals(one, again, "a recent file's content is read again, not taken from the cache");
+            } else {
+                assertEquals(one, again, "an old file's hash comes from the cache (what makes the window matter)");
+            }
+        }
+    }
 }

@@ -57,8 +57,8 @@ class ProtocolAllowlistTest {
             Map.entry("stop", "only takes capability away, as 'lock'"),
             Map.entry("grants_revoke", "only takes permission away"),
             Map.entry("list_environments", "names and policies, never a value"),
-            Map.entry("run_get", "a detached (MCP) run's state and masked output, addressed by its unguessable"
-                    + " handle (128 random bits) that only its starter got"),
+            Map.entry("run_get", "a detached (MCP) run's state and masked output (a detached run is always"
+                    + " masked), by its handle; run_list gives the handles to the same user's requesters"),
             Map.entry("run_stop", "stops a detached run by its unguessable handle: only takes capability away"),
             Map.entry("run_list", "the detached (MCP) runs' statuses and handles: the same user's agents may"
                     + " read them back from any session (threat model: what the registry exposes to the same user)"),

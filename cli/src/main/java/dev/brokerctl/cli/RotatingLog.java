@@ -3,6 +3,7 @@ package dev.brokerctl.cli;
 import java.io.FileOutputStream;
 import java.io.IOException;
 import java.io.OutputStream;
+import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
@@ -25,6 +26,8 @@ final class RotatingLog extends OutputStream {
     private final long maxBytes;
     private FileOutputStream out;
     private long size;
+    /** The size at which to rotate next: after a rotation that failed, another {@code maxBytes} on. */
+    private long rotateAt;
 
     RotatingLog(Path file) throws IOException {
         this(file, MAX_BYTES);
@@ -42,6 +45,7 @@ final class RotatingLog extends OutputStream {
         }
         out = new FileOutputStream(file.toFile(), true);
         size = Files.size(file);
+        rotateAt = maxBytes;
     }
 
     @Override
@@ -72,20 +76,34 @@ final class RotatingLog extends OutputStream {
         out.close();
     }
 
-    /** At a line's end, past the limit: shift the old files up by one and start a new log. */
+    /**
+     * At a line's end, past the limit: shift the old files up by one and start a new log. When
+     * that fails (something in the way of a {@code brokerd.log.N}), the current file goes on
+     * taking lines, says so, and the rotation is tried again after another {@code maxBytes}.
+     */
     private void rotateIfFull() throws IOException {
-        if (size < maxBytes) {
+        if (size < rotateAt) {
             return;
         }
-        out.close();
-        Files.deleteIfExists(old(KEEP));
-        for (int i = KEEP - 1; i >= 1; i--) {
-            if (Files.exists(old(i))) {
-                Files.move(old(i), old(i + 1), StandardCopyOption.REPLACE_EXISTING);
+        try {
+            Files.deleteIfExists(old(KEEP));
+            for (int i = KEEP - 1; i >= 1; i--) {
+                if (Files.exists(old(i))) {
+                    Files.move(old(i), old(i + 1), StandardCopyOption.REPLACE_EXISTING);
+                }
             }
+            Files.move(file, old(1), StandardCopyOption.REPLACE_EXISTING);
+        } catch (IOException e) {
+            byte[] line = ("brokerctl: cannot rotate " + file.getFileName() + " (" + e.getClass().getSimpleName()
+                    + " on " + e.getMessage() + "); writing on in this file\n").getBytes(StandardCharsets.UTF_8);
+            out.write(line);
+            size += line.length;
+            rotateAt = size + maxBytes;
+            return;
         }
-        Files.move(file, old(1), StandardCopyOption.REPLACE_EXISTING);
+        FileOutputStream moved = out;
         open();
+        moved.close();
     }
 
     private Path old(int n) {

@@ -95,6 +95,19 @@ class NativeLibraryIT {
         assertMapped("jnidispatch", lib);
         assertEquals(recorded, sha256(lib), "the planted file was replaced by the recorded one");
         assertTrue(Files.readString(b.home.resolve("brokerd.log")).contains("JNA native library " + lib + " verified"));
+        assertEquals(0, b.run("stop").exit());
+
+        // a file where the library's directory goes: once, it left the daemon without JNA, so
+        // dumpable ("NOT non-dumpable: no libc"); now the file is removed and the library extracted
+        Path libDir = lib.getParent();
+        Brokerctl.deleteTree(libDir);
+        Files.writeString(libDir, "in the way");
+        user.own(libDir);
+        Files.writeString(b.home.resolve("brokerd.log"), "");
+        assertEquals(0, b.run("daemon", "--detach").exit());
+        assertMapped("jnidispatch", lib);
+        String log = Files.readString(b.home.resolve("brokerd.log"));
+        assertTrue(log.contains("non-dumpable") && !log.contains("NOT non-dumpable"), log);
     }
 
     /**

@@ -49,4 +49,34 @@ class RotatingLogTest {
         assertTrue(Files.exists(log));
         assertEquals(0, Files.size(log));
     }
+
+    @Test
+    void aRotationThatFails_leavesTheLogWriting_saysWhy_andIsTriedAgainLater() throws IOException {
+        Path log = dir.resolve("brokerd.log");
+        Path blocker = Files.createDirectories(dir.resolve("brokerd.log.3"));   // a non-empty directory: no delete
+        Files.writeString(blocker.resolve("in-the-way"), "x");
+        try (PrintStream out = new PrintStream(new RotatingLog(log, 100), true, StandardCharsets.UTF_8)) {
+            for (int i = 0; i < 6; i++) {
+                out.println(String.format("line %02d %s", i, "x".repeat(40)));
+            }
+            java.util.List<String> lines = Files.readAllLines(log);
+            assertTrue(lines.stream().anyMatch(l -> l.startsWith("brokerctl: cannot rotate brokerd.log")), lines.toString());
+            assertEquals(java.util.List.of("line 00", "line 01", "line 02", "line 03", "line 04", "line 05"),
+                    lines.stream().filter(l -> l.startsWith("line")).map(l -> l.substring(0, 7)).toList(),
+                    "every line after the failure arrived");
+            Files.delete(blocker.resolve("in-the-way"));
+            Files.delete(blocker);
+            for (int i = 6; i < 12; i++) {
+                out.println(String.format("line %02d %s", i, "x".repeat(40)));
+            }
+        }
+        assertTrue(Files.exists(dir.resolve("brokerd.log.1")), "rotated once the way was clear");
+        java.util.List<String> kept = new java.util.ArrayList<>();
+        for (String name : new String[] {"brokerd.log.3", "brokerd.log.2", "brokerd.log.1", "brokerd.log"}) {
+            if (Files.exists(dir.resolve(name))) {
+                kept.addAll(Files.readAllLines(dir.resolve(name)));
+            }
+        }
+        assertEquals("line 11", kept.get(kept.size() - 1).substring(0, 7), kept.toString());
+    }
 }

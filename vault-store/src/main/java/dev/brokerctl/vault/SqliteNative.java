@@ -98,9 +98,13 @@ final class SqliteNative {
         }
     }
 
-    /** A real directory (not a link), 0700. */
+    /**
+     * A real directory (not a link), 0700. A link, file or FIFO in its place (planted by a
+     * process of this user, to make the library unloadable: JNA's missing means a daemon that
+     * cannot make itself non-dumpable) is removed first.
+     */
     static Path privateDirectory(Path dir) throws IOException {
-        if (Files.isSymbolicLink(dir)) {
+        if (Files.exists(dir, LinkOption.NOFOLLOW_LINKS) && !Files.isDirectory(dir, LinkOption.NOFOLLOW_LINKS)) {
             Files.delete(dir);
         }
         Files.createDirectories(dir, PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rwx------")));
