@@ -102,7 +102,8 @@ final class WarmUp implements Runnable {
             done.countDown();
         }
         LOG.info("run path warmed up in {} ms: {} spawn{} of true{}{}", (System.nanoTime() - t0) / 1_000_000,
-                spawned, spawned == 1 ? "" : "s", interrupted ? ", stopped for a real run" : "",
+                spawned, spawned == 1 ? "" : "s",
+                interrupted ? ", stopped early (a real run or the daemon's stop came first)" : "",
                 failure.isEmpty() ? "" : ", failed (" + failure + ")");
     }
 
