@@ -2,7 +2,9 @@
 # `brokerctl run --env bench -- true` beside `/bin/true` and a bare JVM that spawns `true`, in one
 # run, alternating so that machine noise hits all three alike. Prints medians and the ratio.
 # The daemon is long-running: before measuring, `warm` runs (default 300) let its JIT compile the
-# run path, as it has after a few hundred runs in real use. `warm` = 1 measures a fresh daemon.
+# run path, as it has after a few hundred runs in real use. `warm` = 0 measures a fresh daemon from
+# its very first run (started right after `daemon --detach` returned, while its own warm-up of the
+# run path may still be going on); 1 from its second.
 # Usage: bench/run-overhead.sh [runs] [warm]   (needs the jars: mvn -q -DskipTests package)
 set -euo pipefail
 runs=${1:-30}
@@ -44,7 +46,8 @@ for _ in $(seq "$runs"); do
 done
 median() { sort -n "$1" | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
 t=$(median "$work/true"); j=$(median "$work/jvm"); r=$(median "$work/run")
-printf 'median of %d runs (microseconds), daemon warmed by %d runs\n' "$runs" "$warm"
+printf 'median of %d runs (microseconds), daemon warmed by %d runs; load average %s\n' "$runs" "$warm" \
+    "$(cut -d' ' -f1-3 /proc/loadavg)"
 printf '  /bin/true                          %8d\n' "$t"
 printf '  bare JVM spawning true             %8d\n' "$j"
 printf '  brokerctl run --env bench -- true  %8d\n' "$r"

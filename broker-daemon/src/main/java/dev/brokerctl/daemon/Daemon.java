@@ -93,6 +93,11 @@ public final class Daemon implements AutoCloseable {
     private Admission admission;
     private final Admission.Slots slots;
     private ScheduledExecutorService timers;
+    /** Goes through the run path once at start (null: turned off in the config). */
+    private final WarmUp warmUp;
+    /** Set by the first real run request: the warm-up yields to it. */
+    private volatile boolean runRequested;
+    private volatile Thread warmUpThread;
 
     public Daemon(DaemonConfig config) {
         this.config = config;
@@ -107,6 +112,32 @@ public final class Daemon implements AutoCloseable {
         this.prompts = new Prompts();
         this.detachedRuns = new DetachedRuns(new java.security.SecureRandom(), config.clock());
         Spawner spawner = new Spawner();
+        this.warmUp = config.warmUp() ? new WarmUp(new WarmUp.Host() {
+            @Override
+            public Run.Resolved resolve(RunRequest q) throws BrokerException {
+                return Daemon.this.resolve(q);
+            }
+
+            @Override
+            public Runner runner() {
+                return runner;
+            }
+
+            @Override
+            public Map<String, String> environment() {
+                return config.environment();
+            }
+
+            @Override
+            public java.time.Clock clock() {
+                return config.clock();
+            }
+
+            @Override
+            public boolean yieldToRuns() {
+                return runRequested || stopped.get();
+            }
+        }) : null;
         this.runner = new Runner(config.clock(), workers, config.containRuns()
                 ? Launcher.forThisHost(spawner, home(config), config.vaultFile().toAbsolutePath().getParent())
                 : new GroupLauncher(spawner, "turned off for this daemon"));
@@ -160,6 +191,12 @@ public final class Daemon implements AutoCloseable {
         timers.scheduleWithFixedDelay(this::checkConnectionDeadlines, 1, 1, TimeUnit.SECONDS);
         acceptor = new Thread(admission, "accept");
         acceptor.start();
+        if (warmUp != null) {
+            Thread w = new Thread(warmUp, "warm-up");
+            w.setDaemon(true);
+            w.start();
+            warmUpThread = w;
+        }
         LOG.info("daemon {} listening on {} ({}; idle lock {}, approval timeout {})",
                 ProcessHandle.current().pid(), socket, hardened ? "non-dumpable" : "NOT non-dumpable: no libc",
                 dev.brokerctl.protocol.Durations.format(config.idleLock()),
@@ -347,6 +384,7 @@ public final class Daemon implements AutoCloseable {
     }
 
     Run newRun(RunRequest request, Run.Requester requester) {
+        runRequested = true;   // the warm-up stops at its next step
         Run run = new Run(nextId(), request, requester, now());
         LOG.info("run {} requested by pid {} ({}, claims to be {}): {}; reason: {}", run.id(), requester.peer().pid(),
                 Log.safe(requester.peer().exe()), Log.safe(requester.clientName()), request,
@@ -355,7 +393,7 @@ public final class Daemon implements AutoCloseable {
     }
 
     /** What the request names, resolved now: the executable, the canonical cwd, the child's environment. */
-    private Run.Resolved resolve(RunRequest q) throws BrokerException {
+    Run.Resolved resolve(RunRequest q) throws BrokerException {
         java.nio.file.Path cwd;
         try {
             cwd = java.nio.file.Path.of(q.cwd()).toRealPath();
@@ -720,6 +758,11 @@ public final class Daemon implements AutoCloseable {
     /** 2026-01-01T00:00:00Z: run ids count milliseconds from here, which keeps them short. */
     static final long ID_EPOCH = 1_767_225_600_000L;
 
+    /** The warm-up's result once it ended, waiting up to {@code timeoutMs}; null if it did not end or is off. */
+    WarmUp.Result awaitWarmUp(long timeoutMs) throws InterruptedException {
+        return warmUp == null ? null : warmUp.await(timeoutMs);
+    }
+
     DetachedRuns detachedRuns() {
         return detachedRuns;
     }
@@ -811,6 +854,14 @@ public final class Daemon implements AutoCloseable {
             return;
         }
         LOG.info("daemon stopping");
+        Thread w = warmUpThread;
+        if (w != null) {
+            try {
+                w.join(10_000);   // it stops at its next step: no warm-up process outlives the daemon
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
+        }
         if (admission != null) {
             admission.close();
         }

@@ -8,10 +8,10 @@ import java.util.Map;
 /**
  * Where the daemon listens and keeps its vault, its timers, the environment approved commands
  * start from ({@link ChildEnvironment}): by default the daemon's own, as the human started it;
- * and its connection {@link Limits}.
+ * its connection {@link Limits}; whether it warms its run path up at start ({@link WarmUp}).
  */
 public record DaemonConfig(Path socket, Path vaultFile, Duration idleLock, Duration approvalTimeout,
-        Clock clock, Map<String, String> environment, boolean containRuns, Limits limits) {
+        Clock clock, Map<String, String> environment, boolean containRuns, Limits limits, boolean warmUp) {
 
     public static final Duration DEFAULT_IDLE_LOCK = Duration.ofMinutes(30);
     public static final Duration DEFAULT_APPROVAL_TIMEOUT = Duration.ofSeconds(120);
@@ -48,32 +48,41 @@ public record DaemonConfig(Path socket, Path vaultFile, Duration idleLock, Durat
 
     public static DaemonConfig of(Path socket, Path vaultFile) {
         return new DaemonConfig(socket, vaultFile, DEFAULT_IDLE_LOCK, DEFAULT_APPROVAL_TIMEOUT,
-                Clock.systemUTC(), Map.copyOf(System.getenv()), true, Limits.DEFAULT);
+                Clock.systemUTC(), Map.copyOf(System.getenv()), true, Limits.DEFAULT, true);
     }
 
     public DaemonConfig withIdleLock(Duration d) {
-        return new DaemonConfig(socket, vaultFile, d, approvalTimeout, clock, environment, containRuns, limits);
+        return new DaemonConfig(socket, vaultFile, d, approvalTimeout, clock, environment, containRuns, limits, warmUp);
     }
 
     public DaemonConfig withApprovalTimeout(Duration d) {
-        return new DaemonConfig(socket, vaultFile, idleLock, d, clock, environment, containRuns, limits);
+        return new DaemonConfig(socket, vaultFile, idleLock, d, clock, environment, containRuns, limits, warmUp);
     }
 
     public DaemonConfig withClock(Clock c) {
-        return new DaemonConfig(socket, vaultFile, idleLock, approvalTimeout, c, environment, containRuns, limits);
+        return new DaemonConfig(socket, vaultFile, idleLock, approvalTimeout, c, environment, containRuns, limits, warmUp);
     }
 
     /** false: runs get a process group only (for tests of that fallback, and hosts where bwrap misbehaves). */
     public DaemonConfig withContainedRuns(boolean contain) {
-        return new DaemonConfig(socket, vaultFile, idleLock, approvalTimeout, clock, environment, contain, limits);
+        return new DaemonConfig(socket, vaultFile, idleLock, approvalTimeout, clock, environment, contain, limits, warmUp);
     }
 
     public DaemonConfig withEnvironment(Map<String, String> env) {
         return new DaemonConfig(socket, vaultFile, idleLock, approvalTimeout, clock, Map.copyOf(env), containRuns,
-                limits);
+                limits, warmUp);
+    }
+
+    /**
+     * false: no warm-up of the run path at start ({@link WarmUp}); for tests that count the
+     * daemon's processes or threads.
+     */
+    public DaemonConfig withWarmUp(boolean warm) {
+        return new DaemonConfig(socket, vaultFile, idleLock, approvalTimeout, clock, environment, containRuns, limits,
+                warm);
     }
 
     public DaemonConfig withLimits(Limits l) {
-        return new DaemonConfig(socket, vaultFile, idleLock, approvalTimeout, clock, environment, containRuns, l);
+        return new DaemonConfig(socket, vaultFile, idleLock, approvalTimeout, clock, environment, containRuns, l, warmUp);
     }
 }

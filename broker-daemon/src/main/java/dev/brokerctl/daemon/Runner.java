@@ -120,7 +120,10 @@ final class Runner {
             launcher.kill(process);
         }
         events.started(process.pid());
-        LOG.info("run {} started: pid {}, {} variables injected", run.id(), process.pid(), values.size());
+        boolean logged = run.id() != WarmUp.RUN_ID;   // the warm-up's own run says nothing
+        if (logged) {
+            LOG.info("run {} started: pid {}, {} variables injected", run.id(), process.pid(), values.size());
+        }
         List<String> unmasked = masker == null ? List.of() : masker.unmaskedShortValueNames();
         Message startedMessage = Message.of("started").with("run_id", run.id()).with("pid", process.pid())
                 .with("unmasked", unmasked).with("masking", req.masking());
@@ -174,8 +177,10 @@ final class Runner {
             if (code > 128 && code < 128 + 65) {
                 exit.with("signal", code - 128);
             }
-            LOG.info("run {} exited: code {}, {} ms, {} values masked{}", run.id(), code, duration, masked,
-                    timedOut ? ", timed out" : "");
+            if (logged) {
+                LOG.info("run {} exited: code {}, {} ms, {} values masked{}", run.id(), code, duration, masked,
+                        timedOut ? ", timed out" : "");
+            }
             Outcome outcome = new Outcome(code, timedOut, cancelled, duration, masked);
             events.exited(outcome);
             if (run.daemonStopped()) {

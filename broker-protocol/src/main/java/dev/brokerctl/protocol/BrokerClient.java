@@ -109,6 +109,32 @@ public final class BrokerClient implements AutoCloseable {
     }
 
     /**
+     * Starts the JDK's Unix-domain socket set-up on a background thread, so that a client that
+     * connects a few milliseconds later finds it done: the first {@code SocketChannel.open(UNIX)}
+     * of a JVM sets up its {@code SelectorProvider} (a method-handle lambda, and a look for
+     * provider services on the class path unless the property names one) and seeds a
+     * {@code SecureRandom} for the JDK's temporary socket names (the security providers' set-up),
+     * 10-30 ms of {@code brokerctl run}'s start-up that otherwise come after building the request
+     * and {@link SocketCheck}, one after the other. It opens a channel and closes it unconnected:
+     * nothing is sent, and {@link #connect} still checks the socket before it connects. A
+     * {@link #connect} that comes first waits on the JDK's class initialisation as it would anyway.
+     */
+    public static void prepareConnect() {
+        Thread t = new Thread(new Runnable() {   // not a lambda: the first lambda of a JVM costs ms
+            @Override
+            public void run() {
+                try {
+                    SocketChannel.open(StandardProtocolFamily.UNIX).close();
+                } catch (IOException | RuntimeException e) {
+                    // connect() opens its own and reports what fails
+                }
+            }
+        }, "socket-setup");
+        t.setDaemon(true);
+        t.start();
+    }
+
+    /**
      * Connects and says hello.
      *
      * @param client what to show the human about this client, e.g. {@code {name: "brokerctl run"}}

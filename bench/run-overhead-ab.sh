@@ -1,0 +1,66 @@
+#!/usr/bin/env bash
+# Two builds of brokerctl side by side, each against a FRESH daemon every round: `rounds` rounds
+# of `runs` runs, interleaved (this tree's run, the other tree's run, a bare JVM spawning `true`),
+# so machine noise hits all alike. Prints medians over all runs and over the first run of each
+# round, with the ratio to the bare JVM. Each daemon is started with `daemon --detach` right
+# before its round, and measured at once: its first run is a fresh daemon's first run.
+# Usage: bench/run-overhead-ab.sh OTHER_TREE [rounds] [runs]
+#   OTHER_TREE: another checkout with its jars built (mvn -q -DskipTests package), e.g. of the base commit
+set -euo pipefail
+other=$(cd "$1" && pwd)
+rounds=${2:-5}
+runs=${3:-10}
+root=$(cd "$(dirname "$0")/.." && pwd)
+new=$root/bin/brokerctl
+base=$other/bin/brokerctl
+work=$(mktemp -d)
+chmod 700 "$work"
+unset BROKERCTL_SOCKET XDG_RUNTIME_DIR BROKERCTL_JAVA_OPTS
+export BROKERCTL_PASSPHRASE_FILE=$work/pass
+printf '%s\n' 'bench passphrase, not a secret' > "$BROKERCTL_PASSPHRASE_FILE"
+cleanup() {
+    BROKERCTL_HOME=$work/home-base "$base" stop >/dev/null 2>&1 || true
+    BROKERCTL_HOME=$work/home-new "$new" stop >/dev/null 2>&1 || true
+    rm -rf "$work"
+}
+trap cleanup EXIT
+mkdir -p "$work/bare"
+cat > "$work/bare/Bare.java" <<'JAVA'
+public class Bare {
+    public static void main(String[] a) throws Exception {
+        System.exit(new ProcessBuilder("true").inheritIO().start().waitFor());
+    }
+}
+JAVA
+"${JAVA_HOME:+$JAVA_HOME/bin/}javac" -d "$work/bare" "$work/bare/Bare.java"
+java=${JAVA_HOME:+$JAVA_HOME/bin/}java
+for v in base new; do
+    b=$base; [ "$v" = new ] && b=$new
+    BROKERCTL_HOME=$work/home-$v "$b" init --kdf-memory-mib 19 >/dev/null 2>&1
+    BROKERCTL_HOME=$work/home-$v "$b" env create bench --policy auto >/dev/null
+    printf %s 'bench-token-value-0123456789' | BROKERCTL_HOME=$work/home-$v "$b" set bench TOKEN >/dev/null
+done
+ms() { local t0 t1; t0=$(date +%s%N); "$@" >/dev/null; t1=$(date +%s%N); echo $(( (t1 - t0) / 1000 )); }
+for f in jvm base new jvm.1 base.1 new.1; do : > "$work/$f"; done
+for _ in $(seq "$rounds"); do
+    BROKERCTL_HOME=$work/home-base "$base" daemon --detach >/dev/null
+    BROKERCTL_HOME=$work/home-new "$new" daemon --detach >/dev/null
+    for i in $(seq "$runs"); do
+        n=$(BROKERCTL_HOME=$work/home-new ms "$new" run --env bench -- true)
+        b=$(BROKERCTL_HOME=$work/home-base ms "$base" run --env bench -- true)
+        j=$(ms "$java" -XX:TieredStopAtLevel=1 -XX:+UseSerialGC -XX:-UsePerfData -Xshare:auto -cp "$work/bare" Bare)
+        echo "$n" >> "$work/new"; echo "$b" >> "$work/base"; echo "$j" >> "$work/jvm"
+        if [ "$i" = 1 ]; then echo "$n" >> "$work/new.1"; echo "$b" >> "$work/base.1"; echo "$j" >> "$work/jvm.1"; fi
+    done
+    BROKERCTL_HOME=$work/home-base "$base" stop >/dev/null
+    BROKERCTL_HOME=$work/home-new "$new" stop >/dev/null
+done
+median() { sort -n "$1" | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
+report() {
+    local j b n
+    j=$(median "$work/jvm$1"); b=$(median "$work/base$1"); n=$(median "$work/new$1")
+    awk -v j="$j" -v b="$b" -v n="$n" -v what="$2" 'BEGIN { printf "%-32s bare JVM %7.1f ms | other %7.1f ms (%.2f) | this %7.1f ms (%.2f)\n", what, j / 1000, b / 1000, b / j, n / 1000, n / j }'
+}
+printf '%d rounds x %d runs, a fresh daemon each round; load average %s\n' "$rounds" "$runs" "$(cut -d' ' -f1-3 /proc/loadavg)"
+report "" "all runs, medians"
+report .1 "first run of each round, medians"
