@@ -45,7 +45,7 @@ final class WarmUp implements Runnable {
     static final long RUN_ID = 0;
 
     /** What the warm-up did: for the log and for tests. */
-    record Result(int spawned, int exitCode, boolean interrupted, String failure) {
+    record Result(int spawned, int exitCode, boolean interrupted, String failure, String command) {
     }
 
     /** What the warm-up needs of the daemon; a real run requested meanwhile makes it stop. */
@@ -82,13 +82,20 @@ final class WarmUp implements Runnable {
         String failure = "";
         boolean interrupted = false;
         long t0 = System.nanoTime();
+        String command = null;
         try {
+            String trueCommand = systemTrue();
+            command = trueCommand;
+            if (trueCommand == null) {
+                throw new BrokerException(dev.brokerctl.protocol.ErrorCode.COMMAND_NOT_FOUND,
+                        "no root-owned true that only root can replace");
+            }
             for (boolean detached : new boolean[] {false, true}) {
                 if (host.yieldToRuns()) {
                     interrupted = true;
                     break;
                 }
-                exit = once(detached);
+                exit = once(trueCommand, detached);
                 spawned++;
             }
         } catch (BrokerException | IOException | RuntimeException e) {
@@ -98,7 +105,7 @@ final class WarmUp implements Runnable {
         } catch (InterruptedException e) {
             interrupted = true;
         } finally {
-            result = new Result(spawned, exit, interrupted, failure);
+            result = new Result(spawned, exit, interrupted, failure, command);
             done.countDown();
         }
         LOG.info("run path warmed up in {} ms: {} spawn{} of true{}{}", (System.nanoTime() - t0) / 1_000_000,
@@ -107,9 +114,36 @@ final class WarmUp implements Runnable {
                 failure.isEmpty() ? "" : ", failed (" + failure + ")");
     }
 
-    private int once(boolean detached) throws BrokerException, IOException, InterruptedException {
+    /**
+     * {@code /usr/bin/true} or {@code /bin/true}, owned by root and writable by nobody else, as
+     * its directory: never a {@code true} found in PATH, where an agent of the user (even one in
+     * a sandbox, through a project directory on PATH) could plant a program that the daemon would
+     * then start on its own at every start. Null when neither qualifies: no warm-up spawn.
+     */
+    static String systemTrue() {
+        for (String candidate : new String[] {"/usr/bin/true", "/bin/true"}) {
+            java.nio.file.Path p = java.nio.file.Path.of(candidate);
+            try {
+                java.nio.file.Path real = p.toRealPath();
+                if (java.nio.file.Files.isRegularFile(real) && rootOnly(real) && rootOnly(real.getParent())) {
+                    return real.toString();
+                }
+            } catch (IOException | RuntimeException e) {
+                // not this one
+            }
+        }
+        return null;
+    }
+
+    private static boolean rootOnly(java.nio.file.Path p) throws IOException {
+        Map<String, Object> a = java.nio.file.Files.readAttributes(p, "unix:uid,mode",
+                java.nio.file.LinkOption.NOFOLLOW_LINKS);
+        return (Integer) a.get("uid") == 0 && ((Integer) a.get("mode") & 0022) == 0;
+    }
+
+    private int once(String trueCommand, boolean detached) throws BrokerException, IOException, InterruptedException {
         // the request as a client sends it: JSON, parsed and validated as every request is
-        byte[] json = Message.of("run").with("environment", "warm-up").with("argv", List.of("true"))
+        byte[] json = Message.of("run").with("environment", "warm-up").with("argv", List.of(trueCommand))
                 .with("cwd", "/").with("env", Map.of("PATH", host.environment().getOrDefault("PATH", "/usr/bin:/bin")))
                 .with("variables", List.of())
                 .with("refs", List.of()).with("reason", "").with("timeout_ms", 0L).with("masking", true)

@@ -68,6 +68,24 @@ class WarmUpTest {
     }
 
     @Test
+    void warmUp_runsTheSystemsRootOwnedTrue_neverOneFoundInPath() throws Exception {
+        java.nio.file.Path planted = java.nio.file.Files.createDirectories(tmp.resolve("planted"));
+        java.nio.file.Path fake = planted.resolve("true");
+        java.nio.file.Files.writeString(fake, "#!/bin/sh\necho planted\n");
+        java.nio.file.Files.setPosixFilePermissions(fake, java.nio.file.attribute.PosixFilePermissions.fromString("rwxr-xr-x"));
+        String path = planted + ":" + System.getenv("PATH");
+        // the probe: resolved in that PATH, as a run's command is, `true` is the planted one
+        assertEquals(fake, Executable.resolve("true", path, tmp).path());
+        f = new DaemonFixture(tmp, config -> config.withEnvironment(java.util.Map.of("PATH", path)))
+                .start(Duration.ofSeconds(120), true);
+        WarmUp.Result r = f.daemon.awaitWarmUp(30_000);
+        assertNotNull(r, "the warm-up did not end");
+        assertEquals(2, r.spawned(), r.toString());
+        assertEquals(WarmUp.systemTrue(), r.command());
+        assertTrue(r.command().matches("/(usr/)?bin/true"), r.command());
+    }
+
+    @Test
     void warmUp_needsNoVault_itRunsWhileTheDaemonIsLocked() throws Exception {
         f = new DaemonFixture(tmp).start(Duration.ofSeconds(120), false);
         WarmUp.Result r = f.daemon.awaitWarmUp(30_000);
