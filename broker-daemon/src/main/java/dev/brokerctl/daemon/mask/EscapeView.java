@@ -53,6 +53,9 @@ final class EscapeView {
     /** Most original bytes one view byte stands for ({@code \\u0041}). */
     static final int WIDEST_BYTE = 6;
 
+    /** Bytes below this (and the backslash) are the word path's candidates for a class. */
+    private static final int BELOW = ',';
+
     /** 0: plain, 1: left out of the view, 2: may start an escape. */
     private static final byte[] CLASS = new byte[256];
 
@@ -62,6 +65,11 @@ final class EscapeView {
         }
         for (char c : new char[] {'\\', '%', '\''}) {
             CLASS[c] = 2;
+        }
+        for (int b = 0; b < 256; b++) {
+            if (CLASS[b] != 0 && !(b < BELOW || b == '\\')) {
+                throw new AssertionError("the word path's candidates miss byte " + b);
+            }
         }
     }
 
@@ -433,26 +441,56 @@ final class EscapeView {
         final byte[] view = this.view;
         final byte[] cls = CLASS;
         final boolean words = this.words;
+        final int[] segView = this.segView;
+        final int[] segSrc = this.segSrc;
         int v = viewLen;
         int p = pos;
         int gap = this.gap;
         boolean separated = this.separated;
+        // A plain byte at view[runView] from in[runSrc >> 4] extends the last segment (runView
+        // -1: it starts a new one). Only the word path uses these.
+        int runView = -1;
+        int runSrc = 0;
         while (p < n) {
             if (words && p + Long.BYTES <= n) {
-                long w = (long) LITTLE_ENDIAN_LONG.get(in, p);
-                // Bytes [0, lim) of w hold no escape byte (the first one, if any, is at lim).
-                int lim = Long.numberOfTrailingZeros(escapeBytes(w)) >>> 3;
-                if (lim > 0) {
-                    long out = leftOutBytes(w);
+                int segs = segCount;
+                do {
+                    long w = (long) LITTLE_ENDIAN_LONG.get(in, p);
+                    // Candidates: every byte of CLASS 1 or 2 is below BELOW or a backslash (checked
+                    // when the class is made), and some others, sorted out by the table.
+                    long cand = (~(((w | HIGH_BITS) - LOW_BITS * BELOW) | w) & HIGH_BITS)
+                            | bytesEqual(w, '\\');
+                    // Bytes [0, lim) of w hold no escape byte (the first one, if any, is at lim);
+                    // out has the high bit of each left-out byte among them.
+                    int lim = Long.BYTES;
+                    long out = 0;
+                    for (; cand != 0; cand &= cand - 1) {
+                        int j = Long.numberOfTrailingZeros(cand) >>> 3;
+                        int c = cls[(int) (w >>> (j << 3)) & 0xFF];
+                        if (c == 2) {
+                            lim = j;
+                            break;
+                        }
+                        out |= (long) c << ((j << 3) + 7);
+                    }
+                    if (lim == 0) {
+                        break;
+                    }
                     long kept = ~out & HIGH_BITS;
                     int i = 0;
                     while (i < lim) {
                         int k = Math.min(lim - i, Long.numberOfTrailingZeros(out >>> (i << 3)) >>> 3);
                         if (k > 0) {
                             LITTLE_ENDIAN_LONG.set(view, v, w >>> (i << 3));
-                            plain(v, p + i);
+                            int src = (p + i) << 4 | 1;
+                            if (v != runView || src != runSrc) {
+                                segView[segs] = v;
+                                segSrc[segs++] = src;
+                            }
                             v += k;
                             i += k;
+                            runView = v;
+                            runSrc = src + (k << 4);
                             gap = 0;
                             separated = false;
                             if (i >= lim) {
@@ -464,15 +502,22 @@ final class EscapeView {
                             // The (MAX_GAP + 1)-th left-out byte in a row, as in the byte loop.
                             separated = true;
                             view[v] = ' ';
-                            escape(v++, (p + i + MAX_GAP - gap + 1) << 4);
+                            segView[segs] = v++;
+                            segSrc[segs++] = (p + i + MAX_GAP - gap + 1) << 4;
+                            runView = -1;
                         }
                         gap += m;
                         i += m;
                     }
                     p += lim;
-                    continue;
+                } while (p + Long.BYTES <= n);
+                segCount = segs;
+                if (p >= n) {
+                    break;
                 }
             }
+            // An escape byte, or the last bytes: the byte loop keeps its segments in the fields.
+            runView = -1;
             int b = in[p] & 0xFF;
             int c = cls[b];
             if (c == 0) {
@@ -585,18 +630,6 @@ final class EscapeView {
         // Exact (no borrow between bytes): a byte's high bit survives only if it was 0.
         return ~(((x & ~HIGH_BITS) + ~HIGH_BITS) | x | ~HIGH_BITS);
     }
-
-    /** High bits of the bytes of w that may start an escape: the CLASS 2 bytes. */
-    static long escapeBytes(long w) {
-        return bytesEqual(w, '\\') | bytesEqual(w, '%') | bytesEqual(w, '\'');
-    }
-
-    /** High bits of the bytes of w left out of the view: the CLASS 1 bytes. */
-    static long leftOutBytes(long w) {
-        return bytesEqual(w, ' ') | bytesEqual(w, '\t') | bytesEqual(w, '\r') | bytesEqual(w, '\n')
-                | bytesEqual(w, '+');
-    }
-
 
     private static final byte[] QUOTE_ESCAPE = {'\'', '\\', '\'', '\''};
     private static final byte[] QUOTE_ESCAPE_DOUBLE = {'\'', '"', '\'', '"', '\''};
