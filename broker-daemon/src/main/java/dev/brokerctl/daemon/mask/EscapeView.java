@@ -430,94 +430,36 @@ final class EscapeView {
      * Decodes in[pos, n) into the view; without {@code eof}, stops before an escape that may
      * still be incomplete. Never writes more view bytes than it consumes.
      *
-     * <p>Eight bytes at a time where they hold no byte that may start an escape: their plain
-     * bytes go into the view with one 8-byte store a run (the bytes after the run are
-     * overwritten later; the view has room for a store at its last byte), left-out runs move
-     * the gap on, and a run of plain bytes costs one source entry ({@link #plain}). The result,
-     * view bytes and sources, is exactly that of the byte loop below (EscapeViewWordsTest).
+     * <p>Eight bytes at a time ({@link #decodeWords}) up to a byte that may start an escape;
+     * that byte, and the last bytes before {@code n}, go through the byte loop here. The
+     * result, view bytes and sources, is exactly that of the byte loop alone
+     * (EscapeViewWordsTest).
      */
     private void decode(int n, boolean eof) {
         final byte[] in = this.in;
         final byte[] view = this.view;
         final byte[] cls = CLASS;
         final boolean words = this.words;
-        final int[] segView = this.segView;
-        final int[] segSrc = this.segSrc;
         int v = viewLen;
         int p = pos;
         int gap = this.gap;
         boolean separated = this.separated;
-        // A plain byte at view[runView] from in[runSrc >> 4] extends the last segment (runView
-        // -1: it starts a new one). Only the word path uses these.
-        int runView = -1;
-        int runSrc = 0;
         while (p < n) {
             if (words && p + Long.BYTES <= n) {
-                int segs = segCount;
-                do {
-                    long w = (long) LITTLE_ENDIAN_LONG.get(in, p);
-                    // Candidates: every byte of CLASS 1 or 2 is below BELOW or a backslash (checked
-                    // when the class is made), and some others, sorted out by the table.
-                    long cand = (~(((w | HIGH_BITS) - LOW_BITS * BELOW) | w) & HIGH_BITS)
-                            | bytesEqual(w, '\\');
-                    // Bytes [0, lim) of w hold no escape byte (the first one, if any, is at lim);
-                    // out has the high bit of each left-out byte among them.
-                    int lim = Long.BYTES;
-                    long out = 0;
-                    for (; cand != 0; cand &= cand - 1) {
-                        int j = Long.numberOfTrailingZeros(cand) >>> 3;
-                        int c = cls[(int) (w >>> (j << 3)) & 0xFF];
-                        if (c == 2) {
-                            lim = j;
-                            break;
-                        }
-                        out |= (long) c << ((j << 3) + 7);
-                    }
-                    if (lim == 0) {
-                        break;
-                    }
-                    long kept = ~out & HIGH_BITS;
-                    int i = 0;
-                    while (i < lim) {
-                        int k = Math.min(lim - i, Long.numberOfTrailingZeros(out >>> (i << 3)) >>> 3);
-                        if (k > 0) {
-                            LITTLE_ENDIAN_LONG.set(view, v, w >>> (i << 3));
-                            int src = (p + i) << 4 | 1;
-                            if (v != runView || src != runSrc) {
-                                segView[segs] = v;
-                                segSrc[segs++] = src;
-                            }
-                            v += k;
-                            i += k;
-                            runView = v;
-                            runSrc = src + (k << 4);
-                            gap = 0;
-                            separated = false;
-                            if (i >= lim) {
-                                break;
-                            }
-                        }
-                        int m = Math.min(lim - i, Long.numberOfTrailingZeros(kept >>> (i << 3)) >>> 3);
-                        if (!separated && gap + m > MAX_GAP) {
-                            // The (MAX_GAP + 1)-th left-out byte in a row, as in the byte loop.
-                            separated = true;
-                            view[v] = ' ';
-                            segView[segs] = v++;
-                            segSrc[segs++] = (p + i + MAX_GAP - gap + 1) << 4;
-                            runView = -1;
-                        }
-                        gap += m;
-                        i += m;
-                    }
-                    p += lim;
-                } while (p + Long.BYTES <= n);
-                segCount = segs;
+                viewLen = v;
+                pos = p;
+                this.gap = gap;
+                this.separated = separated;
+                decodeWords(n);
+                v = viewLen;
+                p = pos;
+                gap = this.gap;
+                separated = this.separated;
                 if (p >= n) {
                     break;
                 }
             }
-            // An escape byte, or the last bytes: the byte loop keeps its segments in the fields.
-            runView = -1;
+            // An escape byte, or the last bytes: the byte loop.
             int b = in[p] & 0xFF;
             int c = cls[b];
             if (c == 0) {
@@ -613,6 +555,95 @@ final class EscapeView {
             gap = 0;
             separated = false;
         }
+        pos = p;
+        viewLen = v;
+        this.gap = gap;
+        this.separated = separated;
+    }
+
+    /**
+     * The word path of {@link #decode}: from in[pos], while 8 bytes remain before n, each word's
+     * bytes up to its first escape byte; stops at an escape byte (left to the byte loop). The
+     * plain bytes of a run go into the view with one 8-byte store (the bytes after the run are
+     * overwritten later; the view has room for a store at its last byte), left-out runs move
+     * the gap on and make the separator where the byte loop makes it, and a run of plain bytes
+     * costs one source entry, not one per byte. The word's class bytes are found as candidates
+     * (bytes below {@code ','} and backslashes, a few word operations) and sorted out by the
+     * class table; eight exact compares per word measured slower on log text.
+     */
+    private void decodeWords(int n) {
+        final byte[] in = this.in;
+        final byte[] view = this.view;
+        final byte[] cls = CLASS;
+        final int[] segView = this.segView;
+        final int[] segSrc = this.segSrc;
+        int v = viewLen;
+        int p = pos;
+        int gap = this.gap;
+        boolean separated = this.separated;
+        // A plain byte at view[runView] from in[runSrc >> 4] extends the last segment (runView
+        // -1: it starts a new one).
+        int runView = -1;
+        int runSrc = 0;
+            int segs = segCount;
+            do {
+                long w = (long) LITTLE_ENDIAN_LONG.get(in, p);
+                // Candidates: every byte of CLASS 1 or 2 is below BELOW or a backslash (checked
+                // when the class is made), and some others, sorted out by the table.
+                long cand = (~(((w | HIGH_BITS) - LOW_BITS * BELOW) | w) & HIGH_BITS)
+                        | bytesEqual(w, '\\');
+                // Bytes [0, lim) of w hold no escape byte (the first one, if any, is at lim);
+                // out has the high bit of each left-out byte among them.
+                int lim = Long.BYTES;
+                long out = 0;
+                for (; cand != 0; cand &= cand - 1) {
+                    int j = Long.numberOfTrailingZeros(cand) >>> 3;
+                    int c = cls[(int) (w >>> (j << 3)) & 0xFF];
+                    if (c == 2) {
+                        lim = j;
+                        break;
+                    }
+                    out |= (long) c << ((j << 3) + 7);
+                }
+                if (lim == 0) {
+                    break;
+                }
+                long kept = ~out & HIGH_BITS;
+                int i = 0;
+                while (i < lim) {
+                    int k = Math.min(lim - i, Long.numberOfTrailingZeros(out >>> (i << 3)) >>> 3);
+                    if (k > 0) {
+                        LITTLE_ENDIAN_LONG.set(view, v, w >>> (i << 3));
+                        int src = (p + i) << 4 | 1;
+                        if (v != runView || src != runSrc) {
+                            segView[segs] = v;
+                            segSrc[segs++] = src;
+                        }
+                        v += k;
+                        i += k;
+                        runView = v;
+                        runSrc = src + (k << 4);
+                        gap = 0;
+                        separated = false;
+                        if (i >= lim) {
+                            break;
+                        }
+                    }
+                    int m = Math.min(lim - i, Long.numberOfTrailingZeros(kept >>> (i << 3)) >>> 3);
+                    if (!separated && gap + m > MAX_GAP) {
+                        // The (MAX_GAP + 1)-th left-out byte in a row, as in the byte loop.
+                        separated = true;
+                        view[v] = ' ';
+                        segView[segs] = v++;
+                        segSrc[segs++] = (p + i + MAX_GAP - gap + 1) << 4;
+                        runView = -1;
+                    }
+                    gap += m;
+                    i += m;
+                }
+                p += lim;
+            } while (p + Long.BYTES <= n);
+            segCount = segs;
         pos = p;
         viewLen = v;
         this.gap = gap;
