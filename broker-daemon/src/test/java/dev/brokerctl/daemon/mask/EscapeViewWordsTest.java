@@ -185,6 +185,31 @@ class EscapeViewWordsTest {
         }
     }
 
+    /**
+     * A value that starts inside a run of plain bytes, written in two pieces split at every
+     * byte, and held back whole while a longer value that begins with it may still match: the
+     * view is dropped up to the held match, inside the run's segment, and the match replaced
+     * after the next write must still map back to the value's own bytes.
+     */
+    @Test
+    void valueInsideAPlainRun_splitAnywhere_isMaskedWhole() throws IOException {
+        String value = "Q7vT2kLm9XcR4wZp";
+        byte[] v = value.getBytes(StandardCharsets.US_ASCII);
+        Masker m = Masker.compile(Map.of("V", v,
+                "W", (value + "yyyyyyyy").getBytes(StandardCharsets.US_ASCII)), Integer.MAX_VALUE, true);
+        byte[] input = ("log: id=zz" + new String(v, StandardCharsets.US_ASCII) + "yy end\n")
+                .getBytes(StandardCharsets.US_ASCII);
+        byte[] expected = "log: id=zz[MASKED:V]yy end\n".getBytes(StandardCharsets.US_ASCII);
+        for (int split = 0; split <= input.length; split++) {
+            ByteArrayOutputStream out = new ByteArrayOutputStream();
+            MaskingOutputStream s = m.wrap(out);
+            s.write(input, 0, split);
+            s.write(input, split, input.length - split);
+            s.finish();
+            NaiveMasker.assertSameBytes(expected, out.toByteArray(), "split=" + split);
+        }
+    }
+
     private static byte[] wrap(byte[] text, int width, String sep) {
         ByteArrayOutputStream out = new ByteArrayOutputStream();
         for (int i = 0; i < text.length; i += width) {
