@@ -27,6 +27,12 @@ final class Automaton {
     static final int STRIDE = 8;
     /** Patterns at least this long go in the long filter; shorter ones in shortPrefixes. */
     static final int LONG_PATTERN = GRAM + STRIDE - 1;
+    /**
+     * If no pattern is shorter than this (but some are shorter than LONG_PATTERN), every pattern
+     * goes in the long filter, tested at a shorter stride, and there is no short filter: one
+     * pass over the text instead of two.
+     */
+    static final int ONE_FILTER_FROM = GRAM + 4;
 
     static {
         if (DENSE_DEPTH + 1 >= SecretPatterns.MIN_MASKED) {
@@ -59,12 +65,18 @@ final class Automaton {
 
     /**
      * Blocked Bloom filter over the {@value #GRAM}-byte windows at offsets 0 to
-     * {@value #STRIDE} - 1 of every pattern of at least {@link #LONG_PATTERN} bytes. A match
-     * starting at s covers exactly one of any run of positions spaced STRIDE apart in
-     * [s, s + STRIDE), and its window there is registered: testing every STRIDE-th position
-     * misses no match.
+     * {@code longStride - 1} of every pattern of at least {@code GRAM + longStride - 1} bytes. A
+     * match starting at s covers exactly one of any run of positions spaced longStride apart in
+     * [s, s + longStride), and its window there is registered: testing every longStride-th
+     * position misses no match.
      */
     final long[] longFilter;
+    /**
+     * {@value #STRIDE}, with patterns under {@link #LONG_PATTERN} bytes in shortPrefixes; or, when
+     * the shortest pattern has L bytes, {@link #ONE_FILTER_FROM} <= L < LONG_PATTERN, L - GRAM + 1
+     * with every pattern in longFilter and no shortPrefixes.
+     */
+    final int longStride;
     /** 64 minus log2 of longFilter's length: the hash's top bits pick the word. */
     final int filterShift;
     /**
@@ -100,6 +112,7 @@ final class Automaton {
         this.longest = b.longest;
         this.longFilter = b.longFilter;
         this.filterShift = b.filterShift;
+        this.longStride = b.longStride;
         this.shortPrefixes = b.shortPrefixes;
         this.shortStride = b.shortStride;
     }
@@ -196,6 +209,7 @@ final class Automaton {
         int longest;
         long[] longFilter;
         int filterShift;
+        int longStride;
         long[] shortPrefixes;
         int shortStride;
 
@@ -361,17 +375,25 @@ final class Automaton {
 
         /** About 16 bits per window: ~1.5% false hits, a few hundred KiB for 1000 values. */
         private void buildStartFilters(List<Pattern> patterns) {
+            int shortest = Integer.MAX_VALUE;
+            for (Pattern p : patterns) {
+                shortest = Math.min(shortest, p.bytes.length);
+            }
+            longStride = shortest >= ONE_FILTER_FROM && shortest < LONG_PATTERN
+                    ? shortest - GRAM + 1 : STRIDE;
+            // Patterns long enough for the long filter at its stride.
+            final int longFrom = GRAM + longStride - 1;
             long windows = 0;
             shortStride = STRIDE;
             for (Pattern p : patterns) {
-                if (p.bytes.length >= LONG_PATTERN) {
-                    windows += STRIDE;
+                if (p.bytes.length >= longFrom) {
+                    windows += longStride;
                 } else {
                     shortStride = Math.min(shortStride, p.bytes.length - 1);
                 }
             }
             for (Pattern p : patterns) {
-                for (int o = 0; p.bytes.length < LONG_PATTERN && o < shortStride; o++) {
+                for (int o = 0; p.bytes.length < longFrom && o < shortStride; o++) {
                     if (shortPrefixes == null) {
                         shortPrefixes = new long[1024];
                     }
@@ -386,7 +408,7 @@ final class Automaton {
             longFilter = new long[words];
             filterShift = 64 - Integer.numberOfTrailingZeros(words);
             for (Pattern p : patterns) {
-                for (int o = 0; p.bytes.length >= LONG_PATTERN && o < STRIDE; o++) {
+                for (int o = 0; p.bytes.length >= longFrom && o < longStride; o++) {
                     long window = 0;
                     for (int j = 0; j < GRAM; j++) {
                         window = window << 8 | (p.bytes[o + j] & 0xFF);

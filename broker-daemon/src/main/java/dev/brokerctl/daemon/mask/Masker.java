@@ -73,16 +73,22 @@ public final class Masker {
     final Automaton decoded;
     /** Where the decoded stage must look at all; null if it looks everywhere. */
     final Gate gate;
+    /**
+     * The decoded view is built 8 bytes at a time where it can be (false: byte by byte, the
+     * reference the word path is tested against; the result is the same).
+     */
+    final boolean wordDecode;
     /** {@code [MASKED:NAME]} as UTF-8, by name index. */
     private final byte[][] replacement;
     private final List<String> shortNames;
     private volatile boolean destroyed;
 
-    private Masker(Automaton raw, Automaton decoded, Gate gate, List<String> names,
-            List<String> shortNames) {
+    private Masker(Automaton raw, Automaton decoded, Gate gate, boolean wordDecode,
+            List<String> names, List<String> shortNames) {
         this.raw = raw;
         this.decoded = decoded;
         this.gate = gate;
+        this.wordDecode = wordDecode;
         this.replacement = new byte[names.size()][];
         for (int i = 0; i < names.size(); i++) {
             replacement[i] = ("[MASKED:" + names.get(i) + "]").getBytes(StandardCharsets.UTF_8);
@@ -104,6 +110,14 @@ public final class Masker {
      * {@code Integer.MAX_VALUE}; the result is the same either way).
      */
     static Masker compile(Map<String, byte[]> secrets, int gateFrom) {
+        return compile(secrets, gateFrom, true);
+    }
+
+    /**
+     * As {@link #compile(Map, int)}; {@code wordDecode} false builds the decoded view byte by
+     * byte (for tests comparing the two; the result is the same).
+     */
+    static Masker compile(Map<String, byte[]> secrets, int gateFrom, boolean wordDecode) {
         // Sorted names give a stable attribution when two names produce the same pattern.
         TreeMap<String, byte[]> sorted = new TreeMap<>();
         for (Map.Entry<String, byte[]> e : secrets.entrySet()) {
@@ -143,7 +157,7 @@ public final class Masker {
             gate = new Gate(bytes); // before the automaton, which zeroes the pattern bytes
         }
         Automaton decoded = decodedForms.isEmpty() ? null : new Automaton(decodedForms);
-        return new Masker(new Automaton(rawForms), decoded, gate, names, shortNames);
+        return new Masker(new Automaton(rawForms), decoded, gate, wordDecode, names, shortNames);
     }
 
     /** Names whose values are shorter than 4 bytes and therefore not masked, sorted. */

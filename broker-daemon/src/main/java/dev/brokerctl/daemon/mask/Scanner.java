@@ -27,7 +27,8 @@ import java.util.Arrays;
  * <h2>Start filters</h2>
  * The filters ({@link #nextPossibleStart}) test windows with independent loads, much cheaper per
  * byte than the automaton's chain of dependent ones, and the long-pattern filter looks at only
- * every STRIDE-th position. So when no match is recorded and every live partial match is shorter
+ * every longStride-th position (8; 5 to 7 when every pattern is in it, see
+ * {@link Automaton#longStride}). So when no match is recorded and every live partial match is shorter
  * than GRAM bytes (longer ones would pass a filter anyway), the loop asks for the earliest
  * possible start from the oldest live one, {@code i - liveDepth}. At or beyond {@code i}:
  * nothing in between can start a match, and the automaton restarts from the root there. Before
@@ -57,6 +58,7 @@ final class Scanner {
     private final int[] patternLength;
     private final long[] longFilter;
     private final int filterShift;
+    private final int longStride;
     private final long[] shortPrefixes;
     private final int shortStride;
 
@@ -96,6 +98,7 @@ final class Scanner {
         this.patternLength = a.patternLength;
         this.longFilter = a.longFilter;
         this.filterShift = a.filterShift;
+        this.longStride = a.longStride;
         this.shortPrefixes = a.shortPrefixes;
         this.shortStride = a.shortStride;
         this.buf = new byte[capacity + Long.BYTES];
@@ -146,7 +149,14 @@ final class Scanner {
                     continue;
                 }
             } else {
+                // No match to come starts before this (every live one is tracked by q).
+                int bound = i - 1 - liveDepth[q];
                 q = Automaton.next(q, b, dense, delta, firstEdge, edgeLabel, edgeTarget, fail);
+                if (recorded == 0 && output[q] >= 0 && bound > frontier) {
+                    // The first match after none: the frontier catches up here, not in
+                    // advance() one position at a time from where the last scan left it.
+                    frontier = bound;
+                }
                 for (int o = output[q]; o >= 0; o = nextOutput[o]) {
                     steps++;
                     int s = i - patternLength[o];
@@ -239,10 +249,10 @@ final class Scanner {
     private int nextPossibleStart(int from, int n) {
         if (from < longFrom || from > longNext) {
             boolean extend = from < longFrom && longFrom <= longNext;
-            int bound = extend ? longFrom + Automaton.STRIDE - 1 : Integer.MAX_VALUE;
+            int bound = extend ? longFrom + longStride - 1 : Integer.MAX_VALUE;
             int p = nextLongWindow(from, n, bound);
             if (!(extend && p >= bound)) {
-                longNext = Math.max(from, p - Automaton.STRIDE + 1);
+                longNext = Math.max(from, p - longStride + 1);
             }
             longFrom = from;
         }
@@ -250,16 +260,18 @@ final class Scanner {
     }
 
     /**
-     * The first of the windows at from, from + STRIDE, ... (below {@code bound}) that passes the
-     * long filter or is not complete yet; a result p rules out starts before p - STRIDE + 1.
+     * The first of the windows at from, from + longStride, ... (below {@code bound}) that passes
+     * the long filter or is not complete yet; a result p rules out starts before
+     * p - longStride + 1.
      */
     private int nextLongWindow(int from, int n, int bound) {
         final byte[] buf = this.buf;
         final long[] filter = this.longFilter;
         final int shift = this.filterShift;
+        final int stride = this.longStride;
         final int lastWhole = Math.min(n - Automaton.GRAM, bound - 1);
         int p = from;
-        for (; p <= lastWhole; p += Automaton.STRIDE) {
+        for (; p <= lastWhole; p += stride) {
             long h = Automaton.filterHash((long) BIG_ENDIAN_LONG.get(buf, p));
             long bits = Automaton.filterBits(h);
             if ((filter[(int) (h >>> shift)] & bits) == bits) {
