@@ -23,7 +23,8 @@ printf %s 'training-token-value-0123' | full set train TOKEN >/dev/null
 full daemon --detach >/dev/null
 rm -f "$target/brokerctl-mcp.jsa"
 coproc MCP { env -u BROKERCTL_PASSPHRASE_FILE "$java" -XX:ArchiveClassesAtExit="$target/brokerctl-mcp.jsa" \
-    -XX:+UseSerialGC -XX:-UsePerfData -Xlog:disable -Xlog:all=error:stderr -jar "$target/brokerctl.jar" mcp \
+    -XX:+UseSerialGC -XX:-UsePerfData -Xlog:disable -Xlog:all=error:stderr -cp "$target/brokerctl.jar" \
+    dev.brokerctl.mcp.McpMain \
     2>/dev/null; }
 # sends one line; for a request, waits for the line that answers it and prints it
 ask() {

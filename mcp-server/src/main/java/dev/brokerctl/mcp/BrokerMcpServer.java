@@ -58,6 +58,7 @@ public final class BrokerMcpServer {
 
     static int serve(InputStream stdin, OutputStream stdout, PrintStream log, BrokerPaths paths,
             Map<String, String> environment, Duration progressInterval) {
+        Trace.mark("serve");
         if (environment.containsKey(PASSPHRASE_FILE_VARIABLE)) {
             log.println("brokerctl mcp: refusing to start: " + PASSPHRASE_FILE_VARIABLE + " is set in this server's"
                     + " environment. The agent configured this MCP server, so it could read that file and unlock"
@@ -93,6 +94,7 @@ public final class BrokerMcpServer {
                     .validateToolInputs(false)
                     .tools(tools.specifications())
                     .build();
+            Trace.mark("server-built");
             mcpLog.info("serving MCP on stdio, version " + version + ", daemon socket " + paths.socket());
             transport.serve();
             mcpLog.info("stdin closed; answering the calls in progress");
