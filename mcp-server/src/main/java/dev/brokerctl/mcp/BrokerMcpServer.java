@@ -3,7 +3,6 @@ package dev.brokerctl.mcp;
 import dev.brokerctl.protocol.BrokerPaths;
 import io.modelcontextprotocol.json.McpJsonMapper;
 import io.modelcontextprotocol.json.jackson3.JacksonMcpJsonMapper;
-import io.modelcontextprotocol.json.schema.jackson3.DefaultJsonSchemaValidator;
 import io.modelcontextprotocol.server.McpServer;
 import io.modelcontextprotocol.server.McpSyncServer;
 import io.modelcontextprotocol.spec.McpSchema;
@@ -88,8 +87,9 @@ public final class BrokerMcpServer {
                     .instructions(BrokerTools.INSTRUCTIONS)
                     .capabilities(McpSchema.ServerCapabilities.builder().tools(false).build())
                     .jsonMapper(json)
-                    // set, not looked up: a shaded jar may lose the SDK's ServiceLoader files
-                    .jsonSchemaValidator(new DefaultJsonSchemaValidator(jackson))
+                    // set, not looked up (a shaded jar may lose the SDK's ServiceLoader files); checks
+                    // each result against its output schema without the SDK's networknt validator
+                    .jsonSchemaValidator(new OutputValidator())
                     // the tools check their arguments themselves, with messages an agent can act on
                     .validateToolInputs(false)
                     .tools(tools.specifications())
