@@ -55,7 +55,9 @@ try {
   };
   const trace = process.env.MCP_TRACE;
   const connect = async (traced) => {
-    const env = traced && trace ? { ...base, BROKERCTL_JAVA_OPTS: `-Dbrokerctl.mcp.trace=${trace}` } : base;
+    // MCP_JAVA_OPTS: more JVM flags for the measured session (e.g. -Dbrokerctl.mcp.nowarmup=true)
+    const opts = [trace ? `-Dbrokerctl.mcp.trace=${trace}` : '', process.env.MCP_JAVA_OPTS ?? ''].join(' ').trim();
+    const env = traced && opts ? { ...base, BROKERCTL_JAVA_OPTS: opts } : base;
     const transport = new StdioClientTransport({ command: bin, args: ['mcp'], env, stderr: 'ignore' });
     const client = new Client({ name: 'mcp-latency-bench', version: '1' });
     await client.connect(transport);

@@ -74,7 +74,6 @@ public final class BrokerMcpServer {
         boolean outputInText = textOutput != null && !textOutput.isEmpty() && !textOutput.equals("0");
         McpSyncServer server = null;
         InFlightRequests inFlight = null;
-        Warmup warmup = null;
         try {
             JsonMapper jackson = JsonMapper.builder().build();
             McpJsonMapper json = new JacksonMcpJsonMapper(jackson);
@@ -82,10 +81,7 @@ public final class BrokerMcpServer {
             String version = version();
             Daemon daemon = new Daemon(paths, version);
             BrokerTools tools = new BrokerTools(daemon, variables, inFlight, mcpLog, progressInterval, outputInText);
-            // in parallel with the rest of the start-up; never reaches the daemon (see Warmup)
-            warmup = new Warmup(json, tools, mcpLog).start();
-            LineTransportProvider transport = new LineTransportProvider(json, stdin, stdout, inFlight, mcpLog,
-                    warmup::listed);
+            LineTransportProvider transport = new LineTransportProvider(json, stdin, stdout, inFlight, mcpLog);
             server = McpServer.sync(transport)
                     .serverInfo("brokerctl", version)
                     .instructions(BrokerTools.INSTRUCTIONS)
@@ -114,9 +110,6 @@ public final class BrokerMcpServer {
             mcpLog.warn("the MCP server failed: " + e);
             return 1;
         } finally {
-            if (warmup != null) {
-                warmup.stop();
-            }
             // runs belong to the daemon and go on; a pending variable request is withdrawn
             variables.closeAll();
             if (inFlight != null) {

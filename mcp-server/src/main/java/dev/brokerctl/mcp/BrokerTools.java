@@ -371,41 +371,6 @@ final class BrokerTools {
         return new ToolDef(tool, input, output, handler);
     }
 
-    // ------------------------------------------------------------------ warm-up
-
-    private static final byte[] SAMPLE_RUN_STATE = ("{\"type\":\"run_state\",\"status\":\"completed\","
-            + "\"handle\":\"r_aaaaaaaaaaaaaaaaaaaaaaaaaa\",\"run_id\":1,\"exit_code\":0,\"duration_ms\":1,"
-            + "\"masked_count\":0,\"stdout\":{\"text\":\"\",\"offset\":0,\"next_offset\":0,\"total_bytes\":0,"
-            + "\"truncated\":false},\"stderr\":{\"text\":\"\",\"offset\":0,\"next_offset\":0,\"total_bytes\":0,"
-            + "\"truncated\":false}}").getBytes(java.nio.charset.StandardCharsets.UTF_8);
-
-    /**
-     * For {@link Warmup} only: what a {@code run_command} call does in this server (check the
-     * arguments, build the daemon request, read a sample answer, build the result and check it
-     * against the output schema), without the daemon: nothing is sent, nothing runs.
-     */
-    @SuppressWarnings("unchecked")
-    CallToolResult warmUp(Map<String, Object> args) throws BrokerException {
-        ToolDef def = null;
-        for (ToolDef d : tools) {
-            if (d.tool().name().equals(RUN_COMMAND)) {
-                def = d;
-            }
-        }
-        Schema.validate(def.inputSchema(), args);
-        List<String> command = (List<String>) args.get("command");
-        List<String> names = (List<String>) args.get("variables");
-        DollarHint.of(command, names);
-        Message.of("run").with("environment", args.get("environment")).with("argv", command)
-                .with("cwd", "/").with("env", Map.of()).with("variables", names).with("reason", args.get("reason"))
-                .with("timeout_ms", 0L).with("masking", true).with("stdin", false).with("detach", true).toJson();
-        Message.of("run_get").with("handle", "r_aaaaaaaaaaaaaaaaaaaaaaaaaa").with("wait_ms", 0L)
-                .with("max_bytes", DEFAULT_OUTPUT_CHARS).toJson();
-        CallToolResult result = runResult(RunState.structured(Message.parse(SAMPLE_RUN_STATE), null));
-        new OutputValidator().validate(def.outputSchema(), result.structuredContent());
-        return result;
-    }
-
     // ------------------------------------------------------------------ dispatch
 
     private CallToolResult invoke(ToolDef def, McpSyncServerExchange exchange, CallToolRequest request) {

@@ -45,17 +45,9 @@ final class LineTransportProvider implements McpServerTransportProvider {
     private final Object writeLock = new Object();
     private final AtomicBoolean outputBroken = new AtomicBoolean();
     private volatile McpServerSession session;
-    private final Runnable toolsListed;
 
     LineTransportProvider(McpJsonMapper json, InputStream in, OutputStream out, InFlightRequests inFlight,
             McpLog log) {
-        this(json, in, out, inFlight, log, () -> { });
-    }
-
-    /** @param toolsListed runs after each answer to tools/list is written (the client's start-up is over) */
-    LineTransportProvider(McpJsonMapper json, InputStream in, OutputStream out, InFlightRequests inFlight,
-            McpLog log, Runnable toolsListed) {
-        this.toolsListed = toolsListed;
         this.json = json;
         this.in = in;
         // one write(2) per message even when the caller hands us an unbuffered FileOutputStream
@@ -373,9 +365,6 @@ final class LineTransportProvider implements McpServerTransportProvider {
                 writeLine(bytes);
             } catch (IOException e) {
                 outputFailed(e);
-            }
-            if (m instanceof McpSchema.JSONRPCResponse r && r.result() instanceof McpSchema.ListToolsResult) {
-                toolsListed.run();
             }
         }
 

@@ -261,11 +261,6 @@ final class FakeDaemon implements AutoCloseable {
         }
     }
 
-    /** How many connections it accepted. */
-    int connectionCount() {
-        return connections.size();
-    }
-
     /** The next message of this type the daemon received. */
     Message next(String type) throws InterruptedException {
         while (true) {
