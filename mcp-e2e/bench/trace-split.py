@@ -7,7 +7,8 @@ Per call, from the stamps on one clock (microseconds, CLOCK_MONOTONIC):
   server in        line-read .. daemon-run-sent (parse, SDK dispatch, thread hand-off, checks, connect+hello)
   daemon           daemon-run-sent .. daemon-run_get-answered (run {detach} and run_get: the daemon's
                    share, plus the frames' encoding on both sides)
-  server out       daemon-run_get-answered .. line-written (result mapping, SDK, JSON, write)
+  server out       daemon-run_get-answered .. line-written (result mapping, the run's notifications/message,
+                   the SDK's output check, JSON, write of the result: the last line of the call)
   server->client   line-written .. call-end (Node reads, parses and validates the result)
 """
 import statistics, sys
@@ -25,7 +26,8 @@ for t, e in events:
     if e == 'call-start':
         cur = {'call-start': t}
     elif cur is not None:
-        if e not in cur or e == 'call-end':
+        # the last line written is the result (a notifications/message about the run goes first)
+        if e not in cur or e in ('call-end', 'line-written', 'send-message'):
             cur[e] = t
         if e == 'call-end':
             calls.append(cur)

@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # AppCDS archive for `brokerctl mcp`: one real MCP session (initialize, tools/list, the listing
 # tools, a run_command that completes, get_run, list_runs) against a real daemon, in a throwaway
-# home, with the launcher's JVM flags. Run by the build (package phase); bin/brokerctl uses
-# brokerctl-mcp.jsa for `mcp` when it exists.
+# home, started as the launcher starts a bare `brokerctl mcp` (McpMain, no picocli). Run by the
+# build (package phase); bin/brokerctl uses brokerctl-mcp.jsa for `mcp` when it exists.
 # Usage: train-mcp-archive.sh JAVA TARGET_DIR
 set -euo pipefail
 java=$1
