@@ -6,10 +6,14 @@
 //   3. after `warmup` more calls (default 500), `calls` warmed calls (default 200).
 // Usage (after `mvn -q -DskipTests package` and `npm ci` in mcp-e2e/):
 //   node mcp-e2e/bench/mcp-latency.mjs [calls] [warmup] [startups]
+// With MCP_TRACE=FILE, the MCP server of the measured session writes its timestamps to FILE
+// (-Dbrokerctl.mcp.trace) and this script adds each call's start and end on the same clock
+// (CLOCK_MONOTONIC); mcp-e2e/bench/trace-split.py FILE splits the first 20 calls between the
+// client, the MCP server and the daemon.
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js';
 import { execFileSync, spawn } from 'node:child_process';
-import { mkdtempSync, writeFileSync, rmSync, chmodSync } from 'node:fs';
+import { mkdtempSync, writeFileSync, rmSync, chmodSync, appendFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -49,8 +53,12 @@ try {
     console.log(`  ${name.padEnd(44)} p50 ${ms(percentile(sorted, 0.5)).toFixed(2).padStart(8)} ms   p99 ${ms(percentile(sorted, 0.99)).toFixed(2).padStart(8)} ms   (n=${v.length})`);
     return ms(percentile(sorted, 0.5));
   };
-  const connect = async () => {
-    const transport = new StdioClientTransport({ command: bin, args: ['mcp'], env: base, stderr: 'ignore' });
+  const trace = process.env.MCP_TRACE;
+  const connect = async (traced) => {
+    // MCP_JAVA_OPTS: more JVM flags for the measured session (e.g. -Dbrokerctl.mcp.nowarmup=true)
+    const opts = [trace ? `-Dbrokerctl.mcp.trace=${trace}` : '', process.env.MCP_JAVA_OPTS ?? ''].join(' ').trim();
+    const env = traced && opts ? { ...base, BROKERCTL_JAVA_OPTS: opts } : base;
+    const transport = new StdioClientTransport({ command: bin, args: ['mcp'], env, stderr: 'ignore' });
     const client = new Client({ name: 'mcp-latency-bench', version: '1' });
     await client.connect(transport);
     return client;
@@ -69,7 +77,7 @@ try {
   row('spawn + initialize + tools/list', start);
   console.log(`  first: ${ms(start[0]).toFixed(0)} ms`);
 
-  const client = await connect();
+  const client = await connect(true);
   const args = { environment: 'bench', command: ['true'], variables: [], reason: 'benchmark' };
   const measure = async (n) => {
     const mcp = [];
@@ -77,7 +85,11 @@ try {
     for (let i = 0; i < n; i++) {
       const t0 = process.hrtime.bigint();
       const r = await client.callTool({ name: 'run_command', arguments: args });
-      mcp.push(process.hrtime.bigint() - t0);
+      const t1 = process.hrtime.bigint();
+      mcp.push(t1 - t0);
+      if (trace) {
+        appendFileSync(trace, `${t0 / 1000n} client call-start\n${t1 / 1000n} client call-end\n`);
+      }
       if (r.structuredContent?.status !== 'completed') throw new Error(`run ${i}: ${JSON.stringify(r.structuredContent)}`);
       direct.push(await spawnTrue());
     }

@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # AppCDS archive for `brokerctl mcp`: one real MCP session (initialize, tools/list, the listing
 # tools, a run_command that completes, get_run, list_runs) against a real daemon, in a throwaway
-# home, with the launcher's JVM flags. Run by the build (package phase); bin/brokerctl uses
-# brokerctl-mcp.jsa for `mcp` when it exists.
+# home, started as the launcher starts a bare `brokerctl mcp` (McpMain, no picocli). Run by the
+# build (package phase); bin/brokerctl uses brokerctl-mcp.jsa for `mcp` when it exists.
 # Usage: train-mcp-archive.sh JAVA TARGET_DIR
 set -euo pipefail
 java=$1
@@ -23,7 +23,8 @@ printf %s 'training-token-value-0123' | full set train TOKEN >/dev/null
 full daemon --detach >/dev/null
 rm -f "$target/brokerctl-mcp.jsa"
 coproc MCP { env -u BROKERCTL_PASSPHRASE_FILE "$java" -XX:ArchiveClassesAtExit="$target/brokerctl-mcp.jsa" \
-    -XX:+UseSerialGC -XX:-UsePerfData -Xlog:disable -Xlog:all=error:stderr -jar "$target/brokerctl.jar" mcp \
+    -XX:+UseSerialGC -XX:-UsePerfData -Xlog:disable -Xlog:all=error:stderr -cp "$target/brokerctl.jar" \
+    dev.brokerctl.mcp.McpMain \
     2>/dev/null; }
 # sends one line; for a request, waits for the line that answers it and prints it
 ask() {

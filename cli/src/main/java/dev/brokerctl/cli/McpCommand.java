@@ -1,12 +1,6 @@
 package dev.brokerctl.cli;
 
-import dev.brokerctl.mcp.BrokerMcpServer;
-import dev.brokerctl.protocol.BrokerPaths;
-import java.io.FileDescriptor;
-import java.io.FileInputStream;
-import java.io.FileOutputStream;
-import java.io.PrintStream;
-import java.nio.charset.StandardCharsets;
+import dev.brokerctl.mcp.McpMain;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
 
@@ -17,12 +11,9 @@ import picocli.CommandLine.Command;
     "  docs/mcp-clients.md"})
 final class McpCommand implements Callable<Integer> {
 
+    /** The launcher starts {@link McpMain} directly for a bare {@code brokerctl mcp}; this is the same. */
     @Override
     public Integer call() {
-        // The SDK logs through slf4j-simple to stderr; its INFO chatter is not for the agent's log.
-        System.setProperty("org.slf4j.simpleLogger.defaultLogLevel", "warn");
-        PrintStream log = new PrintStream(new FileOutputStream(FileDescriptor.err), true, StandardCharsets.UTF_8);
-        return BrokerMcpServer.serve(new FileInputStream(FileDescriptor.in), new FileOutputStream(FileDescriptor.out),
-                log, BrokerPaths.fromEnvironment());
+        return McpMain.serveStdio();
     }
 }

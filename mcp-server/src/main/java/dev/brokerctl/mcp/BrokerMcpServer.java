@@ -3,7 +3,6 @@ package dev.brokerctl.mcp;
 import dev.brokerctl.protocol.BrokerPaths;
 import io.modelcontextprotocol.json.McpJsonMapper;
 import io.modelcontextprotocol.json.jackson3.JacksonMcpJsonMapper;
-import io.modelcontextprotocol.json.schema.jackson3.DefaultJsonSchemaValidator;
 import io.modelcontextprotocol.server.McpServer;
 import io.modelcontextprotocol.server.McpSyncServer;
 import io.modelcontextprotocol.spec.McpSchema;
@@ -58,6 +57,7 @@ public final class BrokerMcpServer {
 
     static int serve(InputStream stdin, OutputStream stdout, PrintStream log, BrokerPaths paths,
             Map<String, String> environment, Duration progressInterval) {
+        Trace.mark("serve");
         if (environment.containsKey(PASSPHRASE_FILE_VARIABLE)) {
             log.println("brokerctl mcp: refusing to start: " + PASSPHRASE_FILE_VARIABLE + " is set in this server's"
                     + " environment. The agent configured this MCP server, so it could read that file and unlock"
@@ -87,12 +87,14 @@ public final class BrokerMcpServer {
                     .instructions(BrokerTools.INSTRUCTIONS)
                     .capabilities(McpSchema.ServerCapabilities.builder().tools(false).build())
                     .jsonMapper(json)
-                    // set, not looked up: a shaded jar may lose the SDK's ServiceLoader files
-                    .jsonSchemaValidator(new DefaultJsonSchemaValidator(jackson))
+                    // set, not looked up (a shaded jar may lose the SDK's ServiceLoader files); checks
+                    // each result against its output schema without the SDK's networknt validator
+                    .jsonSchemaValidator(new OutputValidator())
                     // the tools check their arguments themselves, with messages an agent can act on
                     .validateToolInputs(false)
                     .tools(tools.specifications())
                     .build();
+            Trace.mark("server-built");
             mcpLog.info("serving MCP on stdio, version " + version + ", daemon socket " + paths.socket());
             transport.serve();
             mcpLog.info("stdin closed; answering the calls in progress");

@@ -374,6 +374,7 @@ final class BrokerTools {
     // ------------------------------------------------------------------ dispatch
 
     private CallToolResult invoke(ToolDef def, McpSyncServerExchange exchange, CallToolRequest request) {
+        Trace.mark("tool-invoked");
         String name = def.tool().name();
         if (exchange.getClientInfo() != null) {
             daemon.agent(exchange.getClientInfo().name(), exchange.getClientInfo().version());
@@ -397,7 +398,9 @@ final class BrokerTools {
         Call call = new Call(exchange, request);
         log.info("tool " + name);
         try {
-            return def.handler().handle(call, args);
+            CallToolResult result = def.handler().handle(call, args);
+            Trace.mark("tool-returned");
+            return result;
         } catch (ToolFailure e) {
             log.info("tool " + name + " failed: " + e.getMessage());
             return error(def, e.getMessage());
@@ -609,13 +612,16 @@ final class BrokerTools {
         Message detached;
         // one connection for the request and the wait: a connection (and its hello) less per call
         BrokerClient c;
+        Trace.mark("daemon-connect");
         try {
             c = daemon.connect();
         } catch (BrokerException e) {
             throw new ToolFailure(Daemon.advice(e, RUN_COMMAND));
         }
         try {
+            Trace.mark("daemon-run-sent");
             detached = c.call(request);
+            Trace.mark("daemon-detached");
             if (!"detached".equals(detached.type())) {
                 c.close();
                 throw new ToolFailure("this brokerctl daemon does not keep runs for MCP sessions (it answered '"
@@ -735,7 +741,9 @@ final class BrokerTools {
                     get.with("stderr_offset", stderrOffset);
                 }
                 try {
+                    Trace.mark("daemon-run_get-sent");
                     state = c.call(get);
+                    Trace.mark("daemon-run_get-answered");
                 } catch (BrokerException e) {
                     if (call.cancelled()) {
                         return plainError("cancelled");   // not sent: a cancelled request gets no answer

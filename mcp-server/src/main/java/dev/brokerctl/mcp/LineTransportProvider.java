@@ -136,6 +136,7 @@ final class LineTransportProvider implements McpServerTransportProvider {
     }
 
     private void handleLine(byte[] bytes) {
+        Trace.mark("line-read");
         int len = bytes.length;
         while (len > 0 && (bytes[len - 1] == '\r' || bytes[len - 1] == ' ' || bytes[len - 1] == '\t')) {
             len--;
@@ -158,6 +159,7 @@ final class LineTransportProvider implements McpServerTransportProvider {
             writeError(e.id, McpSchema.ErrorCodes.INVALID_REQUEST, "Invalid Request: " + e.getMessage());
             return;
         }
+        Trace.mark("line-parsed");
         try {
             dispatch(message);
         } catch (RuntimeException e) {
@@ -319,6 +321,7 @@ final class LineTransportProvider implements McpServerTransportProvider {
             out.write('\n');
             out.flush();
         }
+        Trace.mark("line-written");
     }
 
     private void outputFailed(IOException e) {
@@ -344,6 +347,7 @@ final class LineTransportProvider implements McpServerTransportProvider {
             if (m == null) {
                 return;
             }
+            Trace.mark("send-message");
             byte[] bytes;
             try {
                 // Jackson escapes control characters in strings, so the JSON holds no newline
