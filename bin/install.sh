@@ -3,7 +3,7 @@
 # shell completion (bash, zsh, fish) and a man page. `bin/install.sh --help` for the options.
 #
 #   PREFIX/lib/brokerctl/bin/brokerctl     the launcher (it finds lib/ beside it)
-#   PREFIX/lib/brokerctl/lib/*.jar, *.jsa  the jars and their AppCDS archives
+#   PREFIX/lib/brokerctl/lib/*.jar, *.jsa  the jars and their AppCDS archives (brokerctl, run, mcp)
 #   PREFIX/bin/brokerctl                   a symlink to the launcher
 #   PREFIX/share/bash-completion/completions/brokerctl
 #   PREFIX/share/zsh/site-functions/_brokerctl
@@ -114,6 +114,10 @@ trap 'rm -rf "$work"' EXIT
         -u JAVA_TOOL_OPTIONS -u _JAVA_OPTIONS -u JDK_JAVA_OPTIONS \
         bash "$src/cli/src/build/train-run-archive.sh" "$java" "$dest/lib" >"$work/train.txt" 2>&1 \
         || echo "install.sh: note: no AppCDS archive for brokerctl-run.jar (brokerctl run starts slower)" >&2
+    env -u BROKERCTL_HOME -u BROKERCTL_SOCKET -u BROKERCTL_PASSPHRASE_FILE -u BROKERCTL_JAVA_OPTS \
+        -u JAVA_TOOL_OPTIONS -u _JAVA_OPTIONS -u JDK_JAVA_OPTIONS \
+        bash "$src/cli/src/build/train-mcp-archive.sh" "$java" "$dest/lib" >"$work/train-mcp.txt" 2>&1 \
+        || echo "install.sh: note: no AppCDS archive for brokerctl mcp (it starts slower)" >&2
 )
 chmod 0644 "$dest"/lib/*.jsa 2>/dev/null || true
 

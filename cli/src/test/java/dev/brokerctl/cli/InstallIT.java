@@ -49,7 +49,8 @@ class InstallIT {
         Path launcher = prefix.resolve("bin/brokerctl");
         assertTrue(Files.isSymbolicLink(launcher), "bin/brokerctl is a link to the installed launcher");
         Path lib = prefix.resolve("lib/brokerctl/lib");
-        for (String f : List.of("brokerctl.jar", "brokerctl-run.jar", "brokerctl.jsa", "brokerctl-run.jsa")) {
+        for (String f : List.of("brokerctl.jar", "brokerctl-run.jar", "brokerctl.jsa", "brokerctl-run.jsa",
+                "brokerctl-mcp.jsa")) {
             assertTrue(Files.size(lib.resolve(f)) > 0, f);
             assertEquals("rw-r--r--", PosixFilePermissions.toString(Files.getPosixFilePermissions(lib.resolve(f))), f);
         }
