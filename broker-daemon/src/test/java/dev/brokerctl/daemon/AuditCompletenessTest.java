@@ -40,14 +40,6 @@ class AuditCompletenessTest {
         }
     }
 
-    /** The vault's entries after the daemon stopped (stopping appends what is queued). */
-    private List<AuditEntry> entriesAfterStop() throws Exception {
-        f.daemon.shutdown();
-        try (VaultSession s = Vault.open(f.vaultFile).unlock(DaemonFixture.PASSPHRASE.toCharArray())) {
-            assertTrue(s.verifyAudit().isIntact(), s.verifyAudit().toString());
-            return s.auditEntries(null, null);
-        }
-    }
 
     private static List<AuditEntry> of(List<AuditEntry> all, String type, long runId) {
         return all.stream().filter(e -> e.type().id().equals(type))
@@ -79,7 +71,7 @@ class AuditCompletenessTest {
         assertFalse(f.daemon.lockIfIdle(), "the idle period counts from the run's end");
         f.clock.advance(Duration.ofSeconds(2));
         assertTrue(f.daemon.lockIfIdle(), "idle a minute after the run ended");
-        List<AuditEntry> all = entriesAfterStop();
+        List<AuditEntry> all = f.entriesAfterStop();
         List<AuditEntry> exited = of(all, "run_exited", id);
         assertEquals(1, exited.size(), all.toString());
         assertEquals(143L, exited.get(0).number("exit_code"));
@@ -103,7 +95,7 @@ class AuditCompletenessTest {
             stopper.join();
             assertEquals(ErrorCode.DAEMON_STOPPED.wire(), m.string("code"));
         }
-        List<AuditEntry> all = entriesAfterStop();
+        List<AuditEntry> all = f.entriesAfterStop();
         List<AuditEntry> exited = of(all, "run_exited", id);
         assertEquals(1, exited.size(), all.toString());
         assertEquals("daemon stopped", exited.get(0).string("reason"));
@@ -121,7 +113,7 @@ class AuditCompletenessTest {
             assertEquals("error", m.type());
             assertEquals(ErrorCode.COMMAND_NOT_FOUND.wire(), m.string("code"));
         }
-        List<AuditEntry> all = entriesAfterStop();
+        List<AuditEntry> all = f.entriesAfterStop();
         List<AuditEntry> requested = of(all, "run_requested", -1);
         assertEquals(1, requested.size(), all.toString());
         assertEquals(List.of("no-such-command-4f1a", "--flag"), requested.get(0).strings("argv"));
@@ -149,7 +141,7 @@ class AuditCompletenessTest {
             DaemonProtocolTest.RunResult r = collect(requester);
             assertEquals("error", r.last().type(), r.toString());
         }
-        List<AuditEntry> all = entriesAfterStop();
+        List<AuditEntry> all = f.entriesAfterStop();
         assertEquals("approved", of(all, "run_decided", id).get(0).string("decision"));
         assertTrue(of(all, "run_started", id).isEmpty());
         List<AuditEntry> exited = of(all, "run_exited", id);

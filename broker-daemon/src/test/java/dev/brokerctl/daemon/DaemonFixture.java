@@ -2,6 +2,7 @@ package dev.brokerctl.daemon;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.brokerctl.protocol.BrokerClient;
 import dev.brokerctl.protocol.BrokerException;
@@ -103,6 +104,15 @@ final class DaemonFixture implements AutoCloseable {
             }
         }
         return c;
+    }
+
+    /** Stops the daemon (stopping appends what is queued); the vault's audit entries, checked intact. */
+    java.util.List<dev.brokerctl.vault.audit.AuditEntry> entriesAfterStop() throws Exception {
+        daemon.shutdown();
+        try (VaultSession s = Vault.open(vaultFile).unlock(PASSPHRASE.toCharArray())) {
+            assertTrue(s.verifyAudit().isIntact(), s.verifyAudit().toString());
+            return s.auditEntries(null, null);
+        }
     }
 
     @Override

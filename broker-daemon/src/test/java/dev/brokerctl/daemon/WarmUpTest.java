@@ -34,13 +34,6 @@ class WarmUpTest {
         }
     }
 
-    private List<AuditEntry> entriesAfterStop() throws Exception {
-        f.daemon.shutdown();
-        try (VaultSession s = Vault.open(f.vaultFile).unlock(DaemonFixture.PASSPHRASE.toCharArray())) {
-            assertTrue(s.verifyAudit().isIntact(), s.verifyAudit().toString());
-            return s.auditEntries(null, null);
-        }
-    }
 
     private static List<AuditEntry> runEntries(List<AuditEntry> all) {
         return all.stream().filter(e -> e.type().id().startsWith("run_")).toList();
@@ -60,7 +53,7 @@ class WarmUpTest {
         assertEquals(2, r.spawned(), r.toString());
         assertEquals(0, r.exitCode(), "true exits 0 under the daemon's launcher");
         assertFalse(r.interrupted());
-        List<AuditEntry> after = entriesAfterStop();
+        List<AuditEntry> after = f.entriesAfterStop();
         assertEquals(List.of(), runEntries(after), "the warm-up wrote run entries");
         // what the daemon's unlock and stop write, nothing more
         assertEquals(List.of("unlocked", "locked"), after.subList(before.size(), after.size()).stream()
@@ -93,7 +86,7 @@ class WarmUpTest {
         assertEquals(2, r.spawned(), r.toString());
         assertEquals(0, r.exitCode());
         assertTrue(f.daemon.isLocked(), "the warm-up must not unlock or open the vault");
-        assertEquals(List.of(), runEntries(entriesAfterStop()));
+        assertEquals(List.of(), runEntries(f.entriesAfterStop()));
     }
 
     @Test
@@ -108,7 +101,7 @@ class WarmUpTest {
         WarmUp.Result r = f.daemon.awaitWarmUp(30_000);
         assertNotNull(r, "the warm-up did not end");
         assertTrue(r.spawned() <= 2);
-        List<AuditEntry> runs = runEntries(entriesAfterStop());
+        List<AuditEntry> runs = runEntries(f.entriesAfterStop());
         assertEquals(List.of("run_requested", "run_decided", "run_started", "run_exited"),
                 runs.stream().map(e -> e.type().id()).toList());
         runs.forEach(e -> assertEquals(Long.valueOf(id), e.number("run_id"), "an entry of another run"));
