@@ -112,8 +112,7 @@ final class Executable {
         } catch (BrokerException e) {
             now = null;
         }
-        if (!id.equals(now) || !HASHES.containsKey(id) && !sha256.equals(read(path, path.toString()))) {
-            // a file too recent to trust its ctime is read again: its id may not have moved
+        if (!unchanged(path, id, now, sha256)) {
             throw new BrokerException(ErrorCode.INVALID, "the executable " + path
                     + " changed after it was approved; ask again");
         }
@@ -139,6 +138,15 @@ final class Executable {
     @Override
     public String toString() {
         return "Executable[" + path + (interpreter == null ? "" : " via " + interpreter.path) + "]";
+    }
+
+    /**
+     * Whether {@code file}, approved with id {@code approved} and content {@code sha256}, is
+     * unchanged now that its id is {@code now}: the same id, and for a file too recent to trust
+     * its ctime (its hash was not cached), the same content read again: its id may not have moved.
+     */
+    static boolean unchanged(Path file, FileId approved, FileId now, String sha256) throws BrokerException {
+        return approved.equals(now) && (HASHES.containsKey(approved) || sha256.equals(read(file, file.toString())));
     }
 
     // ------------------------------------------------------------------ resolving

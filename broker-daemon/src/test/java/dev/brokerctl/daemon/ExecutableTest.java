@@ -2,6 +2,7 @@ package dev.brokerctl.daemon;
 
 import static org.junit.jupiter.api.Assertions.assertDoesNotThrow;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNotEquals;
 import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertThrows;
@@ -101,15 +102,21 @@ class ExecutableTest {
         assertEquals(fifo, Executable.resolve("./tool", "", tmp).path());
     }
 
+    /** The id of {@code file} now, as the daemon records it. */
+    private static Executable.FileId idNow(Path file) throws Exception {
+        java.util.Map<String, Object> a = Files.readAttributes(file, "unix:dev,ino,size,ctime");
+        long ctime = ((java.nio.file.attribute.FileTime) a.get("ctime")).to(java.util.concurrent.TimeUnit.NANOSECONDS);
+        return new Executable.FileId((Long) a.get("dev"), (Long) a.get("ino"), (Long) a.get("size"), ctime);
+    }
+
     @Test
     void aHashIsCachedOnlyForAFileWhoseCtimeIsOlderThanTheRacyWindow() throws Exception {
-        for (boolean recent : new boolean[] {true, false}) {
-            Path tool = script(tmp.resolve("tool-" + recent + ".sh"), "#!/bin/sh\necho one\n");
-            java.util.Map<String, Object> a = Files.readAttributes(tool, "unix:dev,ino,size,ctime");
-            long ctime = ((java.nio.file.attribute.FileTime) a.get("ctime")).to(java.util.concurrent.TimeUnit.NANOSECONDS);
+        for (long past : new long[] {Executable.RACY_NANOS / 2, Executable.RACY_NANOS, 2 * Executable.RACY_NANOS}) {
+            boolean recent = past <= Executable.RACY_NANOS;
+            Path tool = script(tmp.resolve("tool-" + past + ".sh"), "#!/bin/sh\necho one\n");
             // the id as a coarse clock would leave it after a same-size rewrite in the same tick
-            Executable.FileId id = new Executable.FileId((Long) a.get("dev"), (Long) a.get("ino"), (Long) a.get("size"), ctime);
-            long start = recent ? ctime + Executable.RACY_NANOS / 2 : ctime + 2 * Executable.RACY_NANOS;
+            Executable.FileId id = idNow(tool);
+            long start = id.ctimeNanos() + past;
             String one = Executable.hash(tool, id, "tool", start);
             Files.writeString(tool, "#!/bin/sh\necho two\n");
             String again = Executable.hash(tool, id, "tool", start);
@@ -119,5 +126,32 @@ class ExecutableTest {
                 assertEquals(one, again, "an old file's hash comes from the cache (what makes the window matter)");
             }
         }
+    }
+
+    @Test
+    void resolving_cachesTheHashOfAFileOlderThanTheWindow_withTheWallClock() throws Exception {
+        // a system file no other test resolves (the cache is static): its ctime is old
+        Path sh = Path.of("/usr/bin/yes");
+        org.junit.jupiter.api.Assumptions.assumeTrue(Files.isRegularFile(sh), "no /usr/bin/yes");
+        Executable.FileId id = idNow(sh);
+        org.junit.jupiter.api.Assumptions.assumeTrue(
+                java.time.Instant.now().toEpochMilli() * 1_000_000L - id.ctimeNanos() > 10 * Executable.RACY_NANOS,
+                "/usr/bin/yes changed in the last 20 s");
+        Executable.resolve(sh.toString(), "", tmp);
+        // the cache answers for that id, whatever file is named with it: resolving cached it
+        Path other = script(tmp.resolve("other.sh"), "#!/bin/sh\n");
+        assertEquals(Executable.hash(sh, id, "sh", 0), Executable.hash(other, id, "other", 0));
+        assertNotEquals(Executable.hash(other, idNow(other), "other", 0), Executable.hash(sh, id, "sh", 0));
+    }
+
+    @Test
+    void aRecentFileWithTheSameId_isReadAgainBeforeItRuns_andAChangedContentIsRefused() throws Exception {
+        Path tool = script(tmp.resolve("recent.sh"), "#!/bin/sh\necho one\n");
+        Executable.FileId id = idNow(tool);
+        String one = Executable.hash(tool, id, "tool", id.ctimeNanos());   // recent: not cached
+        assertTrue(Executable.unchanged(tool, id, id, one));
+        Files.writeString(tool, "#!/bin/sh\necho two\n");   // same size; a coarse ctime would keep the id
+        assertFalse(Executable.unchanged(tool, id, id, one), "the content was read again");
+        assertFalse(Executable.unchanged(tool, id, idNow(tool), one), "a moved id is a change");
     }
 }
