@@ -24,16 +24,8 @@ cleanup() {
     rm -rf "$work"
 }
 trap cleanup EXIT
-mkdir -p "$work/bare"
-cat > "$work/bare/Bare.java" <<'JAVA'
-public class Bare {
-    public static void main(String[] a) throws Exception {
-        System.exit(new ProcessBuilder("true").inheritIO().start().waitFor());
-    }
-}
-JAVA
-"${JAVA_HOME:+$JAVA_HOME/bin/}javac" -d "$work/bare" "$work/bare/Bare.java"
-java=${JAVA_HOME:+$JAVA_HOME/bin/}java
+. "$(dirname "$0")/bare-jvm.sh"
+bare_jvm "$work/bare"
 for v in base new; do
     b=$base; [ "$v" = new ] && b=$new
     BROKERCTL_HOME=$work/home-$v "$b" init --kdf-memory-mib 19 >/dev/null 2>&1

@@ -20,16 +20,8 @@ printf '%s\n' 'bench passphrase, not a secret' > "$BROKERCTL_PASSPHRASE_FILE"
 cleanup() { "$bin" stop >/dev/null 2>&1 || true; rm -rf "$work"; }
 trap cleanup EXIT
 
-mkdir -p "$work/bare"
-cat > "$work/bare/Bare.java" <<'JAVA'
-public class Bare {
-    public static void main(String[] a) throws Exception {
-        System.exit(new ProcessBuilder("true").inheritIO().start().waitFor());
-    }
-}
-JAVA
-"${JAVA_HOME:+$JAVA_HOME/bin/}javac" -d "$work/bare" "$work/bare/Bare.java"
-java=${JAVA_HOME:+$JAVA_HOME/bin/}java
+. "$(dirname "$0")/bare-jvm.sh"
+bare_jvm "$work/bare"
 
 "$bin" init --kdf-memory-mib 19 >/dev/null 2>&1
 "$bin" env create bench --policy auto >/dev/null

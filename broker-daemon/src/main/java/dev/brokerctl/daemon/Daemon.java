@@ -316,7 +316,14 @@ public final class Daemon implements AutoCloseable {
         synchronized (servingLock) {
             serving++;
         }
-        workers.execute("connection-" + connectionIds.get(), c);
+        try {
+            workers.execute("connection-" + connectionIds.get(), c);
+        } catch (RuntimeException | OutOfMemoryError e) {
+            // no thread for it: its slot and its count go back, and Admission closes the channel
+            forget(c);
+            ended();
+            throw e;
+        }
     }
 
     /** A handshake on {@code c} finished: it keeps its approver slot past the handshake time limit. */

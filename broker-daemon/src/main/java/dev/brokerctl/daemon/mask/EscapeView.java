@@ -585,65 +585,65 @@ final class EscapeView {
         // -1: it starts a new one).
         int runView = -1;
         int runSrc = 0;
-            int segs = segCount;
-            do {
-                long w = (long) LITTLE_ENDIAN_LONG.get(in, p);
-                // Candidates: every byte of CLASS 1 or 2 is below BELOW or a backslash (checked
-                // when the class is made), and some others, sorted out by the table.
-                long cand = (~(((w | HIGH_BITS) - LOW_BITS * BELOW) | w) & HIGH_BITS)
-                        | bytesEqual(w, '\\');
-                // Bytes [0, lim) of w hold no escape byte (the first one, if any, is at lim);
-                // out has the high bit of each left-out byte among them.
-                int lim = Long.BYTES;
-                long out = 0;
-                for (; cand != 0; cand &= cand - 1) {
-                    int j = Long.numberOfTrailingZeros(cand) >>> 3;
-                    int c = cls[(int) (w >>> (j << 3)) & 0xFF];
-                    if (c == 2) {
-                        lim = j;
-                        break;
-                    }
-                    out |= (long) c << ((j << 3) + 7);
-                }
-                if (lim == 0) {
+        int segs = segCount;
+        do {
+            long w = (long) LITTLE_ENDIAN_LONG.get(in, p);
+            // Candidates: every byte of CLASS 1 or 2 is below BELOW or a backslash (checked
+            // when the class is made), and some others, sorted out by the table.
+            long cand = (~(((w | HIGH_BITS) - LOW_BITS * BELOW) | w) & HIGH_BITS)
+                    | bytesEqual(w, '\\');
+            // Bytes [0, lim) of w hold no escape byte (the first one, if any, is at lim);
+            // out has the high bit of each left-out byte among them.
+            int lim = Long.BYTES;
+            long out = 0;
+            for (; cand != 0; cand &= cand - 1) {
+                int j = Long.numberOfTrailingZeros(cand) >>> 3;
+                int c = cls[(int) (w >>> (j << 3)) & 0xFF];
+                if (c == 2) {
+                    lim = j;
                     break;
                 }
-                long kept = ~out & HIGH_BITS;
-                int i = 0;
-                while (i < lim) {
-                    int k = Math.min(lim - i, Long.numberOfTrailingZeros(out >>> (i << 3)) >>> 3);
-                    if (k > 0) {
-                        LITTLE_ENDIAN_LONG.set(view, v, w >>> (i << 3));
-                        int src = (p + i) << 4 | 1;
-                        if (v != runView || src != runSrc) {
-                            segView[segs] = v;
-                            segSrc[segs++] = src;
-                        }
-                        v += k;
-                        i += k;
-                        runView = v;
-                        runSrc = src + (k << 4);
-                        gap = 0;
-                        separated = false;
-                        if (i >= lim) {
-                            break;
-                        }
+                out |= (long) c << ((j << 3) + 7);
+            }
+            if (lim == 0) {
+                break;
+            }
+            long kept = ~out & HIGH_BITS;
+            int i = 0;
+            while (i < lim) {
+                int k = Math.min(lim - i, Long.numberOfTrailingZeros(out >>> (i << 3)) >>> 3);
+                if (k > 0) {
+                    LITTLE_ENDIAN_LONG.set(view, v, w >>> (i << 3));
+                    int src = (p + i) << 4 | 1;
+                    if (v != runView || src != runSrc) {
+                        segView[segs] = v;
+                        segSrc[segs++] = src;
                     }
-                    int m = Math.min(lim - i, Long.numberOfTrailingZeros(kept >>> (i << 3)) >>> 3);
-                    if (!separated && gap + m > MAX_GAP) {
-                        // The (MAX_GAP + 1)-th left-out byte in a row, as in the byte loop.
-                        separated = true;
-                        view[v] = ' ';
-                        segView[segs] = v++;
-                        segSrc[segs++] = (p + i + MAX_GAP - gap + 1) << 4;
-                        runView = -1;
+                    v += k;
+                    i += k;
+                    runView = v;
+                    runSrc = src + (k << 4);
+                    gap = 0;
+                    separated = false;
+                    if (i >= lim) {
+                        break;
                     }
-                    gap += m;
-                    i += m;
                 }
-                p += lim;
-            } while (p + Long.BYTES <= n);
-            segCount = segs;
+                int m = Math.min(lim - i, Long.numberOfTrailingZeros(kept >>> (i << 3)) >>> 3);
+                if (!separated && gap + m > MAX_GAP) {
+                    // The (MAX_GAP + 1)-th left-out byte in a row, as in the byte loop.
+                    separated = true;
+                    view[v] = ' ';
+                    segView[segs] = v++;
+                    segSrc[segs++] = (p + i + MAX_GAP - gap + 1) << 4;
+                    runView = -1;
+                }
+                gap += m;
+                i += m;
+            }
+            p += lim;
+        } while (p + Long.BYTES <= n);
+        segCount = segs;
         pos = p;
         viewLen = v;
         this.gap = gap;
