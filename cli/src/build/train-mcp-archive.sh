@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # AppCDS archive for `brokerctl mcp`: one real MCP session (initialize, tools/list, the listing
-# tools, a run_command that completes, get_run, list_runs) against a real daemon, in a throwaway
+# tools, a run_command that completes, get_run, list_runs), then the same as 2026-07-28 requests
+# (server/discover, tools/list, broker_status, run_command), against a real daemon, in a throwaway
 # home, started as the launcher starts a bare `brokerctl mcp` (McpMain, no picocli). Run by the
 # build (package phase); bin/brokerctl uses brokerctl-mcp.jsa for `mcp` when it exists.
 # Usage: train-mcp-archive.sh JAVA TARGET_DIR
@@ -49,6 +50,13 @@ handle=$(printf '%s' "$run" | grep -o '"run_id":"r_[a-z2-7]*"' | head -1 | cut -
 case $run in *'"status":"completed"'*) ;; *) echo "train-mcp-archive: the run did not complete: $run" >&2; exit 1 ;; esac
 call 7 get_run '{"run_id":"'"$handle"'","stdout_offset":0}' >/dev/null
 call 8 list_runs '{}' >/dev/null
+# the same line speaks 2026-07-28 too: stateless requests with their version in _meta
+meta='"_meta":{"io.modelcontextprotocol/protocolVersion":"2026-07-28","io.modelcontextprotocol/clientCapabilities":{},"io.modelcontextprotocol/clientInfo":{"name":"build","version":"1"}}'
+ask 9 '{"jsonrpc":"2.0","id":9,"method":"server/discover","params":{'"$meta"'}}' >/dev/null
+ask 10 '{"jsonrpc":"2.0","id":10,"method":"tools/list","params":{'"$meta"'}}' >/dev/null
+call 11 broker_status '{},'"$meta" >/dev/null
+run=$(call 12 run_command '{"environment":"train","command":["sh","-c","echo \"$TOKEN\""],"variables":["TOKEN"],"reason":"build: AppCDS training"},'"$meta")
+case $run in *'"status":"completed"'*) ;; *) echo "train-mcp-archive: the 2026-07-28 run did not complete: $run" >&2; exit 1 ;; esac
 exec {MCP[1]}>&-
 wait "$MCP_PID"
 test -s "$target/brokerctl-mcp.jsa"

@@ -120,12 +120,80 @@ final class BrokerTools {
         this.tools = definitions();
     }
 
+    /**
+     * The client's side of one tool call, whichever protocol revision it came in: a 2025-11-25
+     * session's exchange, or a 2026-07-28 request's context and notifier.
+     */
+    interface Caller {
+        /** The client's name and version as it states them (a claim), or null. */
+        McpSchema.Implementation client();
+
+        /** The request's progress token, or null when the client asked for no progress. */
+        Object progressToken();
+
+        /** The key of the request in {@link InFlightRequests}, or null. */
+        Object requestKey();
+
+        void progress(McpSchema.ProgressNotification notification);
+
+        /** A {@code notifications/message}, sent only if the client's logging level lets it through. */
+        void log(McpSchema.LoggingMessageNotification notification);
+    }
+
+    /** The tools for the 2025-11-25 session of the SDK's server. */
     List<SyncToolSpecification> specifications() {
         List<SyncToolSpecification> specs = new ArrayList<>();
         for (ToolDef d : tools) {
-            specs.add(new SyncToolSpecification(d.tool(), (exchange, request) -> invoke(d, exchange, request)));
+            specs.add(new SyncToolSpecification(d.tool(),
+                    (exchange, request) -> invoke(d, sessionCaller(exchange, request), request.arguments())));
         }
         return specs;
+    }
+
+    /** The tools' definitions, in the order tools/list gives them. */
+    List<Tool> toolList() {
+        return tools.stream().map(ToolDef::tool).toList();
+    }
+
+    /** Calls the tool {@code name}; an unknown name is an {@code isError} result naming the tools. */
+    CallToolResult call(String name, Caller caller, Map<String, Object> arguments) {
+        for (ToolDef d : tools) {
+            if (d.tool().name().equals(name)) {
+                return invoke(d, caller, arguments);
+            }
+        }
+        return refusedCall(name, null);
+    }
+
+    private static Caller sessionCaller(McpSyncServerExchange exchange, CallToolRequest request) {
+        Object key = exchange.transportContext() == null ? null
+                : exchange.transportContext().get(InFlightRequests.CONTEXT_KEY);
+        return new Caller() {
+            @Override
+            public McpSchema.Implementation client() {
+                return exchange.getClientInfo();
+            }
+
+            @Override
+            public Object progressToken() {
+                return request.progressToken();
+            }
+
+            @Override
+            public Object requestKey() {
+                return key;
+            }
+
+            @Override
+            public void progress(McpSchema.ProgressNotification notification) {
+                exchange.progressNotification(notification);
+            }
+
+            @Override
+            public void log(McpSchema.LoggingMessageNotification notification) {
+                exchange.loggingNotification(notification);
+            }
+        };
     }
 
     /**
@@ -373,13 +441,13 @@ final class BrokerTools {
 
     // ------------------------------------------------------------------ dispatch
 
-    private CallToolResult invoke(ToolDef def, McpSyncServerExchange exchange, CallToolRequest request) {
+    private CallToolResult invoke(ToolDef def, Caller caller, Map<String, Object> arguments) {
         Trace.mark("tool-invoked");
         String name = def.tool().name();
-        if (exchange.getClientInfo() != null) {
-            daemon.agent(exchange.getClientInfo().name(), exchange.getClientInfo().version());
+        if (caller.client() != null) {
+            daemon.agent(caller.client().name(), caller.client().version());
         }
-        Map<String, Object> args = request.arguments() == null ? Map.of() : request.arguments();
+        Map<String, Object> args = arguments == null ? Map.of() : arguments;
         List<String> problems = Schema.validate(def.inputSchema(), args);
         if (!problems.isEmpty()) {
             log.info("tool " + name + ": invalid arguments (" + problems.size() + ")");
@@ -395,7 +463,7 @@ final class BrokerTools {
             }
             return error(def, message);
         }
-        Call call = new Call(exchange, request);
+        Call call = new Call(caller);
         log.info("tool " + name);
         try {
             CallToolResult result = def.handler().handle(call, args);
@@ -424,19 +492,18 @@ final class BrokerTools {
                 + "\", \"arguments\": {...}} with an object of arguments matching the tool's input schema");
     }
 
-    /** One tool call: its exchange, progress token and JSON-RPC request (for cancellation). */
+    /** One tool call: its caller, progress token and JSON-RPC request (for cancellation). */
     private final class Call {
-        private final McpSyncServerExchange exchange;
+        private final Caller caller;
         private final Object progressToken;
         private final Object requestKey;
         private final long startNanos = System.nanoTime();
         private double lastProgress;
 
-        Call(McpSyncServerExchange exchange, CallToolRequest request) {
-            this.exchange = exchange;
-            this.progressToken = request.progressToken();
-            this.requestKey = exchange.transportContext() == null ? null
-                    : exchange.transportContext().get(InFlightRequests.CONTEXT_KEY);
+        Call(Caller caller) {
+            this.caller = caller;
+            this.progressToken = caller.progressToken();
+            this.requestKey = caller.requestKey();
         }
 
         boolean cancelled() {
@@ -455,7 +522,7 @@ final class BrokerTools {
             double progress = Math.max(elapsed, lastProgress + 0.1);   // must increase every time
             lastProgress = progress;
             try {
-                exchange.progressNotification(new McpSchema.ProgressNotification(progressToken, progress, null, message));
+                caller.progress(new McpSchema.ProgressNotification(progressToken, progress, null, message));
             } catch (RuntimeException e) {
                 log.debug("progress notification failed: " + e);
             }
@@ -464,7 +531,7 @@ final class BrokerTools {
         /** A {@code notifications/message}, sent if the client's logging level lets it through. */
         void notify(McpSchema.LoggingLevel level, String message) {
             try {
-                exchange.loggingNotification(new McpSchema.LoggingMessageNotification(level, "brokerctl", message));
+                caller.log(new McpSchema.LoggingMessageNotification(level, "brokerctl", message));
             } catch (RuntimeException e) {
                 log.debug("logging notification failed: " + e);
             }

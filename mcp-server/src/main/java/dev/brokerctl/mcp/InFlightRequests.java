@@ -10,7 +10,7 @@ import java.util.concurrent.ConcurrentHashMap;
 import java.util.function.BiFunction;
 
 /**
- * The client's requests between arrival and answer, keyed by JSON-RPC id. The SDK (2.1.0) neither
+ * The client's requests between arrival and answer, keyed by JSON-RPC id. The SDK (2.2.0) neither
  * handles {@code notifications/cancelled} nor tells a tool handler its request id, so the transport
  * records every request here, hands the key to the handler through the transport context, and
  * routes a cancellation to whatever the handler registered. It also edits outgoing responses:
@@ -134,8 +134,13 @@ final class InFlightRequests {
     /** The answer to {@code m} (as given to {@link #outgoing}) was written, or will never be. */
     void sent(JSONRPCMessage m) {
         if (m instanceof JSONRPCResponse r && r.id() != null) {
-            entries.remove(key(r.id()));
+            answered(key(r.id()));
         }
+    }
+
+    /** The request {@code key} was answered, or never will be. */
+    void answered(Object key) {
+        entries.remove(key);
     }
 
     /** Errors about the call itself; "not initialized" and the like stay protocol errors. */

@@ -3,6 +3,9 @@ package dev.brokerctl.mcp;
 import io.modelcontextprotocol.common.McpTransportContext;
 import io.modelcontextprotocol.json.McpJsonMapper;
 import io.modelcontextprotocol.json.TypeRef;
+import io.modelcontextprotocol.modern.JsonRpc;
+import io.modelcontextprotocol.modern.server.McpRequestManager;
+import io.modelcontextprotocol.modern.server.McpTransportResponse;
 import io.modelcontextprotocol.spec.McpSchema;
 import io.modelcontextprotocol.spec.McpSchema.JSONRPCMessage;
 import io.modelcontextprotocol.spec.McpServerSession;
@@ -16,7 +19,9 @@ import java.io.OutputStream;
 import java.util.LinkedHashMap;
 import java.util.Map;
 import java.util.concurrent.atomic.AtomicBoolean;
+import reactor.core.publisher.Flux;
 import reactor.core.publisher.Mono;
+import reactor.core.scheduler.Schedulers;
 import reactor.util.context.Context;
 
 /**
@@ -29,6 +34,12 @@ import reactor.util.context.Context;
  * <p>{@link #serve()} reads on the calling thread until the input ends. Requests are dispatched to
  * the session as they arrive; the SDK runs tool calls on its own threads, so a long call does not
  * hold up the next line (a cancellation in particular).
+ *
+ * <p>Two revisions of MCP share the line: a request that is {@code server/discover} or names a
+ * protocol version in {@code _meta["io.modelcontextprotocol/protocolVersion"]} is a 2026-07-28
+ * request and goes to the stateless {@link McpRequestManager} (see {@link ModernServer});
+ * everything else goes to the 2025-11-25 session, which begins with {@code initialize}.
+ * Cancellation, the in-flight bookkeeping and the writer are the same for both.
  */
 final class LineTransportProvider implements McpServerTransportProvider {
 
@@ -45,6 +56,9 @@ final class LineTransportProvider implements McpServerTransportProvider {
     private final Object writeLock = new Object();
     private final AtomicBoolean outputBroken = new AtomicBoolean();
     private volatile McpServerSession session;
+    private volatile java.util.function.Supplier<McpRequestManager> modernFactory;
+    /** Built at the first 2026-07-28 request, so that a 2025-11-25 session never loads it. */
+    private McpRequestManager modern;
 
     LineTransportProvider(McpJsonMapper json, InputStream in, OutputStream out, InFlightRequests inFlight,
             McpLog log) {
@@ -59,6 +73,11 @@ final class LineTransportProvider implements McpServerTransportProvider {
     @Override
     public void setSessionFactory(McpServerSession.Factory sessionFactory) {
         this.session = sessionFactory.create(new Transport());
+    }
+
+    /** Serves 2026-07-28 requests with what {@code factory} builds; without one they go to the session. */
+    void modern(java.util.function.Supplier<McpRequestManager> factory) {
+        this.modernFactory = factory;
     }
 
     @Override
@@ -231,8 +250,9 @@ final class LineTransportProvider implements McpServerTransportProvider {
 
     private void dispatch(JSONRPCMessage message) {
         Context context = Context.empty();
-        if (message instanceof McpSchema.JSONRPCRequest r && McpSchema.METHOD_PING.equals(r.method())) {
-            // MCP allows a ping before initialization; the SDK (2.1.0) holds every request until
+        boolean modernRequest = message instanceof McpSchema.JSONRPCRequest r && modernFactory != null && isModern(r);
+        if (!modernRequest && message instanceof McpSchema.JSONRPCRequest r && McpSchema.METHOD_PING.equals(r.method())) {
+            // MCP allows a ping before initialization; the SDK (2.2.0) holds every request until
             // notifications/initialized arrives, so it would never answer that one
             writeResult(r.id(), Map.of());
             return;
@@ -248,7 +268,14 @@ final class LineTransportProvider implements McpServerTransportProvider {
             Map<String, Object> result = new LinkedHashMap<>();
             result.put("content", java.util.List.of(text));
             result.put("isError", true);
+            if (modernRequest) {
+                result.put("resultType", "complete");
+            }
             writeResult(r.id(), result);
+            return;
+        }
+        if (modernRequest) {
+            dispatchModern((McpSchema.JSONRPCRequest) message);
             return;
         }
         if (message instanceof McpSchema.JSONRPCRequest r) {
@@ -264,6 +291,72 @@ final class LineTransportProvider implements McpServerTransportProvider {
         }
         session.handle(message).contextWrite(context).subscribe(ok -> { },
                 e -> log.warn("handling a message failed: " + e));
+    }
+
+    /** A 2026-07-28 request: {@code server/discover}, or one naming its protocol version in {@code _meta}. */
+    static boolean isModern(McpSchema.JSONRPCRequest r) {
+        if (io.modelcontextprotocol.modern.McpSchema.METHOD_SERVER_DISCOVER.equals(r.method())) {
+            return true;
+        }
+        return r.params() instanceof Map<?, ?> p && p.get("_meta") instanceof Map<?, ?> meta
+                && meta.containsKey(io.modelcontextprotocol.modern.McpSchema.MetaKeys.PROTOCOL_VERSION);
+    }
+
+    /**
+     * Hands a 2026-07-28 request to the stateless server, off the reading thread (a tool call
+     * blocks on the daemon), and writes what it answers: progress and log notifications, then
+     * the response. Nothing more is written for a request the client cancelled.
+     */
+    private void dispatchModern(McpSchema.JSONRPCRequest r) {
+        Object key = InFlightRequests.key(r.id());
+        inFlight.received(key, r.method(), toolName(r));
+        McpTransportContext context = McpTransportContext.create(Map.of(InFlightRequests.CONTEXT_KEY, key));
+        JsonRpc.JSONRPCRequest request = new JsonRpc.JSONRPCRequest(JsonRpc.JSONRPC_VERSION, r.method(), r.id(), r.params());
+        if (modern == null) {
+            modern = modernFactory.get();   // dispatch runs on the one reading thread
+        }
+        McpRequestManager manager = modern;
+        Mono.defer(() -> manager.handle(context, request))
+                .subscribeOn(Schedulers.boundedElastic())
+                .flatMapMany(LineTransportProvider::messages)
+                .subscribe(m -> writeModern(key, m), e -> {
+                    log.warn("handling a " + r.method() + " request failed: " + e);
+                    writeModern(key, JsonRpc.JSONRPCResponse.error(r.id(), new JsonRpc.JSONRPCResponse.JSONRPCError(
+                            McpSchema.ErrorCodes.INTERNAL_ERROR, "Internal error: " + e.getClass().getSimpleName(), null)));
+                });
+    }
+
+    private static Flux<JsonRpc.JSONRPCMessage> messages(McpTransportResponse response) {
+        if (response instanceof McpTransportResponse.Streaming streaming) {
+            return streaming.messages();
+        }
+        if (response instanceof McpTransportResponse.Result result) {
+            return Flux.just(result.response());
+        }
+        return Flux.just(((McpTransportResponse.Error) response).response());
+    }
+
+    private void writeModern(Object key, JsonRpc.JSONRPCMessage m) {
+        boolean response = m instanceof JsonRpc.JSONRPCResponse;
+        try {
+            if (inFlight.isCancelled(key)) {
+                return;   // MCP: the receiver of a cancellation SHOULD NOT answer the request
+            }
+            Trace.mark("send-message");
+            writeLine(json.writeValueAsBytes(m));
+        } catch (IOException e) {
+            outputFailed(e);
+        } catch (RuntimeException | LinkageError e) {
+            log.warn("cannot write a " + m.getClass().getSimpleName() + " as JSON: " + e);
+            if (response) {
+                writeError(((JsonRpc.JSONRPCResponse) m).id(), McpSchema.ErrorCodes.INTERNAL_ERROR, "Internal error: the"
+                        + " brokerctl MCP server could not write its answer; its log (stderr) says why");
+            }
+        } finally {
+            if (response) {
+                inFlight.answered(key);
+            }
+        }
     }
 
     private static String toolName(McpSchema.JSONRPCRequest r) {
