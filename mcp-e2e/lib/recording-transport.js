@@ -1,9 +1,12 @@
 // The SDK's StdioClientTransport, recording the raw JSON text of every message both ways and the
-// server's stderr, for the leak check at the end of the suite.
+// server's stderr, for the leak checks. The same recorder wraps the v1 SDK's transport
+// (RecordingStdioTransport) and the v2 SDK's (recording(StdioClientTransport) from
+// @modelcontextprotocol/client/stdio): both keep the child process in `_process`.
 import { StringDecoder } from 'node:string_decoder';
 import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js';
 
-export class RecordingStdioTransport extends StdioClientTransport {
+/** A subclass of `Base` (a StdioClientTransport) that records what crosses stdin and stdout. */
+export const recording = (Base) => class extends Base {
   constructor(params) {
     super({ ...params, stderr: 'pipe' });
     /** [{dir: 'sent' | 'received', text}], in order; `text` is the line as it crossed stdin/stdout. */
@@ -64,4 +67,6 @@ export class RecordingStdioTransport extends StdioClientTransport {
   get transcriptText() {
     return this.transcript.map((m) => m.text).join('\n') + (this.pendingRaw ? '\n' + this.pendingRaw : '');
   }
-}
+};
+
+export const RecordingStdioTransport = recording(StdioClientTransport);
