@@ -6,12 +6,18 @@
 //   3. after `warmup` more calls (default 500), `calls` warmed calls (default 200).
 // Usage (after `mvn -q -DskipTests package` and `npm ci` in mcp-e2e/):
 //   node mcp-e2e/bench/mcp-latency.mjs [calls] [warmup] [startups]
+// MCP_ERA=2026-07-28 measures the same with the v2 SDK client (@modelcontextprotocol/client) pinned
+// to MCP 2026-07-28 over the SDK's own stdio transport, as a client built on it connects: it probes
+// with server/discover on a short-lived second `brokerctl mcp`, then starts the session's one, so
+// "spawn + initialize" is two JVM starts there (one discover, one tools/list on the second).
 // With MCP_TRACE=FILE, the MCP server of the measured session writes its timestamps to FILE
 // (-Dbrokerctl.mcp.trace) and this script adds each call's start and end on the same clock
 // (CLOCK_MONOTONIC); mcp-e2e/bench/trace-split.py FILE splits the first 20 calls between the
 // client, the MCP server and the daemon.
-import { Client } from '@modelcontextprotocol/sdk/client/index.js';
-import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js';
+import { Client as V1Client } from '@modelcontextprotocol/sdk/client/index.js';
+import { StdioClientTransport as V1Transport } from '@modelcontextprotocol/sdk/client/stdio.js';
+import { Client as V2Client } from '@modelcontextprotocol/client';
+import { StdioClientTransport as V2Transport } from '@modelcontextprotocol/client/stdio';
 import { execFileSync, spawn } from 'node:child_process';
 import { mkdtempSync, writeFileSync, rmSync, chmodSync, appendFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -21,6 +27,7 @@ import { fileURLToPath } from 'node:url';
 const calls = Number(process.argv[2] ?? 200);
 const warmup = Number(process.argv[3] ?? 500);
 const startups = Number(process.argv[4] ?? 10);
+const modern = process.env.MCP_ERA === '2026-07-28';
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
 const bin = join(root, 'bin', 'brokerctl');
 const home = mkdtempSync(join(tmpdir(), 'brokerctl-bench-'));
@@ -58,8 +65,11 @@ try {
     // MCP_JAVA_OPTS: more JVM flags for the measured session (e.g. -Dbrokerctl.mcp.nowarmup=true)
     const opts = [trace ? `-Dbrokerctl.mcp.trace=${trace}` : '', process.env.MCP_JAVA_OPTS ?? ''].join(' ').trim();
     const env = traced && opts ? { ...base, BROKERCTL_JAVA_OPTS: opts } : base;
-    const transport = new StdioClientTransport({ command: bin, args: ['mcp'], env, stderr: 'ignore' });
-    const client = new Client({ name: 'mcp-latency-bench', version: '1' });
+    const params = { command: bin, args: ['mcp'], env, stderr: 'ignore' };
+    const transport = modern ? new V2Transport(params) : new V1Transport(params);
+    const client = modern
+      ? new V2Client({ name: 'mcp-latency-bench', version: '2' }, { versionNegotiation: { mode: { pin: '2026-07-28' } } })
+      : new V1Client({ name: 'mcp-latency-bench', version: '1' });
     await client.connect(transport);
     return client;
   };
@@ -73,8 +83,9 @@ try {
     start.push(process.hrtime.bigint() - t0);
     await c.close();
   }
+  console.log(`MCP ${modern ? '2026-07-28 (v2 SDK client, pinned)' : '2025-11-25 (v1 SDK client)'}`);
   console.log(`start-up of brokerctl mcp, ${startups} times (the first is the first JVM start after the build's page cache)`);
-  row('spawn + initialize + tools/list', start);
+  row(modern ? 'spawn + discover, spawn + tools/list' : 'spawn + initialize + tools/list', start);
   console.log(`  first: ${ms(start[0]).toFixed(0)} ms`);
 
   const client = await connect(true);
