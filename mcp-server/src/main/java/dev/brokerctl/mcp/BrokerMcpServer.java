@@ -94,7 +94,7 @@ public final class BrokerMcpServer {
                     .validateToolInputs(false)
                     .tools(tools.specifications())
                     .build();
-            transport.modern(() -> ModernServer.build(tools, json, version));
+            transport.modern(() -> ModernServer.build(tools, json, version), version);
             Trace.mark("server-built");
             mcpLog.info("serving MCP on stdio, version " + version + ", daemon socket " + paths.socket());
             transport.serve();

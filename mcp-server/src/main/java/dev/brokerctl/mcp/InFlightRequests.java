@@ -63,8 +63,13 @@ final class InFlightRequests {
         return "?:" + id;
     }
 
-    void received(Object key, String method, String toolName) {
-        entries.put(key, new Entry(method, toolName));
+    /**
+     * Records a request; false (and nothing recorded) when a request with the same id is still in
+     * flight, whichever protocol revision it came in: JSON-RPC ids are unique among requests in
+     * flight, and one table serves both revisions' cancellation.
+     */
+    boolean received(Object key, String method, String toolName) {
+        return entries.putIfAbsent(key, new Entry(method, toolName)) == null;
     }
 
     /**

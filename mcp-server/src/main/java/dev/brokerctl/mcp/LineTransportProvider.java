@@ -57,6 +57,7 @@ final class LineTransportProvider implements McpServerTransportProvider {
     private final AtomicBoolean outputBroken = new AtomicBoolean();
     private volatile McpServerSession session;
     private volatile java.util.function.Supplier<McpRequestManager> modernFactory;
+    private volatile String serverVersion;
     /** Built at the first 2026-07-28 request, so that a 2025-11-25 session never loads it. */
     private McpRequestManager modern;
 
@@ -76,8 +77,9 @@ final class LineTransportProvider implements McpServerTransportProvider {
     }
 
     /** Serves 2026-07-28 requests with what {@code factory} builds; without one they go to the session. */
-    void modern(java.util.function.Supplier<McpRequestManager> factory) {
+    void modern(java.util.function.Supplier<McpRequestManager> factory, String version) {
         this.modernFactory = factory;
+        this.serverVersion = version;
     }
 
     @Override
@@ -258,7 +260,8 @@ final class LineTransportProvider implements McpServerTransportProvider {
             return;
         }
         if (message instanceof McpSchema.JSONRPCRequest r && McpSchema.METHOD_TOOLS_CALL.equals(r.method())
-                && r.params() instanceof Map<?, ?> p && p.get("arguments") != null && !(p.get("arguments") instanceof Map)) {
+                && r.params() instanceof Map<?, ?> p && p.get("arguments") != null && !(p.get("arguments") instanceof Map)
+                && (!modernRequest || servedVersion(p))) {
             // the SDK would answer with its JSON mapper's account of the type mismatch
             String tool = p.get("name") instanceof String n ? Schema.printable(n) : "the tool";
             Map<String, Object> text = new LinkedHashMap<>();
@@ -270,6 +273,8 @@ final class LineTransportProvider implements McpServerTransportProvider {
             result.put("isError", true);
             if (modernRequest) {
                 result.put("resultType", "complete");
+                result.put("_meta", Map.of(io.modelcontextprotocol.modern.McpSchema.MetaKeys.SERVER_INFO,
+                        Map.of("name", "brokerctl", "version", serverVersion)));
             }
             writeResult(r.id(), result);
             return;
@@ -280,7 +285,10 @@ final class LineTransportProvider implements McpServerTransportProvider {
         }
         if (message instanceof McpSchema.JSONRPCRequest r) {
             Object key = InFlightRequests.key(r.id());
-            inFlight.received(key, r.method(), toolName(r));
+            if (!inFlight.received(key, r.method(), toolName(r))) {
+                refuseDuplicate(r.id());
+                return;
+            }
             context = Context.of(McpTransportContext.KEY,
                     McpTransportContext.create(Map.of(InFlightRequests.CONTEXT_KEY, key)));
         } else if (message instanceof McpSchema.JSONRPCNotification n
@@ -293,13 +301,43 @@ final class LineTransportProvider implements McpServerTransportProvider {
                 e -> log.warn("handling a message failed: " + e));
     }
 
-    /** A 2026-07-28 request: {@code server/discover}, or one naming its protocol version in {@code _meta}. */
+    /**
+     * A 2026-07-28 request: {@code server/discover}, or one with an {@code io.modelcontextprotocol/}
+     * key in its {@code _meta} (a session's requests have none). One that lacks the version or the
+     * capabilities gets the stateless server's error saying which, rather than waiting forever for
+     * an {@code initialize} that never comes.
+     */
     static boolean isModern(McpSchema.JSONRPCRequest r) {
         if (io.modelcontextprotocol.modern.McpSchema.METHOD_SERVER_DISCOVER.equals(r.method())) {
             return true;
         }
-        return r.params() instanceof Map<?, ?> p && p.get("_meta") instanceof Map<?, ?> meta
-                && meta.containsKey(io.modelcontextprotocol.modern.McpSchema.MetaKeys.PROTOCOL_VERSION);
+        if (r.params() instanceof Map<?, ?> p && p.get("_meta") instanceof Map<?, ?> meta) {
+            for (Object key : meta.keySet()) {
+                if (key instanceof String k && k.startsWith("io.modelcontextprotocol/")) {
+                    return true;
+                }
+            }
+        }
+        return false;
+    }
+
+    /** Whether a 2026-07-28 request's {@code _meta} names the version served, with capabilities. */
+    private static boolean servedVersion(Map<?, ?> params) {
+        return params.get("_meta") instanceof Map<?, ?> meta
+                && ModernServer.VERSION.equals(meta.get(io.modelcontextprotocol.modern.McpSchema.MetaKeys.PROTOCOL_VERSION))
+                && meta.get(io.modelcontextprotocol.modern.McpSchema.MetaKeys.CLIENT_CAPABILITIES) instanceof Map;
+    }
+
+    /**
+     * A request whose id is that of a request still in flight is not served: its answer, and a
+     * cancellation, could not be told apart from the other's. The error has no id, for the same
+     * reason.
+     */
+    private void refuseDuplicate(Object id) {
+        log.warn("ignored a request with the id of a request still in flight: " + Schema.printable(String.valueOf(id)));
+        writeError(null, McpSchema.ErrorCodes.INVALID_REQUEST, "Invalid Request: a request with id "
+                + Schema.printable(String.valueOf(id)) + " is still in flight; ids must be unique among requests in"
+                + " flight; it was ignored");
     }
 
     /**
@@ -309,7 +347,10 @@ final class LineTransportProvider implements McpServerTransportProvider {
      */
     private void dispatchModern(McpSchema.JSONRPCRequest r) {
         Object key = InFlightRequests.key(r.id());
-        inFlight.received(key, r.method(), toolName(r));
+        if (!inFlight.received(key, r.method(), toolName(r))) {
+            refuseDuplicate(r.id());
+            return;
+        }
         McpTransportContext context = McpTransportContext.create(Map.of(InFlightRequests.CONTEXT_KEY, key));
         JsonRpc.JSONRPCRequest request = new JsonRpc.JSONRPCRequest(JsonRpc.JSONRPC_VERSION, r.method(), r.id(), r.params());
         if (modern == null) {

@@ -189,6 +189,68 @@ class ModernProtocolTest {
     }
 
     @Test
+    void cancellingWithStopOnCancel_stopsTheRun_andTheCallsAnswerIsNotWritten() throws Exception {
+        Map<String, Object> args = withWait(run("long"), 60);
+        args.put("stop_on_cancel", true);
+        session.send(McpTestSession.requestMessage(77, "tools/call", callParams("run_command", args, meta())));
+        daemon.next("run_get");
+        session.notify("notifications/cancelled", Map.of("requestId", 77));
+        assertNotNull(daemon.stops.poll(20, java.util.concurrent.TimeUnit.SECONDS), "run_stop sent");
+        // the call has stopped waiting and returned; what it returned is not written
+        assertNull(session.next(Duration.ofMillis(500)), "nothing answers the cancelled request");
+    }
+
+    @Test
+    @SuppressWarnings("unchecked")
+    void aRequestMissingPartOfItsMeta_getsAnErrorSayingWhich_notSilence() throws Exception {
+        Map<String, Object> noVersion = session.request("tools/list",
+                Map.of("_meta", Map.of("io.modelcontextprotocol/clientCapabilities", Map.of())));
+        Map<String, Object> error = (Map<String, Object>) noVersion.get("error");
+        assertNotNull(error, noVersion.toString());
+        assertEquals(-32602, ((Number) error.get("code")).intValue());
+        assertTrue(error.get("message").toString().contains("protocolVersion"), error.toString());
+
+        Map<String, Object> m = meta();
+        m.put("io.modelcontextprotocol/protocolVersion", "2099-01-01");
+        Map<String, Object> unsupported = session.request("tools/call", callParams("list_variables", "dev", m));
+        assertEquals(-32022, ((Number) ((Map<String, Object>) unsupported.get("error")).get("code")).intValue(),
+                "the version is checked before the arguments: " + unsupported);
+    }
+
+    @Test
+    @SuppressWarnings("unchecked")
+    void aRequestReusingTheIdOfOneInFlight_isRefused_andTheFirstCanStillBeCancelled() throws Exception {
+        session.initialize();
+        Map<String, Object> args = withWait(run("long"), 60);
+        args.put("stop_on_cancel", true);
+        session.send(McpTestSession.requestMessage(5, "tools/call", McpTestSession.callParams("run_command", args, null)));
+        daemon.next("run_get");
+        session.send(McpTestSession.requestMessage(5, "tools/call", callParams("broker_status", Map.of(), meta())));
+        Map<String, Object> refused = session.responseTo(null);
+        Map<String, Object> error = (Map<String, Object>) refused.get("error");
+        assertEquals(-32600, ((Number) error.get("code")).intValue(), refused.toString());
+        assertTrue(error.get("message").toString().contains("id 5 is still in flight"), error.toString());
+
+        session.notify("notifications/cancelled", Map.of("requestId", 5));
+        assertNotNull(daemon.stops.poll(20, java.util.concurrent.TimeUnit.SECONDS), "the first call was cancelled");
+        assertNull(session.next(Duration.ofMillis(500)), "nothing answers the cancelled request");
+    }
+
+    @Test
+    void aRequestIdWithALineBreak_cannotForgeALineOfTheLog() throws Exception {
+        String id = "x\n00:00:00.000 WARN brokerctl mcp: forged\u001b[31m";
+        Map<String, Object> args = withWait(run("long"), 60);
+        session.send(McpTestSession.requestMessage(id, "tools/call", callParams("run_command", args, meta())));
+        daemon.next("run_get");
+        session.notify("notifications/cancelled", Map.of("requestId", id));
+        String handle = daemon.runs.keySet().iterator().next();
+        call("get_run", Map.of("run_id", handle, "wait_seconds", 0), meta());
+        assertTrue(session.log().contains("cancelled request x\\u000a00:00:00.000 WARN"), session.log());
+        assertFalse(session.log().contains("\n00:00:00.000 WARN"), "a forged line: " + session.log());
+        assertFalse(session.log().contains("\u001b"), "an escape sequence reached the log");
+    }
+
+    @Test
     void unknownToolsAndNonObjectArguments_areErrorResultsAnAgentCanActOn() throws Exception {
         Map<String, Object> unknown = call("rm_rf", Map.of(), meta());
         assertTrue(isError(unknown), unknown.toString());
@@ -198,6 +260,7 @@ class ModernProtocolTest {
         Map<String, Object> notObject = (Map<String, Object>) session.request("tools/call",
                 callParams("list_variables", "dev", meta())).get("result");
         assertEquals("complete", notObject.get("resultType"));
+        assertTrue(notObject.get("_meta").toString().contains("name=brokerctl"), notObject.toString());
         assertTrue(isError(notObject));
         assertTrue(text(notObject).contains("must be a JSON object of named arguments"), text(notObject));
 
