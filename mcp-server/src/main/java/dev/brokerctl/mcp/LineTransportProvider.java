@@ -35,9 +35,9 @@ import reactor.util.context.Context;
  * the session as they arrive; the SDK runs tool calls on its own threads, so a long call does not
  * hold up the next line (a cancellation in particular).
  *
- * <p>Two revisions of MCP share the line: a request that is {@code server/discover} or names a
- * protocol version in {@code _meta["io.modelcontextprotocol/protocolVersion"]} is a 2026-07-28
- * request and goes to the stateless {@link McpRequestManager} (see {@link ModernServer});
+ * <p>Two revisions of MCP share the line: a request that is {@code server/discover} or has an
+ * {@code io.modelcontextprotocol/} key in its {@code _meta} (the protocol version, the client's
+ * capabilities) is a 2026-07-28 request and goes to the stateless {@link McpRequestManager} (see {@link ModernServer});
  * everything else goes to the 2025-11-25 session, which begins with {@code initialize}.
  * Cancellation, the in-flight bookkeeping and the writer are the same for both.
  */
@@ -346,6 +346,10 @@ final class LineTransportProvider implements McpServerTransportProvider {
      * the response. Nothing more is written for a request the client cancelled.
      */
     private void dispatchModern(McpSchema.JSONRPCRequest r) {
+        if (modern == null) {
+            modern = modernFactory.get();   // dispatch runs on the one reading thread
+        }
+        McpRequestManager manager = modern;
         Object key = InFlightRequests.key(r.id());
         if (!inFlight.received(key, r.method(), toolName(r))) {
             refuseDuplicate(r.id());
@@ -353,17 +357,17 @@ final class LineTransportProvider implements McpServerTransportProvider {
         }
         McpTransportContext context = McpTransportContext.create(Map.of(InFlightRequests.CONTEXT_KEY, key));
         JsonRpc.JSONRPCRequest request = new JsonRpc.JSONRPCRequest(JsonRpc.JSONRPC_VERSION, r.method(), r.id(), r.params());
-        if (modern == null) {
-            modern = modernFactory.get();   // dispatch runs on the one reading thread
-        }
-        McpRequestManager manager = modern;
+        // an answer is owed whatever happens: an empty reply or a failure is an internal error
+        JsonRpc.JSONRPCResponse internal = JsonRpc.JSONRPCResponse.error(r.id(), new JsonRpc.JSONRPCResponse.JSONRPCError(
+                McpSchema.ErrorCodes.INTERNAL_ERROR, "Internal error: the brokerctl MCP server could not answer; its"
+                        + " log (stderr) says why", null));
         Mono.defer(() -> manager.handle(context, request))
                 .subscribeOn(Schedulers.boundedElastic())
                 .flatMapMany(LineTransportProvider::messages)
+                .defaultIfEmpty(internal)
                 .subscribe(m -> writeModern(key, m), e -> {
-                    log.warn("handling a " + r.method() + " request failed: " + e);
-                    writeModern(key, JsonRpc.JSONRPCResponse.error(r.id(), new JsonRpc.JSONRPCResponse.JSONRPCError(
-                            McpSchema.ErrorCodes.INTERNAL_ERROR, "Internal error: " + e.getClass().getSimpleName(), null)));
+                    log.warn("handling a " + Schema.printable(r.method()) + " request failed: " + e);
+                    writeModern(key, internal);
                 });
     }
 
