@@ -28,7 +28,12 @@ import java.util.Map;
 final class DaemonFixture implements AutoCloseable {
 
     static final String PASSPHRASE = "correct horse battery staple";
-    static final String CANARY = "canary-daemon-value-8e21c4";
+    /**
+     * The value of every variable of the fixture's vault: fresh per test JVM, so that a scan of
+     * /proc for it (ContainedRunsTest) cannot find the processes of another build on the machine.
+     */
+    static final String CANARY = "canary-daemon-value-"
+            + java.util.HexFormat.of().toHexDigits(new java.security.SecureRandom().nextInt() & 0xffffff, 6);
 
     final Path dir;
     final Path vaultFile;
