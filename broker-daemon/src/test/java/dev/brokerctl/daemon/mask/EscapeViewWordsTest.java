@@ -104,6 +104,92 @@ class EscapeViewWordsTest {
         }
     }
 
+    /** Log-like text: words, single spaces and newlines, long plain runs, and the rest rarely. */
+    static byte[] logLikeText(Random rnd, int length) {
+        ByteArrayOutputStream out = new ByteArrayOutputStream();
+        while (out.size() < length) {
+            int pick = rnd.nextInt(40);
+            if (pick < 30) {
+                int word = 1 + rnd.nextInt(rnd.nextInt(8) == 0 ? 40 : 9);
+                String letters = "abcdefghijklmnopqrstuvwxyz0123456789=/-:.[]_";
+                for (int k = 0; k < word; k++) {
+                    out.write(letters.charAt(rnd.nextInt(letters.length())));
+                }
+                out.write(rnd.nextInt(12) == 0 ? '\n' : rnd.nextInt(20) == 0 ? '+' : ' ');
+            } else if (pick < 33) {
+                // Left-out runs around the separator threshold, across block boundaries.
+                int run = rnd.nextInt(2 * EscapeView.MAX_GAP + 4);
+                for (int k = 0; k < run; k++) {
+                    out.write(" \n+ \t\r".charAt(rnd.nextInt(rnd.nextInt(3) == 0 ? 6 : 3)));
+                }
+            } else if (pick < 35) {
+                out.writeBytes(SNIPPETS[rnd.nextInt(SNIPPETS.length)].getBytes(StandardCharsets.US_ASCII));
+            } else if (pick < 37) {
+                out.write(rnd.nextInt(256));
+            } else {
+                out.write(PIECES.charAt(rnd.nextInt(PIECES.length())));
+            }
+        }
+        return out.toByteArray();
+    }
+
+    /**
+     * Long texts, so that the word path's 64-byte blocks (and the step loop after them) see
+     * every mix: the same view and sources as the byte loop, stopped anywhere, with stale bytes
+     * after the input in the array (a stream's buffer), which a block's copies read past the
+     * end of a run but must never put in the view.
+     */
+    @Test
+    void blockPath_givesTheByteLoopsViewAndSources_onLongText() {
+        long compared = 0;
+        for (int iter = 0; iter < MaskerPropertyTest.cases(1500); iter++) {
+            Random rnd = new Random(0x3E0F_0000L + iter);
+            byte[] text = iter % 3 == 0 ? randomText(rnd, 64 + rnd.nextInt(1500))
+                    : logLikeText(rnd, 64 + rnd.nextInt(3000));
+            int stopCount = rnd.nextInt(3) == 0 ? 0 : 1 + rnd.nextInt(12);
+            int[] stops = new int[stopCount];
+            for (int k = 0, at = 0; k < stopCount; k++) {
+                at = Math.min(text.length, at + rnd.nextInt(text.length / Math.max(1, stopCount) + 9));
+                stops[k] = at;
+            }
+            int slack = rnd.nextBoolean() ? 0 : rnd.nextInt(200);
+            byte[] buf = java.util.Arrays.copyOf(text, text.length + slack);
+            for (int k = text.length; k < buf.length; k++) {
+                buf[k] = (byte) rnd.nextInt(256);
+            }
+            long[] bytes = EscapeView.trace(text, stops, false);
+            assertArrayEquals(bytes, EscapeView.trace(buf, text.length, stops, true), "iter=" + iter);
+            compared += text.length;
+        }
+        assertTrue(compared > MaskerPropertyTest.cases(1500) * 500L, "only " + compared + " bytes compared");
+    }
+
+    /**
+     * Each byte value at each offset of a 64-byte block, after each run of spaces up to past
+     * MAX_GAP, in words and spaces: one byte's class, and the separator, at every bit of the
+     * block's masks.
+     */
+    @Test
+    void blockPath_everyByteAtEveryOffsetOfABlock() {
+        byte[] base = "2025-01-05 12:34:56.789 INFO [worker-3] request user hit the and ms id=0123456789abcdef payload=QUJD+REVG took=12ms\n"
+                .repeat(3).getBytes(StandardCharsets.US_ASCII);
+        for (int b = 0; b < 256; b++) {
+            for (int at = 0; at < 64; at++) {
+                for (int gap = 0; gap <= EscapeView.MAX_GAP + 1; gap += (at % 4 == 0 ? 1 : 5)) {
+                    byte[] text = base.clone();
+                    int start = 64 + at - gap;
+                    for (int k = 0; k < gap; k++) {
+                        text[start + k] = ' ';
+                    }
+                    text[64 + at] = (byte) b;
+                    String ctx = "byte=" + b + " at=" + at + " gap=" + gap;
+                    assertArrayEquals(EscapeView.trace(text, new int[0], false),
+                            EscapeView.trace(text, new int[0], true), ctx);
+                }
+            }
+        }
+    }
+
     /**
      * Forms of random values, planted in log-like text after 0 to 15 bytes (every alignment of
      * the form to the 8-byte words), wrapped at 1 to 80 columns: the masker with the word path
