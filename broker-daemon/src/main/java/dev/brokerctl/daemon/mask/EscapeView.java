@@ -104,10 +104,16 @@ final class EscapeView {
      * start, the low four bits how many (0 to 12). A segment of width 1 is a run of plain bytes
      * (view byte k came from in[(segSrc >> 4) + k - segView], one byte); any other segment is one
      * escape, or one separator (width 0), and all its view bytes share its source. So a run of
-     * plain bytes costs one entry, not one per byte ({@link #srcOf}).
+     * plain bytes costs one entry, not one per byte ({@link #srcOf}). A segment of "width"
+     * {@link #SPAN} holds no escape and no separator: its view bytes are the plain bytes of the
+     * input from {@code segSrc >> 4} (a plain byte) on, in order, its other bytes left out (a
+     * block of the word path, one entry for up to 64 bytes; found back by reading the input
+     * again).
      */
     private final int[] segView;
     private final int[] segSrc;
+    /** The low bits of a segSrc entry for a segment of plain and left-out bytes. */
+    private static final int SPAN = 0xF;
     private int segCount;
     /** Decode 8 plain bytes at a time (false: byte by byte, the reference for tests). */
     private final boolean words;
@@ -354,7 +360,18 @@ final class EscapeView {
     private int srcOf(int k) {
         int i = segmentOf(k);
         int s = segSrc[i];
-        return (s & 0xF) == 1 ? s + ((k - segView[i]) << 4) : s;
+        int width = s & 0xF;
+        if (width == SPAN) {
+            // The (k - segView[i])-th plain byte from the span's start.
+            int nth = k - segView[i];
+            int p = s >> 4;
+            for (;; p++) {
+                if (CLASS[in[p] & 0xFF] == 0 && nth-- == 0) {
+                    return p << 4 | 1;
+                }
+            }
+        }
+        return width == 1 ? s + ((k - segView[i]) << 4) : s;
     }
 
     /** The last segment starting at or before view byte k. */
@@ -384,7 +401,8 @@ final class EscapeView {
         int count = segCount - i;
         System.arraycopy(segView, i, segView, 0, count);
         System.arraycopy(segSrc, i, segSrc, 0, count);
-        segSrc[0] = first;
+        // The rest of a span is a span from the first byte kept.
+        segSrc[0] = (segSrc[0] & 0xF) == SPAN ? first | SPAN : first;
         segView[0] = f;
         for (int j = 0; j < count; j++) {
             segView[j] -= f;
@@ -578,14 +596,16 @@ final class EscapeView {
      * The word path of {@link #decode}: from in[pos], while 8 bytes remain before n, the plain
      * and left-out bytes up to the first byte that may start an escape (left to the byte loop).
      *
-     * <p>First in blocks of 64 bytes: eight word reads make bit masks of the block's left-out
-     * bytes (space, newline, {@code +}) and of the bytes the class table must sort out (every
-     * other byte below {@code ','} and backslashes; a tab or CR is left out, a quote kept, an
-     * escape start ends the block there). Then each run of plain bytes is found with two bit
-     * scans and copied with two 8-byte stores (a loop only past 16 bytes; what a store puts
-     * after the run is overwritten later, and the view and the input have room for it), one
-     * source entry a run; each left-out run moves the gap on and makes the separator where the
-     * byte loop makes it. So the loop does not branch on where in a word the spaces fall.
+     * <p>First in blocks of 64 bytes: eight word reads make bit masks of the block's spaces and
+     * of the bytes the class table must sort out (every other byte below {@code ','} and
+     * backslashes: a newline, {@code +}, tab or CR is left out, a quote kept, an escape start
+     * ends the block there; only spaces are common enough to pay for an exact compare in every
+     * word). Then each run of plain bytes is found with two bit scans and copied with two
+     * 8-byte stores (a loop only past 16 bytes; what a store puts after the run is overwritten
+     * later, and the view and the input have room for it). A block in which no separator can
+     * fall is one source entry, a {@link #SPAN}; otherwise each run is one, and each left-out
+     * run moves the gap on and makes the separator where the byte loop makes it. So the loop
+     * does not branch on where in a word the spaces fall.
      * The last bytes before n (and near the end of the input array, which the copies may read
      * past a run) go one step at a time: the 8 bytes at p give the plain run and the left-out
      * run after it. The view and every source are the byte loop's (EscapeViewWordsTest).
@@ -610,7 +630,7 @@ final class EscapeView {
                 long w = (long) LITTLE_ENDIAN_LONG.get(in, p + j);
                 long cand = (~(((w | HIGH_BITS) - LOW_BITS * BELOW) | w) & HIGH_BITS)
                         | bytesEqual(w, '\\');
-                long o = bytesEqual(w, ' ') | bytesEqual(w, '\n') | bytesEqual(w, '+');
+                long o = bytesEqual(w, ' ');
                 out |= ((o * GATHER) >>> 56) << j;
                 other |= (((cand ^ o) * GATHER) >>> 56) << j;
             }
@@ -629,6 +649,41 @@ final class EscapeView {
             }
             if (lim < BLOCK) {
                 kept &= (1L << lim) - 1;
+            }
+            if (lim == BLOCK && kept != 0) {
+                // No separator can fall in the block if the left-out run at its start (after
+                // the gap before it) and every run in it have at most MAX_GAP bytes (r: bit i
+                // for a left-out run of MAX_GAP + 1 bytes from i). Then it is one span.
+                long outs = ~kept;
+                long r = outs & (outs >>> 1);
+                r &= r >>> 2;
+                r &= r >>> 4;
+                r &= outs >>> MAX_GAP;
+                if (r == 0 && gap + Long.numberOfTrailingZeros(kept) <= MAX_GAP) {
+                    segView[segs] = v;
+                    // From its first plain byte: a stream may drop the bytes before it.
+                    segSrc[segs++] = (p + Long.numberOfTrailingZeros(kept)) << 4 | SPAN;
+                    gap = Long.numberOfLeadingZeros(kept);
+                    separated = false;
+                    do {
+                        int s = Long.numberOfTrailingZeros(kept);
+                        long after = ~kept & -(kept & -kept);
+                        int len = Long.numberOfTrailingZeros(after) - s;
+                        int src = p + s;
+                        LITTLE_ENDIAN_LONG.set(view, v, (long) LITTLE_ENDIAN_LONG.get(in, src));
+                        int half = Math.min(len, Long.BYTES);
+                        LITTLE_ENDIAN_LONG.set(view, v + half,
+                                (long) LITTLE_ENDIAN_LONG.get(in, src + half));
+                        for (int c = 2 * Long.BYTES; c < len; c += Long.BYTES) {
+                            LITTLE_ENDIAN_LONG.set(view, v + c,
+                                    (long) LITTLE_ENDIAN_LONG.get(in, src + c));
+                        }
+                        v += len;
+                        kept &= -(after & -after);
+                    } while (kept != 0);
+                    p += BLOCK;
+                    continue;
+                }
             }
             // q: bytes of the block done; gap: left-out bytes in a row before q.
             int q = 0;
