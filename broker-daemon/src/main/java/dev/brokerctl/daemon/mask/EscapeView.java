@@ -104,10 +104,16 @@ final class EscapeView {
      * start, the low four bits how many (0 to 12). A segment of width 1 is a run of plain bytes
      * (view byte k came from in[(segSrc >> 4) + k - segView], one byte); any other segment is one
      * escape, or one separator (width 0), and all its view bytes share its source. So a run of
-     * plain bytes costs one entry, not one per byte ({@link #srcOf}).
+     * plain bytes costs one entry, not one per byte ({@link #srcOf}). A segment of "width"
+     * {@link #SPAN} holds no escape and no separator: its view bytes are the plain bytes of the
+     * input from {@code segSrc >> 4} (a plain byte) on, in order, its other bytes left out (a
+     * block of the word path, one entry for up to 64 bytes; found back by reading the input
+     * again).
      */
     private final int[] segView;
     private final int[] segSrc;
+    /** The low bits of a segSrc entry for a segment of plain and left-out bytes. */
+    private static final int SPAN = 0xF;
     private int segCount;
     /** Decode 8 plain bytes at a time (false: byte by byte, the reference for tests). */
     private final boolean words;
@@ -134,12 +140,17 @@ final class EscapeView {
     }
 
     private EscapeView(byte[] whole, boolean words) {
+        this(whole, whole.length, words);
+    }
+
+    /** Decodes whole[0, length) as one output; bytes after length are there but not input. */
+    private EscapeView(byte[] whole, int length, boolean words) {
         this.masker = null;
         this.downstream = null;
         this.scanner = null;
         this.gate = null;
         this.in = whole;
-        this.inLen = whole.length;
+        this.inLen = length;
         // Room for a whole 8-byte store at the last view byte (see decode).
         this.view = new byte[whole.length + 1 + Long.BYTES];
         this.segView = new int[whole.length + 1];
@@ -165,11 +176,19 @@ final class EscapeView {
      * view byte and its source ({@link #srcOf}) as {@code byte << 32 | source}.
      */
     static long[] trace(byte[] input, int[] stops, boolean words) {
-        EscapeView e = new EscapeView(input, words);
+        return trace(input, input.length, stops, words);
+    }
+
+    /**
+     * As {@link #trace(byte[], int[], boolean)} for the input {@code input[0, length)}, with
+     * the bytes after it in the array as a stream's buffer has them: there, but not input.
+     */
+    static long[] trace(byte[] input, int length, int[] stops, boolean words) {
+        EscapeView e = new EscapeView(input, length, words);
         for (int stop : stops) {
             e.decode(stop, false);
         }
-        e.decode(input.length, true);
+        e.decode(length, true);
         long[] out = new long[e.viewLen];
         for (int k = 0; k < out.length; k++) {
             out[k] = (long) (e.view[k] & 0xFF) << 32 | (e.srcOf(k) & 0xFFFF_FFFFL);
@@ -341,7 +360,18 @@ final class EscapeView {
     private int srcOf(int k) {
         int i = segmentOf(k);
         int s = segSrc[i];
-        return (s & 0xF) == 1 ? s + ((k - segView[i]) << 4) : s;
+        int width = s & 0xF;
+        if (width == SPAN) {
+            // The (k - segView[i])-th plain byte from the span's start.
+            int nth = k - segView[i];
+            int p = s >> 4;
+            for (;; p++) {
+                if (CLASS[in[p] & 0xFF] == 0 && nth-- == 0) {
+                    return p << 4 | 1;
+                }
+            }
+        }
+        return width == 1 ? s + ((k - segView[i]) << 4) : s;
     }
 
     /** The last segment starting at or before view byte k. */
@@ -371,7 +401,8 @@ final class EscapeView {
         int count = segCount - i;
         System.arraycopy(segView, i, segView, 0, count);
         System.arraycopy(segSrc, i, segSrc, 0, count);
-        segSrc[0] = first;
+        // The rest of a span is a span from the first byte kept.
+        segSrc[0] = (segSrc[0] & 0xF) == SPAN ? first | SPAN : first;
         segView[0] = f;
         for (int j = 0; j < count; j++) {
             segView[j] -= f;
@@ -562,86 +593,184 @@ final class EscapeView {
     }
 
     /**
-     * The word path of {@link #decode}: from in[pos], while 8 bytes remain before n, each word's
-     * bytes up to its first escape byte; stops at an escape byte (left to the byte loop). The
-     * plain bytes of a run go into the view with one 8-byte store (the bytes after the run are
-     * overwritten later; the view has room for a store at its last byte), left-out runs move
-     * the gap on and make the separator where the byte loop makes it, and a run of plain bytes
-     * costs one source entry, not one per byte. The word's class bytes are found as candidates
-     * (bytes below {@code ','} and backslashes, a few word operations) and sorted out by the
-     * class table; eight exact compares per word measured slower on log text.
+     * The word path of {@link #decode}: from in[pos], while 8 bytes remain before n, the plain
+     * and left-out bytes up to the first byte that may start an escape (left to the byte loop).
+     *
+     * <p>First in blocks of 64 bytes: eight word reads make bit masks of the block's spaces and
+     * of the bytes the class table must sort out (every other byte below {@code ','} and
+     * backslashes: a newline, {@code +}, tab or CR is left out, a quote kept, an escape start
+     * ends the block there; only spaces are common enough to pay for an exact compare in every
+     * word). Then each run of plain bytes is found with two bit scans and copied with two
+     * 8-byte stores (a loop only past 16 bytes; what a store puts after the run is overwritten
+     * later, and the view and the input have room for it). A block in which no separator can
+     * fall is one source entry, a {@link #SPAN}; otherwise each run is one, and each left-out
+     * run moves the gap on and makes the separator where the byte loop makes it. So the loop
+     * does not branch on where in a word the spaces fall.
+     * The last bytes before n (and near the end of the input array, which the copies may read
+     * past a run) go one step at a time: the 8 bytes at p give the plain run and the left-out
+     * run after it. The view and every source are the byte loop's (EscapeViewWordsTest).
      */
     private void decodeWords(int n) {
         final byte[] in = this.in;
         final byte[] view = this.view;
-        final byte[] cls = CLASS;
         final int[] segView = this.segView;
         final int[] segSrc = this.segSrc;
         int v = viewLen;
         int p = pos;
         int gap = this.gap;
         boolean separated = this.separated;
-        // A plain byte at view[runView] from in[runSrc >> 4] extends the last segment (runView
-        // -1: it starts a new one).
-        int runView = -1;
-        int runSrc = 0;
         int segs = segCount;
-        do {
-            long w = (long) LITTLE_ENDIAN_LONG.get(in, p);
-            // Candidates: every byte of CLASS 1 or 2 is below BELOW or a backslash (checked
-            // when the class is made), and some others, sorted out by the table.
-            long cand = (~(((w | HIGH_BITS) - LOW_BITS * BELOW) | w) & HIGH_BITS)
-                    | bytesEqual(w, '\\');
-            // Bytes [0, lim) of w hold no escape byte (the first one, if any, is at lim);
-            // out has the high bit of each left-out byte among them.
-            int lim = Long.BYTES;
+        // Blocks of 64 bytes, while a run's 16-byte copy cannot read past the input array.
+        final byte[] cls = CLASS;
+        while (p + BLOCK <= n && p + BLOCK + 2 * Long.BYTES <= in.length) {
+            // Bit i of kept / out / other: in[p + i] is plain / left out / for the table.
             long out = 0;
-            for (; cand != 0; cand &= cand - 1) {
-                int j = Long.numberOfTrailingZeros(cand) >>> 3;
-                int c = cls[(int) (w >>> (j << 3)) & 0xFF];
+            long other = 0;
+            for (int j = 0; j < BLOCK; j += Long.BYTES) {
+                long w = (long) LITTLE_ENDIAN_LONG.get(in, p + j);
+                long cand = (~(((w | HIGH_BITS) - LOW_BITS * BELOW) | w) & HIGH_BITS)
+                        | bytesEqual(w, '\\');
+                long o = bytesEqual(w, ' ');
+                out |= ((o * GATHER) >>> 56) << j;
+                other |= (((cand ^ o) * GATHER) >>> 56) << j;
+            }
+            long kept = ~(out | other);
+            // Bytes [0, lim) are plain or left out; an escape start at lim ends the block.
+            int lim = BLOCK;
+            for (; other != 0; other &= other - 1) {
+                int i = Long.numberOfTrailingZeros(other);
+                int c = cls[in[p + i] & 0xFF];
                 if (c == 2) {
-                    lim = j;
+                    lim = i;
                     break;
                 }
-                out |= (long) c << ((j << 3) + 7);
+                long bit = 1L << i;
+                kept |= c == 0 ? bit : 0;
             }
-            if (lim == 0) {
-                break;
+            if (lim < BLOCK) {
+                kept &= (1L << lim) - 1;
             }
-            long kept = ~out & HIGH_BITS;
-            int i = 0;
-            while (i < lim) {
-                int k = Math.min(lim - i, Long.numberOfTrailingZeros(out >>> (i << 3)) >>> 3);
-                if (k > 0) {
-                    LITTLE_ENDIAN_LONG.set(view, v, w >>> (i << 3));
-                    int src = (p + i) << 4 | 1;
-                    if (v != runView || src != runSrc) {
-                        segView[segs] = v;
-                        segSrc[segs++] = src;
-                    }
-                    v += k;
-                    i += k;
-                    runView = v;
-                    runSrc = src + (k << 4);
-                    gap = 0;
+            if (lim == BLOCK && kept != 0) {
+                // No separator can fall in the block if the left-out run at its start (after
+                // the gap before it) and every run in it have at most MAX_GAP bytes (r: bit i
+                // for a left-out run of MAX_GAP + 1 bytes from i). Then it is one span.
+                long outs = ~kept;
+                long r = outs & (outs >>> 1);
+                r &= r >>> 2;
+                r &= r >>> 4;
+                r &= outs >>> MAX_GAP;
+                if (r == 0 && gap + Long.numberOfTrailingZeros(kept) <= MAX_GAP) {
+                    segView[segs] = v;
+                    // From its first plain byte: a stream may drop the bytes before it.
+                    segSrc[segs++] = (p + Long.numberOfTrailingZeros(kept)) << 4 | SPAN;
+                    gap = Long.numberOfLeadingZeros(kept);
                     separated = false;
-                    if (i >= lim) {
-                        break;
-                    }
+                    do {
+                        int s = Long.numberOfTrailingZeros(kept);
+                        long after = ~kept & -(kept & -kept);
+                        int len = Long.numberOfTrailingZeros(after) - s;
+                        int src = p + s;
+                        LITTLE_ENDIAN_LONG.set(view, v, (long) LITTLE_ENDIAN_LONG.get(in, src));
+                        int half = Math.min(len, Long.BYTES);
+                        LITTLE_ENDIAN_LONG.set(view, v + half,
+                                (long) LITTLE_ENDIAN_LONG.get(in, src + half));
+                        for (int c = 2 * Long.BYTES; c < len; c += Long.BYTES) {
+                            LITTLE_ENDIAN_LONG.set(view, v + c,
+                                    (long) LITTLE_ENDIAN_LONG.get(in, src + c));
+                        }
+                        v += len;
+                        kept &= -(after & -after);
+                    } while (kept != 0);
+                    p += BLOCK;
+                    continue;
                 }
-                int m = Math.min(lim - i, Long.numberOfTrailingZeros(kept >>> (i << 3)) >>> 3);
-                if (!separated && gap + m > MAX_GAP) {
+            }
+            // q: bytes of the block done; gap: left-out bytes in a row before q.
+            int q = 0;
+            while (kept != 0) {
+                int s = Long.numberOfTrailingZeros(kept);
+                long after = ~kept & -(kept & -kept);
+                int e = Long.numberOfTrailingZeros(after);
+                if (gap + s - q > MAX_GAP && !separated) {
                     // The (MAX_GAP + 1)-th left-out byte in a row, as in the byte loop.
-                    separated = true;
                     view[v] = ' ';
                     segView[segs] = v++;
-                    segSrc[segs++] = (p + i + MAX_GAP - gap + 1) << 4;
-                    runView = -1;
+                    segSrc[segs++] = (p + q + MAX_GAP - gap + 1) << 4;
                 }
-                gap += m;
-                i += m;
+                int src = p + s;
+                int len = e - s;
+                segView[segs] = v;
+                segSrc[segs++] = src << 4 | 1;
+                LITTLE_ENDIAN_LONG.set(view, v, (long) LITTLE_ENDIAN_LONG.get(in, src));
+                int half = Math.min(len, Long.BYTES);
+                LITTLE_ENDIAN_LONG.set(view, v + half, (long) LITTLE_ENDIAN_LONG.get(in, src + half));
+                for (int c = 2 * Long.BYTES; c < len; c += Long.BYTES) {
+                    LITTLE_ENDIAN_LONG.set(view, v + c, (long) LITTLE_ENDIAN_LONG.get(in, src + c));
+                }
+                v += len;
+                gap = 0;
+                separated = false;
+                q = e;
+                kept &= -(after & -after);
             }
+            if (gap + lim - q > MAX_GAP && !separated) {
+                separated = true;
+                view[v] = ' ';
+                segView[segs] = v++;
+                segSrc[segs++] = (p + q + MAX_GAP - gap + 1) << 4;
+            }
+            gap += lim - q;
             p += lim;
+            if (lim < BLOCK) {
+                segCount = segs;
+                pos = p;
+                viewLen = v;
+                this.gap = gap;
+                this.separated = separated;
+                return;
+            }
+        }
+        if (p + Long.BYTES > n) {
+            segCount = segs;
+            pos = p;
+            viewLen = v;
+            this.gap = gap;
+            this.separated = separated;
+            return;
+        }
+        do {
+            long w = (long) LITTLE_ENDIAN_LONG.get(in, p);
+            // Every byte of CLASS 1 or 2 is below BELOW or a backslash (checked when the class
+            // is made); out is exact for the left-out bytes handled here.
+            long cand = (~(((w | HIGH_BITS) - LOW_BITS * BELOW) | w) & HIGH_BITS)
+                    | bytesEqual(w, '\\');
+            long out = bytesEqual(w, ' ') | bytesEqual(w, '\n') | bytesEqual(w, '+');
+            // Bytes [0, lim) are plain or left out; the byte at lim is for the byte loop.
+            int lim = Long.numberOfTrailingZeros(cand & ~out) >>> 3;
+            int k = Math.min(lim, Long.numberOfTrailingZeros(out) >>> 3);
+            int m = Math.min(lim - k,
+                    Long.numberOfTrailingZeros((~out & HIGH_BITS) >>> (k << 3)) >>> 3);
+            if (k + m == 0) {
+                break;
+            }
+            LITTLE_ENDIAN_LONG.set(view, v, w);
+            segView[segs] = v;
+            segSrc[segs] = p << 4 | 1;
+            // One entry if the run has a byte: (-k) >>> 31 is 1 for k > 0, else 0.
+            segs += -k >>> 31;
+            v += k;
+            // The gap restarts after a plain byte.
+            int before = gap & ((k - 1) >> 31);
+            separated &= k == 0;
+            gap = before + m;
+            if (gap > MAX_GAP && !separated) {
+                // The (MAX_GAP + 1)-th left-out byte in a row, as in the byte loop.
+                separated = true;
+                view[v] = ' ';
+                segView[segs] = v++;
+                segSrc[segs++] = (p + k + MAX_GAP - before + 1) << 4;
+            }
+            p += k + m;
         } while (p + Long.BYTES <= n);
         segCount = segs;
         pos = p;
@@ -654,6 +783,10 @@ final class EscapeView {
             MethodHandles.byteArrayViewVarHandle(long[].class, ByteOrder.LITTLE_ENDIAN);
     private static final long LOW_BITS = 0x0101_0101_0101_0101L;
     private static final long HIGH_BITS = 0x8080_8080_8080_8080L;
+    /** Bytes of one block of the word path. */
+    private static final int BLOCK = 64;
+    /** Times a word's high bits (and nothing else): those 8 bits in the top byte, in order. */
+    private static final long GATHER = 0x0002_0408_1020_4081L;
 
     /** The high bit of each byte of w that equals c, and no other bit. */
     private static long bytesEqual(long w, int c) {
