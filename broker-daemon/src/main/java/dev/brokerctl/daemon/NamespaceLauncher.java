@@ -4,6 +4,14 @@ import java.io.IOException;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 import java.util.function.Function;
 
 /**
@@ -16,13 +24,26 @@ import java.util.function.Function;
  * <p>bwrap itself dies of SIGTERM and SIGINT; a forwarded signal therefore goes to the processes
  * inside only (as a terminal's would to its foreground job), so the command's own exit status
  * comes back. Ending a run kills bwrap's process group, and with it the namespace.
+ *
+ * <p>bwrap exits as soon as the command does; the namespace's init, left behind, then dies of
+ * SIGKILL and takes the namespace's last processes with it, a moment later. So that a run is over
+ * only once nothing of it is left, the daemon is a child subreaper: that init becomes its child
+ * when bwrap exits, and {@link #kill} waits for it (the kernel empties a PID namespace before its
+ * init's exit is reported). Without that (no prctl, no process groups), the namespace still dies,
+ * just not before the exit is reported.
  */
 final class NamespaceLauncher implements Launcher {
+
+    private static final Logger LOG = LoggerFactory.getLogger(NamespaceLauncher.class);
 
     private final Path bwrap;
     private final Spawner spawner;
     /** The file-system part of bwrap's command line for a run in {@code cwd} ({@code sandbox} profile), {@code --chdir} included. */
     private final Function<Path, List<String>> fileSystem;
+    /** This daemon adopts the namespaces' inits left behind by bwrap (see the class comment). */
+    private volatile boolean adopting;
+    /** Per run still ending: done once its namespace's init was reaped. */
+    private final Map<Process, CompletableFuture<Void>> inits = new ConcurrentHashMap<>();
 
     NamespaceLauncher(Path bwrap, Spawner spawner, Function<Path, List<String>> fileSystem) {
         this.bwrap = bwrap;
@@ -40,7 +61,14 @@ final class NamespaceLauncher implements Launcher {
         cmd.add("--");
         cmd.addAll(argv);
         pb.command(cmd);
-        return spawner.start(pb);
+        Process p = spawner.start(pb);
+        if (adopting) {
+            // one wait per run, whoever ends it and however: after the JDK reaped bwrap (onExit)
+            CompletableFuture<Void> gone = p.onExit().thenRun(() -> Posix.reapOneOfGroup(p.pid()));
+            inits.put(p, gone);
+            gone.whenComplete((v, e) -> inits.remove(p));
+        }
+        return p;
     }
 
     /**
@@ -59,8 +87,41 @@ final class NamespaceLauncher implements Launcher {
     }
 
     @Override
+    public void open(Path socket) {
+        adopting = ProcessTree.groupsAvailable() && Posix.setChildSubreaper(true);
+    }
+
+    /** The runs were ended: waits (5 s at most) until their namespaces' inits were reaped. */
+    @Override
+    public void close() {
+        if (!adopting) {
+            return;
+        }
+        adopting = false;
+        try {
+            CompletableFuture.allOf(inits.values().toArray(CompletableFuture[]::new)).get(5, TimeUnit.SECONDS);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        } catch (ExecutionException | TimeoutException e) {
+            LOG.warn("{} run(s) still ending as the daemon stops", inits.size());
+        }
+        Posix.setChildSubreaper(false);
+    }
+
+    /**
+     * Kills bwrap's group; once bwrap has exited, also waits until the namespace's init it left in
+     * that group was reaped, which the kernel reports only after everything in the namespace is
+     * gone. The wait is on bwrap's group, made once per run after the JDK reaped bwrap (before, it
+     * could reap bwrap itself under the JDK's feet); init is the only child this daemon can adopt
+     * in that group, and while it lives the group's id (bwrap's pid) cannot be reused.
+     */
+    @Override
     public void kill(Process p) {
         ProcessTree.kill(p, Posix.SIGKILL);
+        CompletableFuture<Void> gone = inits.get(p);
+        if (gone != null && !p.isAlive()) {
+            gone.join();
+        }
     }
 
     @Override

@@ -14,6 +14,10 @@ final class Posix {
     static final int SIGKILL = 9;
     static final int SIGTERM = 15;
     private static final int PR_SET_DUMPABLE = 4;
+    private static final int PR_SET_CHILD_SUBREAPER = 36;
+    private static final int P_PGID = 2;
+    private static final int WEXITED = 4;
+    private static final int EINTR = 4;
 
     interface LibC extends Library {
         int prctl(int option, long arg2, long arg3, long arg4, long arg5);
@@ -23,6 +27,8 @@ final class Posix {
         int getuid();
 
         int getsockopt(int fd, int level, int option, byte[] value, int[] length);
+
+        int waitid(int idtype, int id, byte[] infop, int options);
     }
 
     private static final LibC LIBC = load();
@@ -46,6 +52,33 @@ final class Posix {
     /** Makes this process non-dumpable: no core file, no ptrace or /proc/PID/mem by same-uid peers. */
     static boolean setNonDumpable() {
         return LIBC != null && LIBC.prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) == 0;
+    }
+
+    /**
+     * {@code prctl(PR_SET_CHILD_SUBREAPER)}: orphans of this process's descendants are re-parented
+     * to it (not to the host's init), so it can wait for them; false if that is not possible.
+     */
+    static boolean setChildSubreaper(boolean on) {
+        return LIBC != null && LIBC.prctl(PR_SET_CHILD_SUBREAPER, on ? 1 : 0, 0, 0, 0) == 0;
+    }
+
+    /**
+     * Waits for one child of this process in process group {@code pgid} to exit, and reaps it
+     * ({@code waitid(P_PGID, WEXITED)}); false at once when there is none (or libc is missing).
+     */
+    static boolean reapOneOfGroup(long pgid) {
+        if (LIBC == null || pgid <= 1) {
+            return false;
+        }
+        byte[] siginfo = new byte[128];
+        while (true) {
+            if (LIBC.waitid(P_PGID, (int) pgid, siginfo, WEXITED) == 0) {
+                return true;
+            }
+            if (com.sun.jna.Native.getLastError() != EINTR) {
+                return false;
+            }
+        }
     }
 
     /** Signals one process; false if libc is missing or the process is gone. */

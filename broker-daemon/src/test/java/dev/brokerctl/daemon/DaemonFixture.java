@@ -19,6 +19,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.attribute.PosixFilePermissions;
 import java.time.Duration;
+import java.util.List;
 import java.util.Map;
 
 /**
@@ -133,9 +134,10 @@ final class DaemonFixture implements AutoCloseable {
                     assertFalse(t.isAlive(), "thread " + n + " left running");
                 }
             }
-            assertEquals(0, ProcessHandle.current().children().filter(ProcessHandle::isAlive)
-                    .filter(p -> !p.info().command().orElse("").endsWith("/java")).count(),
-                    "no child process left");
+            List<String> left = ProcessHandle.current().children().filter(ProcessHandle::isAlive)
+                    .filter(p -> !p.info().command().orElse("").endsWith("/java"))
+                    .map(p -> p.pid() + " " + p.info().commandLine().orElse("?")).toList();
+            assertEquals(List.of(), left, "no child process left");
         }
     }
 }

@@ -31,8 +31,12 @@ public final class HostProbe {
     /** How long the bwrap trial may take before it counts as unusable. */
     static final Duration BWRAP_TIMEOUT = Duration.ofSeconds(5);
 
-    /** The bwrap trial: what every contained run needs (its own PID namespace, a fresh /dev). */
-    static final List<String> BWRAP_TRIAL = List.of("--ro-bind", "/", "/", "--unshare-pid",
+    /**
+     * The bwrap trial: what every contained run needs (its own PID namespace, a fresh /dev). With
+     * {@code --as-pid-1}, so that no init of bwrap's outlives bwrap, to be adopted as a zombie by
+     * a daemon that is a child subreaper.
+     */
+    static final List<String> BWRAP_TRIAL = List.of("--ro-bind", "/", "/", "--unshare-pid", "--as-pid-1",
             "--die-with-parent", "--dev", "/dev", "--", "/bin/true");
 
     /** Credential stores a sandbox hides, relative to the user's home. */

@@ -81,8 +81,8 @@ class HostProbeTest {
         HostProbe p = probe();
         RunContainment c = p.runContainment();
         assertTrue(c.contained());
-        assertEquals(List.of("/usr/bin/bwrap", "--ro-bind", "/", "/", "--unshare-pid", "--die-with-parent", "--dev",
-                "/dev", "--", "/bin/true"), ran.get(0));
+        assertEquals(List.of("/usr/bin/bwrap", "--ro-bind", "/", "/", "--unshare-pid", "--as-pid-1", "--die-with-parent",
+                "--dev", "/dev", "--", "/bin/true"), ran.get(0));
         List<Finding> all = p.host();
         assertEquals(1, ran.size(), "the trial runs once per probe");
         assertFinding(Status.OK, "bwrap found: /usr/bin/bwrap", "", find(all, "bwrap"));
