@@ -28,7 +28,10 @@ import java.nio.ByteOrder;
  * base64 and hex wrapped at any width or spaced like {@code od} read as one run, {@code +} and
  * {@code %20} for a space read alike, and the patterns are normalised the same way. A run of more
  * than {@value #MAX_GAP} left-out bytes puts a separator in the view (a space, which no pattern
- * contains), so a match never spans a longer gap. Escapes are not nested: {@code %5Cu0041} is
+ * contains), so a match never spans a longer gap. The run counts bytes of the view, whatever
+ * they were written as: {@code %20%0A%20} is a run of three, as {@code " \\n "} is (counted in
+ * written bytes, it was nine, and a value with three spaces in a row, percent-encoded, was left
+ * unmasked). Escapes are not nested: {@code %5Cu0041} is
  * {@code \\u0041}, not {@code A}.
  *
  * <h2>Mapping back</h2>
@@ -41,7 +44,8 @@ import java.nio.ByteOrder;
  * <h2>Hold-back</h2>
  * An escape is decoded only when complete (at most 11 bytes wait: {@code \\uD83D\\uDE0}); a live
  * partial match of fewer than {@code longest} view bytes stands for at most
- * {@code (6 + MAX_GAP)} original bytes each (six for {@code \\u0041}, plus the gap after it),
+ * {@code (6 + 6 * MAX_GAP)} original bytes each (six for {@code \\u0041}, plus the gap after it,
+ * {@code MAX_GAP} left-out bytes each written as {@code \\u0020}),
  * so the stage holds back fewer than {@link #holdBack(int)} original bytes.
  */
 final class EscapeView {
@@ -52,6 +56,8 @@ final class EscapeView {
     static final int LONGEST_ESCAPE = 12;
     /** Most original bytes one view byte stands for ({@code \\u0041}). */
     static final int WIDEST_BYTE = 6;
+    /** Most original bytes a gap within a match stands for (MAX_GAP times {@code \\u0020}). */
+    static final int WIDEST_GAP = MAX_GAP * WIDEST_BYTE;
 
     /** Bytes below this (and the backslash) are the word path's candidates for a class. */
     private static final int BELOW = ',';
@@ -202,7 +208,7 @@ final class EscapeView {
      * a decision reads ahead).
      */
     static int holdBack(int longest) {
-        return longest * (WIDEST_BYTE + MAX_GAP) + MAX_GAP + LONGEST_ESCAPE
+        return longest * (WIDEST_BYTE + WIDEST_GAP) + WIDEST_GAP + LONGEST_ESCAPE
                 + Gate.MAX_STRIDE + Gate.AHEAD;
     }
 
@@ -881,10 +887,13 @@ final class EscapeView {
         return -1;
     }
 
-    /** Puts decoded byte d for in[from, to) in the view, or leaves it out like whitespace. */
+    /**
+     * Puts decoded byte d for in[from, to) in the view, or leaves it out like whitespace: one
+     * left-out byte of the view, however many it was written in.
+     */
     private int emitByte(int d, int from, int to, int v) {
         if (CLASS[d] == 1) {
-            return leaveOut(to - from, to, v);
+            return leaveOut(to, v);
         }
         view[v] = (byte) d;
         escape(v, from << 4 | (to - from));
@@ -911,9 +920,9 @@ final class EscapeView {
         return v;
     }
 
-    /** {@code k} original bytes ending at {@code end} left out; a separator past MAX_GAP. */
-    private int leaveOut(int k, int end, int v) {
-        gap += k;
+    /** A left-out byte of the view, written up to in[end]; a separator past MAX_GAP. */
+    private int leaveOut(int end, int v) {
+        gap++;
         if (gap > MAX_GAP && !separated) {
             separated = true;
             view[v] = ' ';

@@ -212,6 +212,23 @@ final class Gate {
         }
     }
 
+    /**
+     * True if a byte that may start an escape lies in the 11 bytes before {@code in[k]}, or
+     * if those bytes are not all there (history missing: the caller keeps BACK bytes).
+     */
+    private static boolean escapeBefore(byte[] in, int k, boolean streamStart) {
+        int from = k - (EscapeView.LONGEST_ESCAPE - 1);
+        if (from < 0 && !streamStart) {
+            return true;
+        }
+        for (int j = Math.max(0, from); j < k; j++) {
+            if (CLASS[in[j] & 0xFF] == 2) {
+                return true;
+            }
+        }
+        return false;
+    }
+
     /** One sample's decision, for tests: true unless the sample at in[r] is clear. */
     boolean mayMatch(byte[] in, int r, int end, boolean streamStart) {
         Batch b = new Batch();
@@ -290,7 +307,9 @@ final class Gate {
                 return MAY;
             } else if (++gap > EscapeView.MAX_GAP) {
                 if (fn == 0) {
-                    return CLEAR; // r is inside a separator: no match spans it
+                    // r is inside a separator: no match spans it, unless an escape before r
+                    // covers it ("\ " ends at r + 1): a stretch ended at r would then cut it
+                    return escapeBefore(in, r, streamStart) ? MAY : CLEAR;
                 }
                 break;
             }
@@ -318,14 +337,8 @@ final class Gate {
         }
         // An escape that starts up to 11 bytes before a byte read may cover it (r included, so
         // the forward bytes too): the view there is not the raw bytes less the left-out ones.
-        int from = p + 1 - (EscapeView.LONGEST_ESCAPE - 1);
-        if (from < 0 && !streamStart) {
-            return MAY; // history missing (the caller keeps BACK bytes): stay safe
-        }
-        for (int k = Math.max(0, from); k <= p; k++) {
-            if (cls[in[k] & 0xFF] == 2) {
-                return MAY;
-            }
+        if (escapeBefore(in, p + 1, streamStart)) {
+            return MAY;
         }
         fws[i] = fn == LONG_GRAM ? fw : fw << (8 * (LONG_GRAM - fn));
         bws[i] = bw;

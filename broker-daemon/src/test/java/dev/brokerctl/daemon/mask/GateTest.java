@@ -1,6 +1,7 @@
 package dev.brokerctl.daemon.mask;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.util.Random;
@@ -53,5 +54,23 @@ class GateTest {
             }
         }
         assertTrue(fast > 1000, "the fast path decided only " + fast + " positions");
+    }
+
+    /**
+     * A sample inside a run of spaces is clear, unless the run is opened by a backslash: then
+     * "\ " is an escape across the sample, and a stretch ended there would read the backslash
+     * alone (found by fuzzing: the batch masked a backslash that the oracle kept).
+     */
+    @Test
+    void aSampleInsideASeparator_isClear_unlessAnEscapeBeforeItCoversIt() {
+        Gate gate = new Gate(java.util.List.of("abcdefgh".getBytes(java.nio.charset.StandardCharsets.US_ASCII)));
+        byte[] escaped = "zzzzzzzz=\\                    qqqqqqqq".getBytes(java.nio.charset.StandardCharsets.US_ASCII);
+        byte[] plain = "zzzzzzzz=x                    qqqqqqqq".getBytes(java.nio.charset.StandardCharsets.US_ASCII);
+        int r = 10;
+        assertEquals(' ', escaped[r]);
+        assertEquals('\\', escaped[r - 1]);
+        assertTrue(gate.mayMatch(escaped, r, escaped.length, true), "the escape covers the sample");
+        assertFalse(gate.mayMatch(plain, r, plain.length, true), "the same run without it is a separator");
+        assertFalse(gate.mayMatch(escaped, r + 11, escaped.length, true), "as far past it as an escape is long, it is again");
     }
 }

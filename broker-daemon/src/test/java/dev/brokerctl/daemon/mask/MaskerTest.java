@@ -56,6 +56,22 @@ class MaskerTest {
     }
 
     /** What `printf %s "$V" | base64`, `printf 'x%s' ...` and `printf 'xy%s' ...` print. */
+    /**
+     * A run of whitespace in the value counts as the view reads it, not as it was written: three
+     * spaces percent-encoded are nine bytes, and were a separator that left the whole value
+     * unmasked (a fuzzing finding); so were five newlines JSON-escaped. Nine in a row still end a
+     * match, as nine written spaces do.
+     */
+    @Test
+    void aValueWithWhitespaceRuns_isMaskedPercentEncodedAndEscaped() {
+        Masker m = masker("V", "correct   horse\n\n\n\n\nbattery staple");
+        assertOutput("q=[MASKED:V]&x", mask(m, "q=correct%20%20%20horse%0A%0A%0A%0A%0Abattery%20staple&x"));
+        assertOutput("{\"v\":\"[MASKED:V]\"}", mask(m, "{\"v\":\"correct   horse\\n\\n\\n\\n\\nbattery staple\"}"));
+        Masker far = masker("W", "correct         horse-battery");
+        String nine = "correct%20%20%20%20%20%20%20%20%20horse-battery";
+        assertOutput(nine, mask(far, nine));
+    }
+
     @Test
     void base64OfValueAtEachAlignment_isMaskedIncludingPadding() {
         Masker m = masker("V", CANARY);

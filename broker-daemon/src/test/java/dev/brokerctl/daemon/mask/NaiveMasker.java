@@ -190,7 +190,7 @@ final class NaiveMasker {
 
         private void putByte(int x, int from, int to) {
             if (SecretPatterns.leftOut(x)) {
-                gap += to - from;
+                gap++;   // a byte of the view, however it was written
                 if (gap > EscapeView.MAX_GAP && !separated) {
                     separated = true;
                     text.append(' ');
