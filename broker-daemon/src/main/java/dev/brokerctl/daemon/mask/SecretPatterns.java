@@ -112,6 +112,19 @@ final class SecretPatterns {
         // The value printed as it is (or in shell quotes) when it holds bytes that read as
         // escapes: "a\\bc" prints a backslash and b, which the view reads as a backspace.
         forms.add(EscapeView.decodeWhole(value));
+        if (contains(value, (byte) '\\')) {
+            // Inside shell single quotes a backslash is literal, but the view reads it with the
+            // byte after it, which may be the quoting's own: 'a\'\''b' reads a''b, and a value
+            // ending in a backslash takes the closing quote ('ab\' reads ab'). Both quotings.
+            for (String quote : new String[] {"'\\''", "'\"'\"'"}) {
+                byte[] f = singleQuotedView(value, quote);
+                if (forms.stream().anyMatch(g -> Arrays.equals(g, f))) {
+                    Arrays.fill(f, (byte) 0);
+                } else {
+                    forms.add(f);
+                }
+            }
+        }
         for (int k = 0; k < 3; k++) {
             byte[] shifted = new byte[k + value.length];
             System.arraycopy(value, 0, shifted, k, value.length);
@@ -135,6 +148,39 @@ final class SecretPatterns {
             }
         }
         return out;
+    }
+
+    /**
+     * The view of {@code value} in shell single quotes, each quote in it written as
+     * {@code quote}, without the view bytes of the opening and the closing quote (the last one
+     * may be a quote the value's last backslash took).
+     */
+    private static byte[] singleQuotedView(byte[] value, String quote) {
+        java.io.ByteArrayOutputStream q = new java.io.ByteArrayOutputStream(value.length + 16);
+        q.write('\'');
+        for (byte b : value) {
+            if (b == '\'') {
+                q.writeBytes(quote.getBytes(java.nio.charset.StandardCharsets.US_ASCII));
+            } else {
+                q.write(b);
+            }
+        }
+        q.write('\'');
+        byte[] quoted = q.toByteArray();
+        byte[] view = EscapeView.decodeWhole(quoted);
+        Arrays.fill(quoted, (byte) 0);
+        byte[] inner = view.length < 2 ? new byte[0] : Arrays.copyOfRange(view, 1, view.length - 1);
+        Arrays.fill(view, (byte) 0);
+        return inner;
+    }
+
+    private static boolean contains(byte[] a, byte b) {
+        for (byte x : a) {
+            if (x == b) {
+                return true;
+            }
+        }
+        return false;
     }
 
     /** True for the bytes the decoded view leaves out: space, tab, CR, LF and '+'. */

@@ -72,6 +72,18 @@ class MaskerTest {
         assertOutput(nine, mask(far, nine));
     }
 
+    /**
+     * Inside shell single quotes a backslash is literal, but the view reads it with the byte
+     * after it: a value with a backslash before a quote, or ending in one, read differently
+     * quoted than bare, and was left unmasked (a fuzzing finding). Both ways of quoting a quote.
+     */
+    @Test
+    void aValueWithBackslashesBeforeQuotes_isMaskedShellSingleQuoted() {
+        Masker m = masker("V", "s3cr3t\\'x-long\\");
+        assertOutput("v='[MASKED:V]\\' ok", mask(m, "v='s3cr3t\\'\\''x-long\\' ok"));
+        assertOutput("v='[MASKED:V]\\' ok", mask(m, "v='s3cr3t\\'\"'\"'x-long\\' ok"));
+    }
+
     @Test
     void base64OfValueAtEachAlignment_isMaskedIncludingPadding() {
         Masker m = masker("V", CANARY);
