@@ -2,17 +2,21 @@ package dev.brokerctl.daemon;
 
 import java.io.IOException;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.util.ArrayList;
+import java.util.Collections;
 import java.util.List;
 import java.util.Map;
+import java.util.WeakHashMap;
 import java.util.concurrent.CompletableFuture;
-import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ExecutionException;
+import java.util.concurrent.Executor;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
+import java.util.function.Function;
+import java.util.function.LongPredicate;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
-import java.util.function.Function;
 
 /**
  * Every approved command in a PID namespace of its own, under bubblewrap: when the command exits,
@@ -31,10 +35,23 @@ import java.util.function.Function;
  * when bwrap exits, and {@link #kill} waits for it (the kernel empties a PID namespace before its
  * init's exit is reported). Without that (no prctl, no process groups), the namespace still dies,
  * just not before the exit is reported.
+ *
+ * <p>That wait is bounded ({@link #END_WAIT}): a process that cannot die (uninterruptible sleep on
+ * a dead NFS server, or a same-user FUSE server that never answers) keeps its namespace, and so
+ * the init, alive; the run then ends anyway, said in the log, rather than hold up its exit, the
+ * audit entry, the idle lock or {@code brokerctl stop}. Each wait blocks a thread of its own.
  */
 final class NamespaceLauncher implements Launcher {
 
     private static final Logger LOG = LoggerFactory.getLogger(NamespaceLauncher.class);
+    /** How long the end of a run waits for its namespace to be empty. */
+    static final Duration END_WAIT = Duration.ofSeconds(2);
+    /** A thread per wait: one stuck in waitid (a namespace that cannot empty) holds up no other. */
+    private static final Executor REAPERS = task -> {
+        Thread t = new Thread(task, "namespace-reaper");
+        t.setDaemon(true);
+        t.start();
+    };
 
     private final Path bwrap;
     private final Spawner spawner;
@@ -42,13 +59,26 @@ final class NamespaceLauncher implements Launcher {
     private final Function<Path, List<String>> fileSystem;
     /** This daemon adopts the namespaces' inits left behind by bwrap (see the class comment). */
     private volatile boolean adopting;
-    /** Per run still ending: done once its namespace's init was reaped. */
-    private final Map<Process, CompletableFuture<Void>> inits = new ConcurrentHashMap<>();
+    /**
+     * Per run: done once its namespace's init was reaped, and then kept (weakly, until the run's
+     * Process is gone) so that {@link #kill} sends nothing to a group id that may be reused.
+     */
+    private final Map<Process, CompletableFuture<Void>> inits = Collections.synchronizedMap(new WeakHashMap<>());
+    /** Reaps the init left in a group ({@link Posix#reapOneOfGroup}; tests stand in for it). */
+    private final LongPredicate reaper;
+    private final Duration endWait;
 
     NamespaceLauncher(Path bwrap, Spawner spawner, Function<Path, List<String>> fileSystem) {
+        this(bwrap, spawner, fileSystem, Posix::reapOneOfGroup, END_WAIT);
+    }
+
+    NamespaceLauncher(Path bwrap, Spawner spawner, Function<Path, List<String>> fileSystem,
+            LongPredicate reaper, Duration endWait) {
         this.bwrap = bwrap;
         this.spawner = spawner;
         this.fileSystem = fileSystem;
+        this.reaper = reaper;
+        this.endWait = endWait;
     }
 
     @Override
@@ -64,9 +94,8 @@ final class NamespaceLauncher implements Launcher {
         Process p = spawner.start(pb);
         if (adopting) {
             // one wait per run, whoever ends it and however: after the JDK reaped bwrap (onExit)
-            CompletableFuture<Void> gone = p.onExit().thenRun(() -> Posix.reapOneOfGroup(p.pid()));
-            inits.put(p, gone);
-            gone.whenComplete((v, e) -> inits.remove(p));
+            long pgid = p.pid();
+            inits.put(p, p.onExit().thenRunAsync(() -> reaper.test(pgid), REAPERS));
         }
         return p;
     }
@@ -98,29 +127,45 @@ final class NamespaceLauncher implements Launcher {
             return;
         }
         adopting = false;
+        CompletableFuture<?>[] ending;
+        synchronized (inits) {
+            ending = inits.values().stream().filter(f -> !f.isDone()).toArray(CompletableFuture[]::new);
+        }
         try {
-            CompletableFuture.allOf(inits.values().toArray(CompletableFuture[]::new)).get(5, TimeUnit.SECONDS);
+            CompletableFuture.allOf(ending).get(5, TimeUnit.SECONDS);
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
         } catch (ExecutionException | TimeoutException e) {
-            LOG.warn("{} run(s) still ending as the daemon stops", inits.size());
+            LOG.warn("{} run(s) still ending as the daemon stops", ending.length);
         }
         Posix.setChildSubreaper(false);
     }
 
     /**
-     * Kills bwrap's group; once bwrap has exited, also waits until the namespace's init it left in
-     * that group was reaped, which the kernel reports only after everything in the namespace is
-     * gone. The wait is on bwrap's group, made once per run after the JDK reaped bwrap (before, it
-     * could reap bwrap itself under the JDK's feet); init is the only child this daemon can adopt
-     * in that group, and while it lives the group's id (bwrap's pid) cannot be reused.
+     * Kills bwrap's group; once bwrap has exited, also waits (at most {@code endWait}) until the
+     * namespace's init it left in that group was reaped, which the kernel reports only after
+     * everything in the namespace is gone. The wait is on bwrap's group, made once per run after
+     * the JDK reaped bwrap (before, it could reap bwrap itself under the JDK's feet); while the init
+     * lives, the group's id (bwrap's pid) cannot be reused. Once it was reaped, nothing of the run
+     * is left and the id may be another process's: nothing is sent.
      */
     @Override
     public void kill(Process p) {
-        ProcessTree.kill(p, Posix.SIGKILL);
         CompletableFuture<Void> gone = inits.get(p);
+        if (gone != null && gone.isDone()) {
+            return;
+        }
+        ProcessTree.kill(p, Posix.SIGKILL);
         if (gone != null && !p.isAlive()) {
-            gone.join();
+            try {
+                gone.get(endWait.toMillis(), TimeUnit.MILLISECONDS);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            } catch (ExecutionException | TimeoutException e) {
+                LOG.warn("the namespace of a run (bwrap {}) is not empty {} ms after its end: a process in it"
+                        + " does not die (uninterruptible sleep, a hung mount?); the run ends anyway", p.pid(),
+                        endWait.toMillis());
+            }
         }
     }
 

@@ -15,8 +15,12 @@ final class Posix {
     static final int SIGTERM = 15;
     private static final int PR_SET_DUMPABLE = 4;
     private static final int PR_SET_CHILD_SUBREAPER = 36;
+    private static final int P_PID = 1;
     private static final int P_PGID = 2;
     private static final int WEXITED = 4;
+    private static final int WNOWAIT = 0x01000000;
+    /** Offset of {@code si_pid} in siginfo_t: after three ints, the union is pointer-aligned. */
+    private static final int SI_PID = Native.POINTER_SIZE == 8 ? 16 : 12;
     private static final int EINTR = 4;
 
     interface LibC extends Library {
@@ -63,22 +67,31 @@ final class Posix {
     }
 
     /**
-     * Waits for one child of this process in process group {@code pgid} to exit, and reaps it
-     * ({@code waitid(P_PGID, WEXITED)}); false at once when there is none (or libc is missing).
+     * Waits for one child of this process in process group {@code pgid} to exit, and reaps it; false
+     * at once when there is none (or libc is missing). Meant for the init a setsid'd bwrap leaves in
+     * its group: a child that leads the group ({@code pid == pgid}) is never reaped, as it can only
+     * be a process the JDK started with that id reused, whose exit status is the JDK's to collect
+     * (reaped here, the JDK would report it as 0).
      */
     static boolean reapOneOfGroup(long pgid) {
         if (LIBC == null || pgid <= 1) {
             return false;
         }
         byte[] siginfo = new byte[128];
-        while (true) {
-            if (LIBC.waitid(P_PGID, (int) pgid, siginfo, WEXITED) == 0) {
-                return true;
-            }
-            if (com.sun.jna.Native.getLastError() != EINTR) {
+        if (!waitid(P_PGID, pgid, siginfo, WEXITED | WNOWAIT)) {   // which one exited, still unreaped
+            return false;
+        }
+        int pid = java.nio.ByteBuffer.wrap(siginfo).order(java.nio.ByteOrder.nativeOrder()).getInt(SI_PID);
+        return pid != pgid && pid > 1 && waitid(P_PID, pid, siginfo, WEXITED);
+    }
+
+    private static boolean waitid(int idtype, long id, byte[] siginfo, int options) {
+        while (LIBC.waitid(idtype, (int) id, siginfo, options) != 0) {
+            if (Native.getLastError() != EINTR) {
                 return false;
             }
         }
+        return true;
     }
 
     /** Signals one process; false if libc is missing or the process is gone. */

@@ -109,6 +109,85 @@ class ContainedRunsTest {
         }
     }
 
+    @Test
+    void theWaitForANamespace_isBounded_andOneThatCannotEmptyHoldsUpNoOtherRun() throws Exception {
+        // A namespace that cannot empty (a process in uninterruptible sleep) is stood in for by a
+        // reaper that blocks on the first run's group until the test ends.
+        Path bwrap = dev.brokerctl.containment.Bwrap.find(System.getenv("PATH")).orElseThrow();
+        java.util.concurrent.CountDownLatch release = new java.util.concurrent.CountDownLatch(1);
+        java.util.concurrent.atomic.AtomicLong stuck = new java.util.concurrent.atomic.AtomicLong();
+        java.util.Set<Long> reaped = java.util.concurrent.ConcurrentHashMap.newKeySet();
+        java.util.function.LongPredicate reaper = pgid -> {
+            if (stuck.compareAndSet(0, pgid)) {
+                try {
+                    release.await();
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                }
+            }
+            boolean r = Posix.reapOneOfGroup(pgid);
+            reaped.add(pgid);
+            return r;
+        };
+        NamespaceLauncher launcher = new NamespaceLauncher(bwrap, new Spawner(), cwd -> List.of(),
+                reaper, Duration.ofMillis(300));
+        launcher.open(tmp.resolve("sock"));
+        try {
+            Process first = startTrue(launcher);
+            org.junit.jupiter.api.Assertions.assertTimeoutPreemptively(Duration.ofSeconds(20), () -> launcher.kill(first),
+                    "the end of a run whose namespace does not empty must not wait for ever");
+            assertEquals(first.pid(), stuck.get());
+            Process second = startTrue(launcher);
+            org.junit.jupiter.api.Assertions.assertTimeoutPreemptively(Duration.ofSeconds(20), () -> launcher.kill(second));
+            assertTrue(reaped.contains(second.pid()), "the second run's init was reaped while the first's wait hung");
+            assertFalse(Posix.killGroup(second.pid(), 0), "nothing of the second run is left");
+        } finally {
+            release.countDown();
+            launcher.close();
+        }
+    }
+
+    @Test
+    void theWaitForAnInit_neverReapsAGroupLeader_whoseExitStatusStaysTheJdks() throws Exception {
+        // bwrap's group id reused by a later setsid'd child: the wait for the old init must not
+        // take that child's exit from the JDK (which would then report 0). The control: the same
+        // wait does reap a member of the group that does not lead it.
+        org.junit.jupiter.api.Assumptions.assumeTrue(ProcessTree.groupsAvailable());
+        for (int i = 0; i < 20; i++) {
+            Process leader = new ProcessBuilder("setsid", "sh", "-c", "echo ready; read x; exit 3")
+                    .redirectErrorStream(true).start();
+            assertEquals("ready", new java.io.BufferedReader(new java.io.InputStreamReader(
+                    leader.getInputStream(), StandardCharsets.UTF_8)).readLine());
+            java.util.concurrent.CompletableFuture<Boolean> waited =
+                    java.util.concurrent.CompletableFuture.supplyAsync(() -> Posix.reapOneOfGroup(leader.pid()));
+            leader.getOutputStream().close();
+            assertEquals(3, leader.waitFor(), "try " + i + ": the leader's own exit status");
+            assertFalse(waited.get(10, TimeUnit.SECONDS), "try " + i + ": a group leader is not reaped");
+        }
+        Process leader = new ProcessBuilder("setsid", "sh", "-c", "sleep 300 & echo $!; read x")
+                .redirectErrorStream(true).start();
+        long member = Long.parseLong(new java.io.BufferedReader(new java.io.InputStreamReader(
+                leader.getInputStream(), StandardCharsets.UTF_8)).readLine().trim());
+        Posix.setChildSubreaper(true);
+        try {
+            leader.getOutputStream().close();   // the leader exits; its member is adopted by this JVM
+            leader.waitFor();
+            Posix.kill(member, Posix.SIGKILL);
+            assertTrue(Posix.reapOneOfGroup(leader.pid()), "the adopted member of the group is reaped");
+            assertFalse(ProcessHandle.of(member).isPresent(), "and gone");
+        } finally {
+            Posix.setChildSubreaper(false);
+        }
+    }
+
+    private Process startTrue(NamespaceLauncher launcher) throws Exception {
+        ProcessBuilder pb = new ProcessBuilder().redirectOutput(ProcessBuilder.Redirect.DISCARD)
+                .redirectErrorStream(true).redirectInput(ProcessBuilder.Redirect.from(new java.io.File("/dev/null")));
+        Process p = launcher.start(pb, List.of("/bin/true"), tmp, true);
+        assertEquals(0, p.waitFor());
+        return p;
+    }
+
     /** Starts a command that leaves a setsid orphan, waits for it, and ends it as a run ends. */
     private Process startOrphan(NamespaceLauncher launcher, String name) throws Exception {
         List<String> argv = List.of("/bin/sh", "-c", "setsid sh -c 'exec sleep 300' >/dev/null 2>&1 & sleep 0.01");

@@ -135,8 +135,11 @@ class CgroupRunsIT {
 
     /** Runs a command that leaves a setsid'd {@code sleep SECONDS} behind; its pid. */
     private long orphanOfARun(String seconds) throws Exception {
+        // The command ends only once the orphan has its own session: ended before, the run's
+        // group kill could take the orphan too, and the control below fail (it did in CI).
         Brokerctl.Result r = b.run("run", "--env", "dev", "--", "sh", "-c",
-                "setsid sleep " + seconds + " </dev/null >/dev/null 2>&1 & echo $!");
+                "setsid sleep " + seconds + " </dev/null >/dev/null 2>&1 & p=$!; "
+                        + "while [ -e /proc/$p ] && [ \"$(cut -d' ' -f6 /proc/$p/stat 2>/dev/null)\" != \"$p\" ]; do :; done; echo $p");
         assertEquals(0, r.exit(), r.toString());
         return Long.parseLong(r.out().strip());
     }
