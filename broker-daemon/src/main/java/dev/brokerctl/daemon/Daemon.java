@@ -202,7 +202,11 @@ public final class Daemon implements AutoCloseable {
                 dev.brokerctl.protocol.Durations.format(config.idleLock()),
                 dev.brokerctl.protocol.Durations.format(config.approvalTimeout()));
         LOG.info("{}", Install.describe());
-        LOG.info("{}", JnaNative.report());
+        if (JnaNative.loadedElsewhere() == null) {
+            LOG.info("{}", JnaNative.report());
+        } else {
+            LOG.warn("{}", JnaNative.report());
+        }
         if (!ProcessTree.groupsAvailable()) {
             LOG.warn("setsid or libc missing: runs do not get their own process group; orphans of a"
                     + " run may survive it");

@@ -19,12 +19,24 @@ final class JnaNative {
     static final String RESOURCE = "dev/brokerctl/daemon/jna-native.sha256";
 
     private static volatile String report = "JNA's native library was not prepared";
+    /** The verified copy, once prepared. */
+    private static volatile Path verified;
 
     private JnaNative() {
     }
 
+    /** What was prepared, or a warning when JNA loaded its library from anywhere else. */
     static String report() {
-        return report;
+        String other = loadedElsewhere();
+        return other == null ? report : "JNA native library loaded from " + other + ", NOT the verified "
+                + verified + ": JNA was used before it was prepared (a bug; report it)";
+    }
+
+    /** The file JNA loaded its library from, when that is not the verified copy; else null. */
+    static String loadedElsewhere() {
+        String loaded = System.getProperty("jnidispatch.path");   // JNA sets it to the file it loaded
+        Path lib = verified;
+        return lib != null && loaded != null && !Path.of(loaded).equals(lib) ? loaded : null;
     }
 
     /** Before JNA's first use: Posix calls it from its static initialiser. */
@@ -52,6 +64,7 @@ final class JnaNative {
                 return;
             }
             System.setProperty("jna.boot.library.path", dir.toString());
+            verified = lib;
             report = "JNA native library " + lib + " verified (sha256 " + expected + ")";
         } catch (IOException | RuntimeException e) {
             report = "JNA native library not prepared (" + e.getClass().getSimpleName() + "); none loaded";

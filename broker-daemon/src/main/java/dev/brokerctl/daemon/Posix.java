@@ -19,9 +19,9 @@ final class Posix {
     private static final int P_PGID = 2;
     private static final int WEXITED = 4;
     private static final int WNOWAIT = 0x01000000;
-    /** Offset of {@code si_pid} in siginfo_t: after three ints, the union is pointer-aligned. */
-    private static final int SI_PID = Native.POINTER_SIZE == 8 ? 16 : 12;
     private static final int EINTR = 4;
+    // Nothing here may touch Native before load(): its class initialiser loads JNA's library, from a
+    // temp file of JNA's own when JnaNative.prepare() has not run yet (NativeLibraryIT).
 
     interface LibC extends Library {
         int prctl(int option, long arg2, long arg3, long arg4, long arg5);
@@ -81,7 +81,9 @@ final class Posix {
         if (!waitid(P_PGID, pgid, siginfo, WEXITED | WNOWAIT)) {   // which one exited, still unreaped
             return false;
         }
-        int pid = java.nio.ByteBuffer.wrap(siginfo).order(java.nio.ByteOrder.nativeOrder()).getInt(SI_PID);
+        // si_pid comes after three ints, where the union starts pointer-aligned
+        int siPid = Native.POINTER_SIZE == 8 ? 16 : 12;
+        int pid = java.nio.ByteBuffer.wrap(siginfo).order(java.nio.ByteOrder.nativeOrder()).getInt(siPid);
         return pid != pgid && pid > 1 && waitid(P_PID, pid, siginfo, WEXITED);
     }
 
