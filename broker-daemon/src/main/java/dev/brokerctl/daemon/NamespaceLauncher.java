@@ -92,10 +92,12 @@ final class NamespaceLauncher implements Launcher {
         cmd.addAll(argv);
         pb.command(cmd);
         Process p = spawner.start(pb);
-        if (adopting) {
-            // one wait per run, whoever ends it and however: after the JDK reaped bwrap (onExit)
-            long pgid = p.pid();
-            inits.put(p, p.onExit().thenRunAsync(() -> reaper.test(pgid), REAPERS));
+        synchronized (inits) {   // with close(): a run started as the daemon stops is waited for too
+            if (adopting) {
+                // one wait per run, whoever ends it and however: after the JDK reaped bwrap (onExit)
+                long pgid = p.pid();
+                inits.put(p, p.onExit().thenRunAsync(() -> reaper.test(pgid), REAPERS));
+            }
         }
         return p;
     }
@@ -123,12 +125,12 @@ final class NamespaceLauncher implements Launcher {
     /** The runs were ended: waits (5 s at most) until their namespaces' inits were reaped. */
     @Override
     public void close() {
-        if (!adopting) {
-            return;
-        }
-        adopting = false;
         CompletableFuture<?>[] ending;
         synchronized (inits) {
+            if (!adopting) {
+                return;
+            }
+            adopting = false;
             ending = inits.values().stream().filter(f -> !f.isDone()).toArray(CompletableFuture[]::new);
         }
         try {
