@@ -28,15 +28,22 @@ final class JnaNative {
     /** What was prepared, or a warning when JNA loaded its library from anywhere else. */
     static String report() {
         String other = loadedElsewhere();
-        return other == null ? report : "JNA native library loaded from " + other + ", NOT the verified "
-                + verified + ": JNA was used before it was prepared (a bug; report it)";
+        if (other == null) {
+            return report;
+        }
+        return "JNA native library loaded from " + other + ", NOT " + (verified == null
+                ? "a verified copy (" + report + ")" : "the verified " + verified
+                + ": JNA was used before it was prepared (a bug; report it)");
     }
 
-    /** The file JNA loaded its library from, when that is not the verified copy; else null. */
+    /**
+     * The file JNA loaded its library from, when that is not the verified copy (none was verified:
+     * {@code jna.boot.library.path} set from outside, or the check failed); else null.
+     */
     static String loadedElsewhere() {
         String loaded = System.getProperty("jnidispatch.path");   // JNA sets it to the file it loaded
         Path lib = verified;
-        return lib != null && loaded != null && !Path.of(loaded).equals(lib) ? loaded : null;
+        return loaded != null && (lib == null || !Path.of(loaded).equals(lib)) ? loaded : null;
     }
 
     /** Before JNA's first use: Posix calls it from its static initialiser. */

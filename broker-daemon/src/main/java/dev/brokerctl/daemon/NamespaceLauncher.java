@@ -64,6 +64,8 @@ final class NamespaceLauncher implements Launcher {
      * Process is gone) so that {@link #kill} sends nothing to a group id that may be reused.
      */
     private final Map<Process, CompletableFuture<Void>> inits = Collections.synchronizedMap(new WeakHashMap<>());
+    /** In {@link #inits} for a run whose namespace did not empty within {@code endWait}. */
+    private static final CompletableFuture<Void> GIVEN_UP = CompletableFuture.completedFuture(null);
     /** Reaps the init left in a group ({@link Posix#reapOneOfGroup}; tests stand in for it). */
     private final LongPredicate reaper;
     private final Duration endWait;
@@ -144,12 +146,12 @@ final class NamespaceLauncher implements Launcher {
     }
 
     /**
-     * Kills bwrap's group; once bwrap has exited, also waits (at most {@code endWait}) until the
-     * namespace's init it left in that group was reaped, which the kernel reports only after
-     * everything in the namespace is gone. The wait is on bwrap's group, made once per run after
-     * the JDK reaped bwrap (before, it could reap bwrap itself under the JDK's feet); while the init
-     * lives, the group's id (bwrap's pid) cannot be reused. Once it was reaped, nothing of the run
-     * is left and the id may be another process's: nothing is sent.
+     * Kills bwrap's group; once bwrap was reaped, the group only (never bwrap's pid, which may be
+     * another process's by then), and nothing once the init was reaped too. Then waits, once per
+     * run and at most {@code endWait}, until that init was reaped, which the kernel reports only
+     * after everything in the namespace is gone. The wait is on bwrap's group, made after the JDK reaped bwrap (before, it could reap
+     * bwrap itself under the JDK's feet). A run whose namespace did not empty in time is given up
+     * on: later calls neither signal nor wait.
      */
     @Override
     public void kill(Process p) {
@@ -157,13 +159,21 @@ final class NamespaceLauncher implements Launcher {
         if (gone != null && gone.isDone()) {
             return;
         }
-        ProcessTree.kill(p, Posix.SIGKILL);
+        if (p.isAlive()) {
+            ProcessTree.kill(p, Posix.SIGKILL);
+        } else if (ProcessTree.groupsAvailable()) {
+            // its group only, never the pid alone (which may be another process's by now); while
+            // the init lives the group holds the id. It is needed: an init forked just as bwrap died
+            // of a signal can miss --die-with-parent's SIGKILL (aSignalRightAfterTheStart_isNeverLost)
+            Posix.killGroup(p.pid(), Posix.SIGKILL);
+        }
         if (gone != null && !p.isAlive()) {
             try {
                 gone.get(endWait.toMillis(), TimeUnit.MILLISECONDS);
             } catch (InterruptedException e) {
                 Thread.currentThread().interrupt();
             } catch (ExecutionException | TimeoutException e) {
+                inits.replace(p, gone, GIVEN_UP);
                 LOG.warn("the namespace of a run (bwrap {}) is not empty {} ms after its end: a process in it"
                         + " does not die (uninterruptible sleep, a hung mount?); the run ends anyway", p.pid(),
                         endWait.toMillis());

@@ -19,6 +19,7 @@ final class Posix {
     private static final int P_PGID = 2;
     private static final int WEXITED = 4;
     private static final int WNOWAIT = 0x01000000;
+    private static final int WNOHANG = 1;
     private static final int EINTR = 4;
     // Nothing here may touch Native before load(): its class initialiser loads JNA's library, from a
     // temp file of JNA's own when JnaNative.prepare() has not run yet (NativeLibraryIT).
@@ -84,7 +85,9 @@ final class Posix {
         // si_pid comes after three ints, where the union starts pointer-aligned
         int siPid = Native.POINTER_SIZE == 8 ? 16 : 12;
         int pid = java.nio.ByteBuffer.wrap(siginfo).order(java.nio.ByteOrder.nativeOrder()).getInt(siPid);
-        return pid != pgid && pid > 1 && waitid(P_PID, pid, siginfo, WEXITED);
+        // WNOHANG: the one peeked at is a zombie now; if another wait took it first, this returns
+        // at once rather than wait on an id that may be reused
+        return pid != pgid && pid > 1 && waitid(P_PID, pid, siginfo, WEXITED | WNOHANG);
     }
 
     private static boolean waitid(int idtype, long id, byte[] siginfo, int options) {
