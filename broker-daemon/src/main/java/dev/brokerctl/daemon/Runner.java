@@ -132,8 +132,8 @@ final class Runner {
         }
         sink.message(startedMessage);
 
-        OutputStream out = new FrameStream(sink, Frame.STDOUT);
-        OutputStream err = new FrameStream(sink, Frame.STDERR);
+        Gate out = new Gate(new FrameStream(sink, Frame.STDOUT));
+        Gate err = new Gate(new FrameStream(sink, Frame.STDERR));
         MaskingOutputStream maskedOut = masker == null ? null : masker.wrap(out);
         MaskingOutputStream maskedErr = masker == null ? null : masker.wrap(err);
         StdinPipe stdin = run.stdin();
@@ -164,8 +164,13 @@ final class Runner {
             // Whatever the command left running in its group goes with it: no orphans holding
             // the injected values, and no grandchild holding our pipes open.
             launcher.kill(process);
-            join(outPump, process.getInputStream());
-            join(errPump, process.getErrorStream());
+            boolean drained = join(outPump, process.getInputStream()) & join(errPump, process.getErrorStream());
+            out.shut();   // what a pump still reads from now on is dropped: the exit comes last
+            err.shut();
+            if (!drained && logged) {
+                LOG.warn("run {}: a process outside the run's reach holds its output open and does not let go"
+                        + " (uninterruptible sleep?); the run ends without the rest of its output", run.id());
+            }
             long masked = (maskedOut == null ? 0 : maskedOut.maskedCount())
                     + (maskedErr == null ? 0 : maskedErr.maskedCount());
             long duration = clock.millis() - started;
@@ -200,7 +205,11 @@ final class Runner {
             if (stdin != null) {
                 stdin.close();
             }
-            if (masker != null) {
+            out.shut();
+            err.shut();
+            // a pump still reading may still be inside the masker: it is left to the GC, not destroyed
+            // under the pump's feet (a half-destroyed masker could pass a value through)
+            if (masker != null && outPump.isDone() && errPump.isDone()) {
                 masker.destroy();
             }
         }
@@ -239,8 +248,12 @@ final class Runner {
         });
     }
 
-    /** Waits for a pump; if something outside the group still holds the pipe, closes it. */
-    private static void join(Future<?> pump, InputStream pipe) throws InterruptedException {
+    /**
+     * Waits for a pump; if something outside the group still holds the pipe, closes it and waits 1 s
+     * more. False when the pump is still blocked then: closing a pipe does not wake a read in
+     * progress, and a process that cannot die (uninterruptible sleep) may never let go of it.
+     */
+    private static boolean join(Future<?> pump, InputStream pipe) throws InterruptedException {
         try {
             try {
                 pump.get(5, TimeUnit.SECONDS);
@@ -250,10 +263,55 @@ final class Runner {
                 } catch (IOException ignored) {
                     // closing to unblock the pump
                 }
-                pump.get();
+                pump.get(1, TimeUnit.SECONDS);
             }
+        } catch (TimeoutException stillBlocked) {
+            return false;
         } catch (ExecutionException unexpected) {
             LOG.warn("output pump failed: {}", unexpected.getCause().toString());
+        }
+        return true;
+    }
+
+    /** Passes writes on until shut for good: what a pump reads after the run's end is dropped. */
+    private static final class Gate extends OutputStream {
+        private final OutputStream to;
+        private boolean shut;
+
+        Gate(OutputStream to) {
+            this.to = to;
+        }
+
+        synchronized void shut() {
+            shut = true;
+        }
+
+        @Override
+        public synchronized void write(int b) throws IOException {
+            if (!shut) {
+                to.write(b);
+            }
+        }
+
+        @Override
+        public synchronized void write(byte[] b, int off, int len) throws IOException {
+            if (!shut) {
+                to.write(b, off, len);
+            }
+        }
+
+        @Override
+        public synchronized void flush() throws IOException {
+            if (!shut) {
+                to.flush();
+            }
+        }
+
+        @Override
+        public synchronized void close() throws IOException {
+            if (!shut) {
+                to.close();
+            }
         }
     }
 

@@ -57,6 +57,32 @@ class RunLeavesNoProcessTest {
         exitAndCancel();
     }
 
+    @Test
+    void aPipeHeldOpenFromOutsideTheRun_doesNotHoldUpItsEnd() throws Exception {
+        // Stands in for a process that cannot die (uninterruptible sleep) holding the run's stdout:
+        // this JVM opens the write end of that pipe through /proc and keeps it. Closing the pipe does
+        // not wake the daemon's read in progress, so the run's end used to wait until it was let go.
+        f = new DaemonFixture(tmp).start(Duration.ofSeconds(120), true);
+        Path go = tmp.resolve("go");
+        try (BrokerClient c = f.connect()) {
+            c.send(DaemonProtocolTest.runMessage("dev", List.of("sh", "-c",
+                    "echo started; while [ ! -e " + go + " ]; do sleep 0.05; done; echo done")));
+            Message started = Message.parse(c.receive().payload());
+            assertEquals("started", started.type());
+            assertEquals("started\n", new String(c.receive().payload(), StandardCharsets.UTF_8));
+            try (java.io.FileOutputStream held = new java.io.FileOutputStream("/proc/" + started.number("pid", -1) + "/fd/1")) {
+                Files.createFile(go);
+                DaemonProtocolTest.RunResult r = org.junit.jupiter.api.Assertions.assertTimeoutPreemptively(
+                        Duration.ofSeconds(30), () -> DaemonProtocolTest.collect(c),
+                        "the run's end must not wait for a pipe held from outside it");
+                assertEquals("exit", r.last().type(), r.types().toString());
+                assertEquals(0, r.last().number("exit_code", -1));
+                assertEquals("done\n", r.stdout(), "what the command wrote before its end still arrives");
+                held.write("after the end\n".getBytes(StandardCharsets.UTF_8));
+            }
+        }
+    }
+
     private void exitAndCancel() throws Exception {
         String afterExit = marker();
         DaemonProtocolTest.RunResult r = DaemonProtocolTest.run(f, "dev", List.of("sh", "-c",
