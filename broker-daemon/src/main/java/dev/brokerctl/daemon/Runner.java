@@ -147,10 +147,13 @@ final class Runner {
                 }
             });
         }
+        // the masker is destroyed by the last of the two pumps and this thread to be done with it: a
+        // pump left reading (see join) may still be inside it when the run ends
+        Runnable release = release(masker);
         Future<?> outPump = pump("run-" + run.id() + "-stdout", process.getInputStream(),
-                maskedOut != null ? maskedOut : out);
+                maskedOut != null ? maskedOut : out, release);
         Future<?> errPump = pump("run-" + run.id() + "-stderr", process.getErrorStream(),
-                maskedErr != null ? maskedErr : err);
+                maskedErr != null ? maskedErr : err, release);
 
         boolean timedOut = false;
         try {
@@ -207,12 +210,18 @@ final class Runner {
             }
             out.shut();
             err.shut();
-            // a pump still reading may still be inside the masker: it is left to the GC, not destroyed
-            // under the pump's feet (a half-destroyed masker could pass a value through)
-            if (masker != null && outPump.isDone() && errPump.isDone()) {
+            release.run();
+        }
+    }
+
+    /** Destroys {@code masker} at the third call (two pumps and the run's thread), never before. */
+    private static Runnable release(Masker masker) {
+        java.util.concurrent.atomic.AtomicInteger holders = new java.util.concurrent.atomic.AtomicInteger(3);
+        return () -> {
+            if (holders.decrementAndGet() == 0 && masker != null) {
                 masker.destroy();
             }
-        }
+        };
     }
 
     /** Environment values must be text without NUL to pass through ProcessBuilder intact. */
@@ -232,7 +241,7 @@ final class Runner {
         }
     }
 
-    private Future<?> pump(String name, InputStream from, OutputStream to) {
+    private Future<?> pump(String name, InputStream from, OutputStream to, Runnable done) {
         return workers.submit(name, () -> {
             byte[] buf = new byte[BUFFER];
             try (to) {
@@ -244,6 +253,7 @@ final class Runner {
                 // the requester went away or the pipe was closed: the run is being torn down
             } finally {
                 java.util.Arrays.fill(buf, (byte) 0);
+                done.run();
             }
         });
     }
