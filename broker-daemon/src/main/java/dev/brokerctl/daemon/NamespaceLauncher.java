@@ -149,9 +149,9 @@ final class NamespaceLauncher implements Launcher {
      * Kills bwrap's group; once bwrap was reaped, the group only (never bwrap's pid, which may be
      * another process's by then), and nothing once the init was reaped too. Then waits, once per
      * run and at most {@code endWait}, until that init was reaped, which the kernel reports only
-     * after everything in the namespace is gone. The wait is on bwrap's group, made after the JDK reaped bwrap (before, it could reap
-     * bwrap itself under the JDK's feet). A run whose namespace did not empty in time is given up
-     * on: later calls neither signal nor wait.
+     * after everything in the namespace is gone. The wait is on bwrap's group, made after the JDK
+     * reaped bwrap (before, it could reap bwrap itself under the JDK's feet). A run whose namespace
+     * did not empty in time is given up on: later calls neither signal nor wait.
      */
     @Override
     public void kill(Process p) {

@@ -70,7 +70,8 @@ class RunLeavesNoProcessTest {
             Message started = Message.parse(c.receive().payload());
             assertEquals("started", started.type());
             assertEquals("started\n", new String(c.receive().payload(), StandardCharsets.UTF_8));
-            try (java.io.FileOutputStream held = new java.io.FileOutputStream("/proc/" + started.number("pid", -1) + "/fd/1")) {
+            String stdout = "/proc/" + started.number("pid", -1) + "/fd/1";
+            try (java.io.FileOutputStream held = new java.io.FileOutputStream(stdout)) {
                 Files.createFile(go);
                 DaemonProtocolTest.RunResult r = org.junit.jupiter.api.Assertions.assertTimeoutPreemptively(
                         Duration.ofSeconds(30), () -> DaemonProtocolTest.collect(c),
