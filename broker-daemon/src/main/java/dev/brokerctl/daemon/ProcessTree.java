@@ -53,7 +53,8 @@ final class ProcessTree {
         if (groupsAvailable()) {
             // Right after the start, setsid may not have made the group yet: then the process
             // itself gets the signal (it was lost before, and the run went on for its full length).
-            if (!Posix.killGroup(p.pid(), signal)) {
+            // Not once the JDK has reaped it: its pid may be another process's by then.
+            if (!Posix.killGroup(p.pid(), signal) && p.isAlive()) {
                 Posix.kill(p.pid(), signal);
             }
             return;
