@@ -139,7 +139,7 @@ class ContainedRunsTest {
             assertEquals(first.pid(), stuck.get());
             Process second = startTrue(launcher);
             org.junit.jupiter.api.Assertions.assertTimeoutPreemptively(Duration.ofSeconds(20), () -> launcher.kill(second));
-            assertTrue(reaped.contains(second.pid()), "the second run's init was reaped while the first's wait hung");
+            assertTrue(reaped.contains(second.pid()), "the second run's wait ran to its end while the first's hung");
             assertFalse(Posix.killGroup(second.pid(), 0), "nothing of the second run is left");
         } finally {
             release.countDown();
