@@ -354,6 +354,27 @@ class AuditTamperTest {
         }
     }
 
+    /**
+     * The daemon's case: a session that has appended checks the log's end again at its next append
+     * once another connection committed (it skips the check only while none did).
+     */
+    @Test
+    void anEntryDeletedWhileASessionIsOpen_isRefusedAtItsNextAppend() throws Exception {
+        try (VaultSession s = AuditFixtures.unlock(file)) {
+            s.audit(AuditEvent.LOCKED, null, Map.of());   // entry 6
+            s.audit(AuditEvent.LOCKED, null, Map.of());   // entry 7, with the end known to this session
+            try (TamperDb db = new TamperDb(file)) {
+                db.update("DELETE FROM audit WHERE seq = 2");
+            }
+            VaultIntegrityException e = assertThrows(VaultIntegrityException.class,
+                    () -> s.audit(AuditEvent.LOCKED, null, Map.of()));
+            assertTrue(e.getMessage().contains("does not end where its head says (entry 7)"), e.getMessage());
+            assertThrows(VaultIntegrityException.class, () -> s.audit(AuditEvent.LOCKED, null, Map.of()),
+                    "refused again: nothing was appended over the gap");
+        }
+        assertBroken(verify(), 1, 2, "entry 2 is missing");
+    }
+
     @Test
     void entryFromAnotherVault_doesNotVerify() throws Exception {
         Path other = AuditFixtures.create(tmp.resolve("other"));
