@@ -292,6 +292,24 @@ class VaultStateTamperTest {
         }
     }
 
+    /**
+     * The daemon asks for the counter before and after every use (its rollback check): another
+     * connection's commit shows at once. (A shortcut that reads {@code PRAGMA data_version} outside
+     * a transaction, tried on 2026-12-03, returned the old value here and failed this test.)
+     */
+    @Test
+    void stateCounter_showsAnotherSessionsCommit_atOnce() throws Exception {
+        try (VaultSession daemon = TestVaults.unlock(file); VaultSession cli = TestVaults.unlock(file)) {
+            long before = daemon.stateCounter();
+            assertEquals(before, daemon.stateCounter());
+            cli.put("prod", "THIRD", value("3"), null);
+            assertEquals(before + 1, daemon.stateCounter());
+            daemon.put("prod", "FOURTH", value("4"), null);
+            assertEquals(before + 2, daemon.stateCounter());
+            assertEquals(before + 2, cli.stateCounter());
+        }
+    }
+
     /** Another connection's legitimate writes are re-verified and accepted, not mistaken for tampering. */
     @Test
     void writesByAnotherSession_areAccepted() throws Exception {
