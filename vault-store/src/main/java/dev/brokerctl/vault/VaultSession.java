@@ -1032,6 +1032,8 @@ public final class VaultSession implements AutoCloseable {
      * entries, twice per run.
      */
     private boolean auditEndVerified;
+    /** The vault's files as this session's last commit left them; null before its first. */
+    private VaultFiles files;
     private boolean changing;
 
     private static final class Versions {
@@ -1065,6 +1067,7 @@ public final class VaultSession implements AutoCloseable {
         boolean ok = false;
         try {
             T result = Sqlite.inWriteTransaction(connection, path, () -> {
+                checkFilesSinceLastCommit();
                 ensureState();
                 if (!auditEndVerified) {
                     checkAuditAgainstState();
@@ -1079,6 +1082,7 @@ public final class VaultSession implements AutoCloseable {
             });
             state = working;
             ok = true;
+            files = VaultFiles.of(path);   // after the commit, and SQLite's checkpoint in it
             return result;
         } finally {
             working = null;
@@ -1090,6 +1094,35 @@ public final class VaultSession implements AutoCloseable {
             }
             changing = false;
         }
+    }
+
+    /**
+     * Inside a write transaction, before anything is read: the files are as this session's last
+     * commit left them, or everything is checked again, from the file. A change that PRAGMA
+     * data_version does not show (a page written into vault.db around SQLite's locking) shows in
+     * the file's change time; this connection's page cache may hold the page as it was, so the
+     * cache is let go first. A write-ahead log replaced under this connection is refused: what it
+     * writes would go to a file no other process reads.
+     */
+    private void checkFilesSinceLastCommit() throws SQLException, VaultException {
+        if (files == null) {
+            return;
+        }
+        VaultFiles now = VaultFiles.of(path);
+        if (now.equals(files)) {
+            return;
+        }
+        if (now.logReplacedSince(files)) {
+            throw new VaultIntegrityException("the write-ahead log of " + path + " (" + path.getFileName()
+                    + "-wal, -shm) was removed or replaced while this process had the vault open, so what it"
+                    + " writes would go to a file no other process reads; nothing was written. Stop the"
+                    + " processes that have the vault open (brokerctl stop for the daemon), then check it:"
+                    + " brokerctl audit verify");
+        }
+        try (java.sql.Statement st = connection.createStatement()) {
+            st.execute("PRAGMA shrink_memory");
+        }
+        state = null;   // rows and the audit end verified again just below
     }
 
     /** The version of the rows the current write touches. */
