@@ -386,30 +386,40 @@ class AuditTamperTest {
         return out.strip();
     }
 
+    /** One page of vault.db, at its offset in the file. */
+    private record Page(int offset, byte[] bytes) {
+    }
+
     /**
-     * Deletes entry 2 by writing one page into vault.db, around SQLite: its committed pages
-     * checkpointed into the file (no commit, so PRAGMA data_version stays), the entry deleted in a
-     * copy, and the one page that differs written over the live file at its offset.
+     * The page that deletes entry 2, made around SQLite: the committed pages checkpointed into the
+     * file (no commit, so PRAGMA data_version stays), the entry deleted in a copy, and the one page
+     * that differs.
      */
-    private void deleteEntry2ByWritingItsPage() throws Exception {
+    private Page pageWithoutEntry2() throws Exception {
         otherProcess(file, "PRAGMA wal_checkpoint(PASSIVE)");
         Path copy = tmp.resolve("copy.db");
-        java.nio.file.Files.copy(file, copy);
+        java.nio.file.Files.copy(file, copy, java.nio.file.StandardCopyOption.REPLACE_EXISTING);
         otherProcess(copy, "PRAGMA journal_mode=DELETE", "DELETE FROM audit WHERE seq = 2");
         byte[] live = java.nio.file.Files.readAllBytes(file);
         byte[] edited = java.nio.file.Files.readAllBytes(copy);
         int pageSize = ((live[16] & 0xff) << 8) | (live[17] & 0xff);
-        int written = 0;
-        try (java.io.RandomAccessFile raf = new java.io.RandomAccessFile(file.toFile(), "rw")) {
-            for (int off = pageSize; off + pageSize <= live.length; off += pageSize) {   // page 1: the header
-                if (!java.util.Arrays.equals(live, off, off + pageSize, edited, off, off + pageSize)) {
-                    raf.seek(off);
-                    raf.write(edited, off, pageSize);
-                    written++;
-                }
+        List<Page> differ = new java.util.ArrayList<>();
+        for (int off = pageSize; off + pageSize <= live.length; off += pageSize) {   // page 1: the header
+            if (!java.util.Arrays.equals(live, off, off + pageSize, edited, off, off + pageSize)) {
+                differ.add(new Page(off, java.util.Arrays.copyOfRange(edited, off, off + pageSize)));
             }
         }
-        assertEquals(1, written, "one leaf page of the audit table");
+        assertEquals(1, differ.size(), "one leaf page of the audit table");
+        return differ.get(0);
+    }
+
+    /** Deletes entry 2 by writing its page over the live vault.db, around SQLite. */
+    private void deleteEntry2ByWritingItsPage() throws Exception {
+        Page page = pageWithoutEntry2();
+        try (java.io.RandomAccessFile raf = new java.io.RandomAccessFile(file.toFile(), "rw")) {
+            raf.seek(page.offset());
+            raf.write(page.bytes());
+        }
     }
 
     /**
@@ -430,6 +440,68 @@ class AuditTamperTest {
             assertThrows(VaultIntegrityException.class, () -> s.audit(AuditEvent.LOCKED, null, Map.of()));
         }
         // the probe did what it says: the file others read lacks entry 2
+        assertBroken(verify(), 1, 2, "entry 2 is missing");
+    }
+
+    /** A session's first write follows reads, which filled its page cache: checked from the file too (review of d2aeb55). */
+    @Test
+    void aPageWrittenBeforeASessionsFirstWrite_isSeen() throws Exception {
+        try (VaultSession s = AuditFixtures.unlock(file)) {
+            assertEquals(5, s.auditEntries(null, null).size());   // the audit pages now in its cache
+            deleteEntry2ByWritingItsPage();
+            VaultIntegrityException e = assertThrows(VaultIntegrityException.class,
+                    () -> s.audit(AuditEvent.LOCKED, null, Map.of()), "appended over the gap");
+            assertTrue(e.getMessage().contains("does not end where its head says (entry 5)"), e.getMessage());
+        }
+        assertBroken(verify(), 1, 2, "entry 2 is missing");
+    }
+
+    private static String changeTimeAndSize(Path f) throws Exception {
+        Map<String, Object> a = java.nio.file.Files.readAttributes(f, "unix:ino,ctime,size");
+        return a.get("ino") + " " + a.get("ctime") + " " + a.get("size");
+    }
+
+    /**
+     * A store through a shared mapping into a page that is dirty already takes no write fault, so
+     * the file's change time stays (review of d2aeb55): the files' metadata cannot see it. The
+     * full check every 256 writes ({@code VaultSession.FULL_CHECK_EVERY}) does, within as many
+     * appends; without it the session appended on over the gap for good.
+     */
+    @Test
+    void aPageStoredThroughAMapping_isSeenWithinTheFullCheckPeriod() throws Exception {
+        try (VaultSession filler = AuditFixtures.unlock(file)) {
+            List<AuditRecord> many = new java.util.ArrayList<>();
+            for (int i = 0; i < 300; i++) {
+                many.add(new AuditRecord(AuditEvent.LOCKED, null, Map.of()));
+            }
+            filler.audit(many);   // 6 to 305: entry 2's page is left behind, not rewritten by later appends
+        }
+        try (VaultSession s = AuditFixtures.unlock(file)) {
+            s.audit(AuditEvent.LOCKED, null, Map.of());   // 306: its first write, checked in full
+            Page page = pageWithoutEntry2();
+            try (java.nio.channels.FileChannel ch = java.nio.channels.FileChannel.open(file,
+                    java.nio.file.StandardOpenOption.READ, java.nio.file.StandardOpenOption.WRITE)) {
+                java.nio.MappedByteBuffer map = ch.map(java.nio.channels.FileChannel.MapMode.READ_WRITE, 0, ch.size());
+                map.put(page.offset(), map.get(page.offset()));   // the write fault: the change time moves now
+                s.audit(AuditEvent.LOCKED, null, Map.of());   // 307: sees that, checks (all well), notes the files
+                String noted = changeTimeAndSize(file);
+                map.put(page.offset(), page.bytes());   // entry 2 gone
+                org.junit.jupiter.api.Assumptions.assumeTrue(noted.equals(changeTimeAndSize(file)),
+                        "this kernel moved the change time for a store into a dirty mapped page");
+                int appended = 0;
+                VaultIntegrityException refused = null;
+                while (refused == null && appended <= 300) {
+                    try {
+                        s.audit(AuditEvent.LOCKED, null, Map.of());
+                        appended++;
+                    } catch (VaultIntegrityException e) {
+                        refused = e;
+                    }
+                }
+                assertTrue(refused != null && appended < 256, "appended " + appended + " over the gap");
+                assertTrue(refused.getMessage().contains("does not end where its head says"), refused.getMessage());
+            }
+        }
         assertBroken(verify(), 1, 2, "entry 2 is missing");
     }
 
