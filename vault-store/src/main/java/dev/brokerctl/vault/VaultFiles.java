@@ -11,10 +11,12 @@ import java.util.concurrent.TimeUnit;
 
 /**
  * What a vault's three files look like (device and inode; change time and size of {@code vault.db}
- * and {@code -wal}, which only writers change), taken by a session after each of its commits. SQLite tells a connection about another process's commits ({@code
- * PRAGMA data_version}), but not about a page written into {@code vault.db} around its locking,
- * nor about a {@code -wal} or {@code -shm} put in place of the ones the connection has open; those
- * show here. The change time cannot be set back by the file's owner.
+ * and {@code -wal}, which only writers change), taken by a session after each of its commits.
+ * SQLite tells a connection about another process's commits ({@code PRAGMA data_version}), but not
+ * about a page written into {@code vault.db} around its locking, nor about a {@code -wal} or
+ * {@code -shm} put in place of the ones the connection has open; those show here. The change time
+ * cannot be set back by the file's owner. A store through a shared mapping into a page already
+ * dirty does not move it: {@link VaultSession}'s periodic full check is for that.
  */
 record VaultFiles(Part db, Part wal, String shm) {
 
