@@ -4,9 +4,12 @@
 # so machine noise hits all alike. Prints medians over all runs and over the first run of each
 # round, with the ratio to the bare JVM. Each daemon is started with `daemon --detach` right
 # before its round, and measured at once: its first run is a fresh daemon's first run.
-# Usage: [AUDIT_ENTRIES=N] bench/run-overhead-ab.sh OTHER_TREE [rounds] [runs]
-#   OTHER_TREE: another checkout with its jars built (mvn -q -DskipTests package), e.g. of the base commit
+# Usage: [AUDIT_ENTRIES=N] [OTHER_DAEMON_OPTS=..] [THIS_DAEMON_OPTS=..] bench/run-overhead-ab.sh OTHER_TREE [rounds] [runs]
+#   OTHER_TREE: another checkout with its jars built (mvn -q -DskipTests package), e.g. of the base commit;
+#     this tree itself (.) to compare daemon JVM flags alone
 #   AUDIT_ENTRIES: fill both vaults' audit logs with N entries first (a vault in long use)
+#   OTHER_DAEMON_OPTS, THIS_DAEMON_OPTS: BROKERCTL_JAVA_OPTS for each `daemon --detach` only (the
+#     clients never get them), e.g. THIS_DAEMON_OPTS=-XX:TieredStopAtLevel=1
 set -euo pipefail
 other=$(cd "$1" && pwd)
 rounds=${2:-5}
@@ -72,8 +75,8 @@ done
 ms() { local t0 t1; t0=$(date +%s%N); "$@" >/dev/null; t1=$(date +%s%N); echo $(( (t1 - t0) / 1000 )); }
 for f in jvm base new jvm.1 base.1 new.1; do : > "$work/$f"; done
 for _ in $(seq "$rounds"); do
-    BROKERCTL_HOME=$work/home-base "$base" daemon --detach >/dev/null
-    BROKERCTL_HOME=$work/home-new "$new" daemon --detach >/dev/null
+    BROKERCTL_HOME=$work/home-base BROKERCTL_JAVA_OPTS=${OTHER_DAEMON_OPTS:-} "$base" daemon --detach >/dev/null
+    BROKERCTL_HOME=$work/home-new BROKERCTL_JAVA_OPTS=${THIS_DAEMON_OPTS:-} "$new" daemon --detach >/dev/null
     for i in $(seq "$runs"); do
         n=$(BROKERCTL_HOME=$work/home-new ms "$new" run --env bench -- true)
         b=$(BROKERCTL_HOME=$work/home-base ms "$base" run --env bench -- true)
@@ -92,5 +95,6 @@ report() {
 }
 printf '%d rounds x %d runs, a fresh daemon each round, %d audit entries first; load average %s\n' "$rounds" "$runs" \
     "${AUDIT_ENTRIES:-0}" "$(cut -d' ' -f1-3 /proc/loadavg)"
+printf 'daemon flags: other [%s], this [%s]\n' "${OTHER_DAEMON_OPTS:-}" "${THIS_DAEMON_OPTS:-}"
 report "" "all runs, medians"
 report .1 "first run of each round, medians"
