@@ -1,6 +1,5 @@
 package dev.brokerctl.daemon;
 
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
@@ -96,7 +95,7 @@ final class ChildEnvironment {
             for (String dir : value.split(":", -1)) {
                 if (dir.isEmpty() || !dir.startsWith("/")) {
                     writable.add(dir.isEmpty() ? "(empty: the cwd)" : dir + " (relative)");
-                } else if (Files.isWritable(Path.of(dir))) {
+                } else if (Executable.writable(Path.of(dir))) {
                     writable.add(dir);
                 }
             }

@@ -518,8 +518,15 @@ final class Connection implements Runnable, Runner.Sink {
             send(Message.of("variable_declined").with("request_id", -1).with("message", earlier).with("repeated", true));
             return;
         }
+        String limit = daemon.prompts().admit(peer.pid(), daemon.now());
+        if (limit != null) {
+            throw new BrokerException(ErrorCode.TOO_MANY, limit);
+        }
         VariableRequests.Request q = daemon.variableRequests().submit(daemon.nextId(), environment, name,
                 description, policy, requester, daemon.now());
+        // the slot is free before the requester hears the answer (and may ask again)
+        java.util.concurrent.CompletableFuture<VariableRequests.Answer> answered =
+                q.answer().whenComplete((a, e) -> daemon.prompts().ended(peer.pid()));
         daemon.vault().audit(AuditEvent.VARIABLE_REQUESTED, environment, AuditDetails.of(AuditDetails.VARIABLE, name,
                 AuditDetails.CLIENT, requester.clientName(), AuditDetails.PID, peer.pid(),
                 AuditDetails.PEER_EXE, peer.exe(), AuditDetails.POLICY, policy));
@@ -529,7 +536,7 @@ final class Connection implements Runnable, Runner.Sink {
         daemon.broadcast(Message.of("pending_added").with("variable", describe(q, policy)));
         send(Message.of("pending_variable").with("request_id", q.id())
                 .with("timeout_ms", daemon.variableRequests().timeout().toMillis()));
-        q.answer().whenComplete((a, e) -> {
+        answered.whenComplete((a, e) -> {
             currentRequest = null;
             daemon.broadcast(Message.of("pending_removed").with("request_id", q.id())
                     .with("outcome", a.outcome().name().toLowerCase(java.util.Locale.ROOT)));

@@ -756,6 +756,10 @@ public final class Daemon implements AutoCloseable {
         return variableRequests;
     }
 
+    Prompts prompts() {
+        return prompts;
+    }
+
     /**
      * Run, variable-request and grant ids come from one counter, so a number names one thing; it
      * starts from the clock (milliseconds since {@link #ID_EPOCH}) and only goes up, so ids stay

@@ -5,8 +5,11 @@ import dev.brokerctl.protocol.ErrorCode;
 import java.io.IOException;
 import java.io.InputStream;
 import java.nio.charset.StandardCharsets;
+import java.nio.file.FileSystems;
 import java.nio.file.Files;
+import java.nio.file.LinkOption;
 import java.nio.file.Path;
+import java.nio.file.attribute.UserPrincipal;
 import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;
 import java.util.ArrayList;
@@ -53,13 +56,16 @@ final class Executable {
     private final String sha256;
     private final Executable interpreter;
     private final Path via;
+    /** What the {@code #!} line hands its interpreter that is not an option (a file or module it may run). */
+    private final List<String> operands;
 
-    private Executable(Path path, FileId id, String sha256, Executable interpreter, Path via) {
+    private Executable(Path path, FileId id, String sha256, Executable interpreter, Path via, List<String> operands) {
         this.path = path;
         this.id = id;
         this.sha256 = sha256;
         this.interpreter = interpreter;
         this.via = via;
+        this.operands = operands;
     }
 
     /** Resolves {@code command} in {@code path} (the child's PATH) and {@code cwd}. */
@@ -69,19 +75,22 @@ final class Executable {
         String hash = hash(file, id, command, wallNanos());
         Executable interpreter = null;
         Path via = null;
+        List<String> operands = List.of();
         List<String> shebang = shebang(file);
         if (!shebang.isEmpty()) {
             Path first = Path.of(shebang.get(0));
-            String envTarget = envTarget(first, shebang);
-            if (envTarget != null) {
+            int program = envProgram(first, shebang, command);
+            if (program > 0) {
                 via = lookupInterpreter(first, command);
-                Path target = envTarget.contains("/") ? Path.of(envTarget) : lookup(envTarget, path, cwd);
-                interpreter = leaf(target, command);
+                String target = shebang.get(program);
+                interpreter = leaf(target.contains("/") ? Path.of(target) : lookup(target, path, cwd), command);
+                operands = operands(shebang.subList(program + 1, shebang.size()));
             } else {
                 interpreter = leaf(lookupInterpreter(first, command), command);
+                operands = operands(shebang.subList(1, shebang.size()));
             }
         }
-        return new Executable(file, id, hash, interpreter, via);
+        return new Executable(file, id, hash, interpreter, via, operands);
     }
 
     /** The file that runs, as the kernel will exec it. */
@@ -97,6 +106,15 @@ final class Executable {
     /** {@code /usr/bin/env} when the interpreter was found through PATH by {@code #!/usr/bin/env NAME}, or null. */
     Path via() {
         return via;
+    }
+
+    /**
+     * The words of a {@code #!} line after its interpreter (after env's program) that are not
+     * options: a file or module the interpreter may run instead of the script, which the approval
+     * does not bind (only the script and the interpreter are hashed). Empty for most scripts.
+     */
+    List<String> interpreterOperands() {
+        return operands;
     }
 
     /** Whether the requester (the daemon's own user) can change the code that runs. */
@@ -153,7 +171,7 @@ final class Executable {
 
     private static Executable leaf(Path file, String command) throws BrokerException {
         FileId id = idOf(file, command);
-        return new Executable(file, id, hash(file, id, command, wallNanos()), null, null);
+        return new Executable(file, id, hash(file, id, command, wallNanos()), null, null, List.of());
     }
 
     private static Path lookupInterpreter(Path interpreter, String command) throws BrokerException {
@@ -164,18 +182,53 @@ final class Executable {
         return checkExecutable(interpreter, command + " (#! " + interpreter + ")");
     }
 
-    /** For {@code #!/usr/bin/env [-S] [NAME=V...] PROGRAM}: PROGRAM; else null. */
-    private static String envTarget(Path interpreter, List<String> shebang) {
-        if (!interpreter.getFileName().toString().equals("env")) {
-            return null;
+    /**
+     * For a {@code #!} line through env: the index in {@code shebang} of the program env runs;
+     * -1 when the interpreter is not env, or is env with nothing after it. The kernel hands env the
+     * rest of the line as one argument: without {@code -S} that is the program's name; with
+     * {@code -S} env splits it into {@code NAME=V} assignments, the program and its arguments.
+     * Whatever else env would interpret (another option, which may take the next word as its
+     * argument; quotes, escapes, {@code ${VAR}} or a comment under {@code -S}) is refused: the
+     * program shown and hashed must be the one env runs.
+     */
+    static int envProgram(Path interpreter, List<String> shebang, String command) throws BrokerException {
+        Path name = interpreter.getFileName();
+        if (name == null || !name.toString().equals("env") || shebang.size() < 2) {
+            return -1;
         }
-        for (int i = 1; i < shebang.size(); i++) {
-            String t = shebang.get(i);
-            if (!t.startsWith("-") && !t.contains("=")) {
-                return t;
+        String line = String.join(" ", shebang.subList(1, shebang.size()));
+        if (!shebang.get(1).equals("-S")) {
+            String program = shebang.get(1);
+            if (shebang.size() > 2 || program.startsWith("-") || program.contains("=")) {
+                throw unreadableEnvLine(command, line, "env takes '" + line + "' as one "
+                        + (program.startsWith("-") ? "option" : program.contains("=") ? "assignment" : "program name"));
+            }
+            return 1;
+        }
+        for (String w : shebang.subList(2, shebang.size())) {
+            if (w.startsWith("#") || w.chars().anyMatch(c -> c == '$' || c == '\\' || c == '\'' || c == '"')) {
+                throw unreadableEnvLine(command, line, "env -S would expand or unquote '" + w + "'");
             }
         }
-        return null;
+        int i = 2;
+        while (i < shebang.size() && shebang.get(i).contains("=") && !shebang.get(i).startsWith("-")) {
+            i++;
+        }
+        if (i == shebang.size() || shebang.get(i).startsWith("-")) {
+            throw unreadableEnvLine(command, line, i == shebang.size() ? "it names no program"
+                    : "env's option " + shebang.get(i) + " is not one the broker reads");
+        }
+        return i;
+    }
+
+    private static BrokerException unreadableEnvLine(String command, String line, String why) {
+        return new BrokerException(ErrorCode.COMMAND_NOT_EXECUTABLE, command + ": its #! line (/usr/bin/env "
+                + line + ") cannot be checked: " + why + "; write it as #!/usr/bin/env PROGRAM or"
+                + " #!/usr/bin/env -S [NAME=VALUE...] PROGRAM [ARGS...]");
+    }
+
+    private static List<String> operands(List<String> words) {
+        return words.stream().filter(w -> !w.startsWith("-")).toList();
     }
 
     /** The interpreter line of a script, split at blanks (as env -S would), or empty. */
@@ -297,9 +350,60 @@ final class Executable {
         return now.getEpochSecond() * 1_000_000_000L + now.getNano();
     }
 
-    /** Writable by this process's user: the file itself, or its directory (it can be replaced). */
+    /**
+     * Whether this process's user can change what is at {@code file}: it or a directory above it
+     * is writable to the user, or owned by the user (who can make it writable: mode 0555 protects
+     * nothing from its owner). Checked along the path as given and along its real path; a missing
+     * part counts as what its nearest existing directory allows (the user may create it). Errs
+     * towards yes: a sticky directory is counted as writable whatever owns its entries.
+     */
     static boolean writable(Path file) {
-        Path dir = file.getParent();
-        return Files.isWritable(file) || dir != null && Files.isWritable(dir);
+        Path abs = file.toAbsolutePath().normalize();
+        if (changeable(abs)) {
+            return true;
+        }
+        try {
+            Path real = abs.toRealPath();
+            return !real.equals(abs) && changeable(real);
+        } catch (IOException e) {
+            return false;   // missing: changeable(abs) looked at the directories that exist
+        }
+    }
+
+    private static boolean changeable(Path abs) {
+        UserPrincipal self = self();
+        for (Path p = abs; p != null; p = p.getParent()) {
+            if (!Files.exists(p, LinkOption.NOFOLLOW_LINKS)) {
+                continue;
+            }
+            if (Files.isWritable(p)) {
+                return true;
+            }
+            try {
+                if (self == null || self.equals(Files.getOwner(p, LinkOption.NOFOLLOW_LINKS))) {
+                    return true;
+                }
+            } catch (IOException e) {
+                return true;
+            }
+        }
+        return false;
+    }
+
+    private static volatile UserPrincipal self;
+
+    /** This process's user, or null when it cannot be looked up (then everything counts as changeable). */
+    private static UserPrincipal self() {
+        UserPrincipal u = self;
+        if (u == null) {
+            try {
+                u = FileSystems.getDefault().getUserPrincipalLookupService()
+                        .lookupPrincipalByName(System.getProperty("user.name"));
+                self = u;
+            } catch (IOException | UnsupportedOperationException e) {
+                return null;
+            }
+        }
+        return u;
     }
 }

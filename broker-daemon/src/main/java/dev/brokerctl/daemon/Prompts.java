@@ -14,7 +14,8 @@ import java.util.Map;
  * the human denied in the last {@link #DENIAL_MEMORY} is refused at once with the human's own
  * message; one requester (its verified pid) may have at most {@link #MAX_PENDING_PER_REQUESTER}
  * requests waiting and may put at most {@link #MAX_PROMPTS_PER_WINDOW} before the human per
- * {@link #WINDOW}; all requesters together at most {@link #MAX_PENDING}.
+ * {@link #WINDOW}; all requesters together at most {@link #MAX_PENDING}. A request for a new
+ * variable ({@code request_variable}) counts against the same limits as a run.
  */
 final class Prompts {
 
@@ -42,36 +43,61 @@ final class Prompts {
                     + " ago" + (d.message().isEmpty() ? "" : ": " + d.message())
                     + "; it is not asked again for " + dev.brokerctl.protocol.Durations.format(DENIAL_MEMORY), "denied before");
         }
-        long who = run.requester().peer().pid();
+        String limit = limit(run.requester().peer().pid(), now);
+        return limit == null ? null : new Decision(Decision.Kind.DENIED, limit, "limit");
+    }
+
+    /**
+     * Why requester {@code who} (a verified pid) may not put another request, of a run or of a
+     * variable, before the human now; null when it may. Runs and variable requests count together:
+     * both take the same human's attention.
+     */
+    synchronized String limit(long who, Instant now) {
+        forgetBefore(now);
         if (pendingTotal >= MAX_PENDING) {
-            return new Decision(Decision.Kind.DENIED, MAX_PENDING + " requests already wait for a human;"
-                    + " try again once they are decided", "limit");
+            return MAX_PENDING + " requests already wait for a human; try again once they are decided";
         }
         if (pending.getOrDefault(who, 0) >= MAX_PENDING_PER_REQUESTER) {
-            return new Decision(Decision.Kind.DENIED, "this requester already has " + MAX_PENDING_PER_REQUESTER
-                    + " requests waiting for a human; wait for them to be decided", "limit");
+            return "this requester already has " + MAX_PENDING_PER_REQUESTER
+                    + " requests waiting for a human; wait for them to be decided";
         }
         Deque<Instant> times = asked.get(who);
         if (times != null && times.size() >= MAX_PROMPTS_PER_WINDOW) {
-            return new Decision(Decision.Kind.DENIED, "this requester asked the human " + MAX_PROMPTS_PER_WINDOW
-                    + " times in the last " + dev.brokerctl.protocol.Durations.format(WINDOW)
-                    + "; wait before asking again", "limit");
+            return "this requester asked the human " + MAX_PROMPTS_PER_WINDOW + " times in the last "
+                    + dev.brokerctl.protocol.Durations.format(WINDOW) + "; wait before asking again";
         }
         return null;
     }
 
+    /** {@link #limit}, and when there is none, {@link #asked} at once (no other request in between). */
+    synchronized String admit(long who, Instant now) {
+        String limit = limit(who, now);
+        if (limit == null) {
+            asked(who, now);
+        }
+        return limit;
+    }
+
     synchronized void asked(Run run, Instant now) {
-        long who = run.requester().peer().pid();
+        asked(run.requester().peer().pid(), now);
+    }
+
+    /** Requester {@code who} put a request before the human. */
+    synchronized void asked(long who, Instant now) {
         pending.merge(who, 1, Integer::sum);
         pendingTotal++;
         asked.computeIfAbsent(who, k -> new ArrayDeque<>()).add(now);
     }
 
-    /** @param d the human's decision, or null when the wait ended otherwise */
-    synchronized void decided(Run run, Decision d, Instant now) {
-        long who = run.requester().peer().pid();
+    /** A request of {@code who}'s no longer waits for the human. */
+    synchronized void ended(long who) {
         pending.computeIfPresent(who, (k, n) -> n > 1 ? n - 1 : null);
         pendingTotal = Math.max(0, pendingTotal - 1);
+    }
+
+    /** @param d the human's decision, or null when the wait ended otherwise */
+    synchronized void decided(Run run, Decision d, Instant now) {
+        ended(run.requester().peer().pid());
         if (d != null && d.kind() == Decision.Kind.DENIED) {
             denials.put(run.requestHash(), new Denial(now, d.message()));
         }

@@ -110,6 +110,11 @@ final class RunDescription {
             out.add("runs code the requester can edit (" + res.executable().path()
                     + (res.executable().interpreter() != null ? " or its interpreter" : "") + ")");
         }
+        List<String> operands = res.executable().interpreterOperands();
+        if (!operands.isEmpty()) {
+            out.add("its #! line hands the interpreter " + String.join(" ", operands)
+                    + ": code that names is not checked, only the script and the interpreter are");
+        }
         if (!argv.isEmpty() && CONTAINERS.contains(base(argv.get(0)))) {
             out.add(base(argv.get(0)) + ": containers or services it starts keep the values outside any"
                     + " containment, after the run ends");

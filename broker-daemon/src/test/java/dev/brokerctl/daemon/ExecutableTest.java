@@ -13,6 +13,7 @@ import dev.brokerctl.protocol.ErrorCode;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.attribute.PosixFilePermissions;
+import java.util.List;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -48,6 +49,49 @@ class ExecutableTest {
         assertEquals(app, e.path());
         assertEquals(fakeNode, e.interpreter().path());
         assertEquals(Path.of("/usr/bin/env"), e.via());
+    }
+
+    @Test
+    void envLines_areReadAsTheKernelAndEnvReadThem_andWhatEnvWouldInterpretOtherwiseIsRefused() throws Exception {
+        Path env = Path.of("/usr/bin/env");
+        assertEquals(1, Executable.envProgram(env, List.of("/usr/bin/env", "node"), "x"));
+        assertEquals(2, Executable.envProgram(env, List.of("/usr/bin/env", "-S", "node", "--no-warnings"), "x"));
+        assertEquals(3, Executable.envProgram(env, List.of("/usr/bin/env", "-S", "A=1", "node"), "x"));
+        assertEquals(-1, Executable.envProgram(Path.of("/bin/sh"), List.of("/bin/sh", "-e"), "x"));
+        assertEquals(-1, Executable.envProgram(env, List.of("/usr/bin/env"), "x"));
+        // -u takes the next word as its argument: `python3` is not what env runs
+        assertRefused("env's option -u is not one the broker reads", "-S", "-u", "python3", "/x/py");
+        // without -S the kernel hands env the rest of the line as one word
+        assertRefused("env takes 'python3 -u' as one program name", "python3", "-u");
+        assertRefused("env takes '-i' as one option", "-i");
+        assertRefused("env takes 'A=1' as one assignment", "A=1");
+        assertRefused("env -S would expand or unquote '${X}'", "-S", "${X}");
+        assertRefused("env -S would expand or unquote 'py\\thon'", "-S", "py\\thon");
+        assertRefused("env -S would expand or unquote '\"python3\"'", "-S", "\"python3\"");
+        assertRefused("env -S would expand or unquote '#x'", "-S", "sh", "#x");
+        assertRefused("it names no program", "-S", "A=1");
+    }
+
+    private static void assertRefused(String why, String... words) {
+        List<String> line = new java.util.ArrayList<>(List.of("/usr/bin/env"));
+        line.addAll(List.of(words));
+        BrokerException e = assertThrows(BrokerException.class,
+                () -> Executable.envProgram(Path.of("/usr/bin/env"), line, "./tool"));
+        assertEquals(ErrorCode.COMMAND_NOT_EXECUTABLE, e.code());
+        assertTrue(e.getMessage().contains("cannot be checked: " + why + "; write it as #!/usr/bin/env PROGRAM"),
+                e.getMessage());
+    }
+
+    @Test
+    void whatAnInterpreterLineHandsItsInterpreter_besidesOptions_isNamed() throws Exception {
+        Path other = script(tmp.resolve("other.sh"), "#!/bin/sh\n");
+        script(tmp.resolve("hands"), "#!/bin/sh " + other + "\n");
+        script(tmp.resolve("flags"), "#!/bin/sh -e\n");
+        script(tmp.resolve("viaenv"), "#!/usr/bin/env -S sh -e " + other + "\n");
+        assertEquals(List.of(other.toString()), Executable.resolve("./hands", "", tmp).interpreterOperands());
+        assertEquals(List.of(), Executable.resolve("./flags", "", tmp).interpreterOperands());
+        assertEquals(List.of(other.toString()), Executable.resolve("./viaenv", "/usr/bin:/bin", tmp).interpreterOperands());
+        assertEquals(Path.of("/usr/bin/sh"), Executable.resolve("./viaenv", "/usr/bin:/bin", tmp).interpreter().path());
     }
 
     @Test

@@ -87,4 +87,50 @@ class RequestLimitsTest {
             assertEquals("test", v.message("claimed").string("name"));
         }
     }
+
+    @Test
+    void variableRequests_countAgainstTheRequestersLimits_withRuns() throws Exception {
+        f = new DaemonFixture(tmp).start(Duration.ofSeconds(120), true);
+        List<BrokerClient> open = new java.util.ArrayList<>();
+        long first = -1;
+        try {
+            // one requester (this JVM's pid), a new name and description on every connection: the
+            // first MAX_PENDING_PER_REQUESTER reach the human
+            for (int i = 0; i < Prompts.MAX_PENDING_PER_REQUESTER; i++) {
+                BrokerClient c = f.connect();
+                open.add(c);
+                c.send(Message.of("request_variable").with("environment", "dev").with("name", "NEW_" + i)
+                        .with("description", "description " + i));
+                Message pending = Message.parse(c.receive().payload());
+                assertEquals("pending_variable", pending.type());
+                if (i == 0) {
+                    first = pending.number("request_id", -1);
+                }
+            }
+            BrokerClient next = f.connect();
+            open.add(next);
+            next.send(Message.of("request_variable").with("environment", "dev").with("name", "NEW_X")
+                    .with("description", "yet another"));
+            Message refused = Message.parse(next.receive().payload());
+            assertEquals("error", refused.type(), refused.asMap().toString());
+            assertEquals("too_many", refused.string("code"));
+            assertTrue(refused.string("message").contains("already has 3 requests waiting for a human"),
+                    refused.string("message"));
+            // a run of the same requester waits behind them too
+            Message run = refusal(DaemonProtocolTest.runMessage("prod", List.of("true")));
+            assertTrue(run.asMap().toString().contains("already has 3 requests waiting"), run.asMap().toString());
+            // once the human has answered one, the requester may ask again
+            try (BrokerClient approver = f.approver()) {
+                approver.call(Message.of("decline_variable").with("request_id", first).with("message", "no"));
+            }
+            assertEquals("variable_declined", Message.parse(open.get(0).receive().payload()).type());
+            next.send(Message.of("request_variable").with("environment", "dev").with("name", "NEW_X")
+                    .with("description", "yet another"));
+            assertEquals("pending_variable", Message.parse(next.receive().payload()).type());
+        } finally {
+            for (BrokerClient c : open) {
+                c.close();
+            }
+        }
+    }
 }

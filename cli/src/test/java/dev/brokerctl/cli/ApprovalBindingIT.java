@@ -128,6 +128,64 @@ class ApprovalBindingIT {
     }
 
     @Test
+    void aDirectoryTheRequesterOwnsAt0555_andAFileAnInterpreterLineNames_areRisks_andAnEnvLineItCannotRead_isRefused()
+            throws Exception {
+        // the requester's own PATH directory at 0555: not writable, but its owner can chmod it back
+        // and plant an `ls` there after a grant
+        Path robin = dir.resolve("robin");
+        asUser("mkdir", robin.toString());
+        asUser("chmod", "0555", robin.toString());
+        // a #! line handing its interpreter another file, which is never hashed
+        Path other = script(dir.resolve("other.sh"), "echo other");
+        Path hands = executable(dir.resolve("hands.sh"), "#!/bin/sh " + other + "\necho hands\n");
+        // env -S with an option whose argument the broker would have taken for the program
+        Path envOption = executable(dir.resolve("opt.sh"), "#!/usr/bin/env -S -u python3 " + other + "\n");
+        Path envPlain = executable(dir.resolve("plain.sh"), "#!/usr/bin/env -S sh -e\necho env-ok\n");
+
+        Brokerctl.Result refused = b.run("run", "--env", "dev", "--", envOption.toString());
+        assertEquals(126, refused.exit(), refused.toString());
+        assertTrue(refused.err().contains("cannot be checked: env's option -u is not one the broker reads"),
+                refused.toString());
+        Brokerctl.Result ran = b.run("run", "--env", "dev", "--", envPlain.toString());
+        assertEquals("env-ok\n", ran.out(), "the control: a line env reads as the broker does runs: " + ran);
+
+        String path = b.env.get("PATH");
+        Spawned owned;
+        b.env.put("PATH", robin + ":" + path);
+        try {
+            owned = track(b.start("run", "--env", "prod", "--", hands.toString()));
+        } finally {
+            b.env.put("PATH", path);
+        }
+        console.awaitScreen("program: " + hands, Tmux.WAIT);
+        String screen = console.visibleScreen();
+        // the lines are cut to the screen's width: robin (the only PATH entry under /tmp) comes first
+        assertTrue(screen.contains("risk: PATH has directories the requester can write: /tmp/brokerctl"), screen);
+        assertTrue(screen.contains("risk: its #! line hands the interpreter /tmp/brokerctl"), screen);
+        console.answer("d");
+        console.type("no");
+        assertEquals(1, owned.await(Tmux.WAIT).exit());
+
+        // the control: a changed PATH of root's directories only, and a script without operands
+        Spawned plain;
+        b.env.put("PATH", "/usr/bin:/bin");
+        try {
+            plain = track(b.start("run", "--env", "prod", "--", envPlain.toString()));
+        } finally {
+            b.env.put("PATH", path);
+        }
+        console.awaitScreen("program: " + envPlain, Tmux.WAIT);
+        screen = console.visibleScreen();
+        screen = screen.substring(screen.lastIndexOf("Request "));   // this request's lines only
+        assertTrue(screen.contains("changed: PATH"), screen);
+        assertFalse(screen.contains("PATH has directories"), screen);
+        assertFalse(screen.contains("hands the interpreter"), screen);
+        console.answer("d");
+        console.type("no");
+        assertEquals(1, plain.await(Tmux.WAIT).exit());
+    }
+
+    @Test
     void aPaddedReason_cannotScrollTheRealCommandOffAn80x24Console_andBidiCharactersAreEscaped() throws Exception {
         StringBuilder reason = new StringBuilder("tests \u202Eevil\u200B ");
         while (reason.length() < 1900) {
@@ -202,7 +260,12 @@ class ApprovalBindingIT {
 
     /** An executable {@code #!/bin/sh} script owned by the test user. */
     private Path script(Path file, String body) throws Exception {
-        Files.writeString(file, "#!/bin/sh\n" + body + "\n");
+        return executable(file, "#!/bin/sh\n" + body + "\n");
+    }
+
+    /** An executable file of {@code content}, owned by the test user. */
+    private Path executable(Path file, String content) throws Exception {
+        Files.writeString(file, content);
         Files.setPosixFilePermissions(file, PosixFilePermissions.fromString("rwxr-xr-x"));
         user.own(file.getParent());
         return file;
