@@ -18,6 +18,7 @@ import java.util.HexFormat;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.function.Predicate;
 
 /**
  * The program a request runs, resolved when it is asked for (PATH lookup as execvp does it, in
@@ -358,25 +359,32 @@ final class Executable {
      * towards yes: a sticky directory is counted as writable whatever owns its entries.
      */
     static boolean writable(Path file) {
+        return writable(file, Files::isWritable, self());
+    }
+
+    /**
+     * {@link #writable(Path)} with what is writable to the user ({@code writableTo}) and the user
+     * ({@code self}; null: unknown, so everything counts) given: tests run as root, to whom all is writable.
+     */
+    static boolean writable(Path file, Predicate<Path> writableTo, UserPrincipal self) {
         Path abs = file.toAbsolutePath().normalize();
-        if (changeable(abs)) {
+        if (changeable(abs, writableTo, self)) {
             return true;
         }
         try {
             Path real = abs.toRealPath();
-            return !real.equals(abs) && changeable(real);
+            return !real.equals(abs) && changeable(real, writableTo, self);
         } catch (IOException e) {
             return false;   // missing: changeable(abs) looked at the directories that exist
         }
     }
 
-    private static boolean changeable(Path abs) {
-        UserPrincipal self = self();
+    private static boolean changeable(Path abs, Predicate<Path> writableTo, UserPrincipal self) {
         for (Path p = abs; p != null; p = p.getParent()) {
             if (!Files.exists(p, LinkOption.NOFOLLOW_LINKS)) {
                 continue;
             }
-            if (Files.isWritable(p)) {
+            if (writableTo.test(p)) {
                 return true;
             }
             try {

@@ -132,6 +132,32 @@ class ExecutableTest {
     }
 
     @Test
+    void whatTheUserOwns_orADirectoryAboveIt_isChangeable_evenAt0555() throws Exception {
+        // as root everything is writable: the writability is given, the owners are the files' own
+        java.nio.file.attribute.UserPrincipalLookupService users = tmp.getFileSystem().getUserPrincipalLookupService();
+        java.nio.file.attribute.UserPrincipal root = users.lookupPrincipalByName("root");
+        java.nio.file.attribute.UserPrincipal nobody = users.lookupPrincipalByName("nobody");
+        java.util.function.Predicate<Path> none = p -> false;
+        Path tool = script(tmp.resolve("tool"), "#!/bin/sh\n");
+        Files.setPosixFilePermissions(tool, PosixFilePermissions.fromString("r-xr-xr-x"));
+        assertEquals(root, Files.getOwner(tool), "this test creates its files as root");
+        assertTrue(Executable.writable(tool, none, root), "owned, 0555");
+        assertFalse(Executable.writable(tool, none, nobody), "neither owned nor writable, up to /");
+        assertTrue(Executable.writable(tool, p -> p.equals(tmp), nobody), "a writable directory above it");
+        assertTrue(Executable.writable(tool, none, null), "an unknown user: everything counts");
+        assertTrue(Executable.writable(tmp.resolve("missing/deeper"), none, root), "a missing path: its directory's");
+        assertFalse(Executable.writable(tmp.resolve("missing/deeper"), none, nobody));
+        // a link in a directory nobody can change, to a file of nobody's: the real path counts
+        Path theirs = script(tmp.resolve("theirs"), "#!/bin/sh\n");
+        Files.setOwner(theirs, nobody);
+        Path links = Files.createDirectories(tmp.resolve("links"));
+        Path link = Files.createSymbolicLink(links.resolve("tool"), theirs);
+        assertTrue(Executable.writable(link, p -> false, nobody));
+        assertFalse(Executable.writable(link, p -> false, users.lookupPrincipalByName("daemon")));
+        assertFalse(Executable.writable(Path.of("/usr/bin/env"), none, nobody), "root's program");
+    }
+
+    @Test
     void aFifoAsTheProgram_isRefusedAtOnce_insteadOfBlockingOnItsContent() throws Exception {
         Path fifo = tmp.resolve("tool");
         assertEquals(0, new ProcessBuilder("mkfifo", fifo.toString()).inheritIO().start().waitFor());

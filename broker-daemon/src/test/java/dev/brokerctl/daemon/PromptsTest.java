@@ -91,4 +91,29 @@ class PromptsTest {
         assertNotNull(full);
         assertTrue(full.message().startsWith("32 requests already wait"), full.message());
     }
+
+    @Test
+    void admit_countsAtOnce_andEndedFreesTheSlot_sharedWithRuns() {
+        Prompts p = new Prompts();
+        for (int i = 0; i < Prompts.MAX_PENDING_PER_REQUESTER; i++) {
+            assertNull(p.admit(40, T0), "variable request " + i);
+        }
+        String full = p.admit(40, T0);
+        assertNotNull(full);
+        assertTrue(full.contains("already has 3 requests waiting"), full);
+        assertNotNull(p.refusal(run(1, 40, "v"), T0), "a run of the same requester too");
+        assertNull(p.admit(41, T0), "another requester");
+        p.ended(40);
+        assertNull(p.refusal(run(2, 40, "v"), T0), "one slot free again");
+        assertNull(p.admit(40, T0));
+        assertNotNull(p.admit(40, T0));
+        for (int i = 0; i < 3; i++) {
+            p.ended(40);
+        }
+        p.ended(40);   // more ends than requests: never below nothing
+        for (int i = 0; i < Prompts.MAX_PENDING_PER_REQUESTER; i++) {
+            assertNull(p.admit(40, T0.plusSeconds(1)), "again " + i);
+        }
+        assertNotNull(p.admit(40, T0.plusSeconds(1)));
+    }
 }
