@@ -527,9 +527,15 @@ final class Connection implements Runnable, Runner.Sink {
         // the slot is free before the requester hears the answer (and may ask again)
         java.util.concurrent.CompletableFuture<VariableRequests.Answer> answered =
                 q.answer().whenComplete((a, e) -> daemon.prompts().ended(peer.pid()));
-        daemon.vault().audit(AuditEvent.VARIABLE_REQUESTED, environment, AuditDetails.of(AuditDetails.VARIABLE, name,
-                AuditDetails.CLIENT, requester.clientName(), AuditDetails.PID, peer.pid(),
-                AuditDetails.PEER_EXE, peer.exe(), AuditDetails.POLICY, policy));
+        try {
+            daemon.vault().audit(AuditEvent.VARIABLE_REQUESTED, environment, AuditDetails.of(AuditDetails.VARIABLE, name,
+                    AuditDetails.CLIENT, requester.clientName(), AuditDetails.PID, peer.pid(),
+                    AuditDetails.PEER_EXE, peer.exe(), AuditDetails.POLICY, policy));
+        } catch (VaultException | RuntimeException e) {
+            // never before the human unless on record: gone again, and its slot with it
+            q.answer().complete(new VariableRequests.Answer(VariableRequests.Outcome.CANCELLED, "not recorded"));
+            throw e;
+        }
         currentRequest = q;
         LOG.info("variable request {}: {}/{} by pid {} (claims to be {})", q.id(), environment, name,
                 peer.pid(), Log.safe(requester.clientName()));

@@ -488,16 +488,15 @@ public final class Daemon implements AutoCloseable {
                     vault.audit(requested, decided(run, refused));
                     d = refused;
                 } else {
-                    vault.audit(requested);   // on disk before a human is asked
-                    run.valueInArgv(vault.with(s -> valuesInArgv(s, q)));
-                    java.util.List<String> allNames = q.variables() != null ? java.util.List.of()
-                            : vault.with(s -> s.listVariables(q.environment()).items().stream()
-                                    .map(dev.brokerctl.vault.VariableInfo::name).toList());
-                    run.describe(RunDescription.of(run, policies, allNames, approvals.timeout(), runner.launcher()));
-                    java.util.concurrent.CompletableFuture<Decision> decision = approvals.submit(run);
-                    prompts.asked(run, now());
                     Decision human = null;
-                    try {
+                    try {   // the refusal counted the request as asked: decided() gives its slot back
+                        vault.audit(requested);   // on disk before a human is asked
+                        run.valueInArgv(vault.with(s -> valuesInArgv(s, q)));
+                        java.util.List<String> allNames = q.variables() != null ? java.util.List.of()
+                                : vault.with(s -> s.listVariables(q.environment()).items().stream()
+                                        .map(dev.brokerctl.vault.VariableInfo::name).toList());
+                        run.describe(RunDescription.of(run, policies, allNames, approvals.timeout(), runner.launcher()));
+                        java.util.concurrent.CompletableFuture<Decision> decision = approvals.submit(run);
                         broadcast(Message.of("pending_added").with("run", run.description()));
                         decision.whenComplete((dd, e) -> broadcast(Message.of("pending_removed")
                                 .with("run_id", run.id()).with("outcome", dd == null ? "failed" : dd.kind().name().toLowerCase(java.util.Locale.ROOT))

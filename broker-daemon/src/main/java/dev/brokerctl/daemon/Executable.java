@@ -37,7 +37,10 @@ final class Executable {
     record FileId(long device, long inode, long size, long ctimeNanos) {
     }
 
+    /** The kernel reads this much of a file for its {@code #!} line (BINPRM_BUF_SIZE). */
     private static final int SHEBANG_MAX = 256;
+    /** How many {@code #!} scripts deep an interpreter is followed. */
+    static final int NESTING = 4;
     /**
      * A file whose ctime is this close to the moment its content was read may change again
      * without its ctime moving (timestamps come from a coarse clock tick on many kernels and file
@@ -71,27 +74,44 @@ final class Executable {
 
     /** Resolves {@code command} in {@code path} (the child's PATH) and {@code cwd}. */
     static Executable resolve(String command, String path, Path cwd) throws BrokerException {
-        Path file = lookup(command, path, cwd);
+        return resolveFile(lookup(command, path, cwd), command, path, cwd, 0);
+    }
+
+    /**
+     * {@code file} and, for a {@code #!} script, its interpreter, resolved the same way: an
+     * interpreter that is itself a script runs through its own {@code #!} line, as the kernel
+     * follows it, up to {@link #NESTING} levels (the kernel allows a few more; deeper is refused).
+     */
+    private static Executable resolveFile(Path file, String command, String path, Path cwd, int depth)
+            throws BrokerException {
         FileId id = idOf(file, command);
         String hash = hash(file, id, command, wallNanos());
-        Executable interpreter = null;
-        Path via = null;
-        List<String> operands = List.of();
-        List<String> shebang = shebang(file);
-        if (!shebang.isEmpty()) {
-            Path first = Path.of(shebang.get(0));
-            int program = envProgram(first, shebang, command);
-            if (program > 0) {
-                via = lookupInterpreter(first, command);
-                String target = shebang.get(program);
-                interpreter = leaf(target.contains("/") ? Path.of(target) : lookup(target, path, cwd), command);
-                operands = operands(shebang.subList(program + 1, shebang.size()));
-            } else {
-                interpreter = leaf(lookupInterpreter(first, command), command);
-                operands = operands(shebang.subList(1, shebang.size()));
-            }
+        List<String> shebang = shebang(file, command);
+        if (shebang.isEmpty()) {
+            return new Executable(file, id, hash, null, null, List.of());
         }
-        return new Executable(file, id, hash, interpreter, via, operands);
+        if (depth == NESTING) {
+            throw new BrokerException(ErrorCode.COMMAND_NOT_EXECUTABLE, command + ": its #! interpreters nest"
+                    + " deeper than " + NESTING + " scripts (" + file + " is one more); name a binary interpreter");
+        }
+        Path first = Path.of(shebang.get(0));
+        int program = envProgram(first, shebang, command);
+        Path via = null;
+        Path interpreter;
+        if (program > 0) {
+            via = lookupInterpreter(first, command);
+            String target = shebang.get(program);
+            if (target.contains("/") && !target.startsWith("/")) {
+                // env would look it up from the child's cwd, not from PATH: say so rather than guess
+                throw unreadableEnvLine(command, String.join(" ", shebang.subList(1, shebang.size())),
+                        "env would run " + target + " from the run's working directory");
+            }
+            interpreter = target.contains("/") ? checkExecutable(Path.of(target), command) : lookup(target, path, cwd);
+        } else {
+            interpreter = lookupInterpreter(first, command);
+        }
+        List<String> operands = operands(shebang.subList(program > 0 ? program + 1 : 1, shebang.size()));
+        return new Executable(file, id, hash, resolveFile(interpreter, command, path, cwd, depth + 1), via, operands);
     }
 
     /** The file that runs, as the kernel will exec it. */
@@ -115,7 +135,12 @@ final class Executable {
      * does not bind (only the script and the interpreter are hashed). Empty for most scripts.
      */
     List<String> interpreterOperands() {
-        return operands;
+        if (interpreter == null || interpreter.interpreterOperands().isEmpty()) {
+            return operands;
+        }
+        List<String> all = new ArrayList<>(operands);
+        all.addAll(interpreter.interpreterOperands());
+        return all;
     }
 
     /** Whether the requester (the daemon's own user) can change the code that runs. */
@@ -170,11 +195,6 @@ final class Executable {
 
     // ------------------------------------------------------------------ resolving
 
-    private static Executable leaf(Path file, String command) throws BrokerException {
-        FileId id = idOf(file, command);
-        return new Executable(file, id, hash(file, id, command, wallNanos()), null, null, List.of());
-    }
-
     private static Path lookupInterpreter(Path interpreter, String command) throws BrokerException {
         if (!interpreter.isAbsolute()) {
             throw new BrokerException(ErrorCode.COMMAND_NOT_EXECUTABLE, command + ": its #! interpreter "
@@ -187,10 +207,11 @@ final class Executable {
      * For a {@code #!} line through env: the index in {@code shebang} of the program env runs;
      * -1 when the interpreter is not env, or is env with nothing after it. The kernel hands env the
      * rest of the line as one argument: without {@code -S} that is the program's name; with
-     * {@code -S} env splits it into {@code NAME=V} assignments, the program and its arguments.
-     * Whatever else env would interpret (another option, which may take the next word as its
-     * argument; quotes, escapes, {@code ${VAR}} or a comment under {@code -S}) is refused: the
-     * program shown and hashed must be the one env runs.
+     * {@code -S} env splits it into the program and its arguments. Whatever else env would
+     * interpret is refused: another option (which may take the next word as its argument), quotes,
+     * escapes, {@code ${VAR}} or a comment under {@code -S}, and a {@code NAME=V} assignment (it
+     * would change env's own PATH lookup, or what the interpreter loads, unseen): the program shown
+     * and hashed must be the one env runs, with the environment the request showed.
      */
     static int envProgram(Path interpreter, List<String> shebang, String command) throws BrokerException {
         Path name = interpreter.getFileName();
@@ -211,29 +232,36 @@ final class Executable {
                 throw unreadableEnvLine(command, line, "env -S would expand or unquote '" + w + "'");
             }
         }
-        int i = 2;
-        while (i < shebang.size() && shebang.get(i).contains("=") && !shebang.get(i).startsWith("-")) {
-            i++;
+        String program = shebang.size() > 2 ? shebang.get(2) : null;
+        if (program == null || program.startsWith("-") || program.contains("=")) {
+            // NAME=V would reach env's own lookup of the program (PATH) and the interpreter (BASH_ENV,
+            // LD_PRELOAD...) unseen by the checks the request's own environment gets
+            throw unreadableEnvLine(command, line, program == null ? "it names no program"
+                    : program.startsWith("-") ? "env's option " + program + " is not one the broker reads"
+                    : "env -S would set " + program.substring(0, program.indexOf('=')) + " for the program"
+                    + " (set it in the request's environment, where it is shown and checked)");
         }
-        if (i == shebang.size() || shebang.get(i).startsWith("-")) {
-            throw unreadableEnvLine(command, line, i == shebang.size() ? "it names no program"
-                    : "env's option " + shebang.get(i) + " is not one the broker reads");
-        }
-        return i;
+        return 2;
     }
 
     private static BrokerException unreadableEnvLine(String command, String line, String why) {
         return new BrokerException(ErrorCode.COMMAND_NOT_EXECUTABLE, command + ": its #! line (/usr/bin/env "
                 + line + ") cannot be checked: " + why + "; write it as #!/usr/bin/env PROGRAM or"
-                + " #!/usr/bin/env -S [NAME=VALUE...] PROGRAM [ARGS...]");
+                + " #!/usr/bin/env -S PROGRAM [ARGS...]");
     }
 
     private static List<String> operands(List<String> words) {
         return words.stream().filter(w -> !w.startsWith("-")).toList();
     }
 
-    /** The interpreter line of a script, split at blanks (as env -S would), or empty. */
-    private static List<String> shebang(Path file) throws BrokerException {
+    /**
+     * The interpreter line of a script, split at spaces and tabs (as the kernel and env -S split
+     * it), or empty. A line the kernel and this reading could take differently is refused: one with
+     * a control character (a tab aside), DEL or a byte above ASCII (env -S splits at more
+     * whitespace than the kernel, the kernel cuts at a NUL, a CR is part of the name), or one that
+     * does not end within the {@value #SHEBANG_MAX} bytes the kernel reads.
+     */
+    private static List<String> shebang(Path file, String command) throws BrokerException {
         byte[] head = new byte[SHEBANG_MAX];
         int n = 0;
         try (InputStream in = Files.newInputStream(file)) {
@@ -250,10 +278,20 @@ final class Executable {
         }
         int end = 2;
         while (end < n && head[end] != '\n') {
+            int b = head[end] & 0xff;
+            if (b < 0x20 && b != '\t' || b >= 0x7f) {
+                throw new BrokerException(ErrorCode.COMMAND_NOT_EXECUTABLE, command + ": its #! line (" + file
+                        + ") holds the byte 0x" + String.format("%02x", b) + ", which the kernel and env read"
+                        + " differently from a checker" + (b == '\r' ? "; save the script with Unix line ends" : ""));
+            }
             end++;
         }
+        if (end == SHEBANG_MAX) {
+            throw new BrokerException(ErrorCode.COMMAND_NOT_EXECUTABLE, command + ": its #! line (" + file
+                    + ") is longer than the " + (SHEBANG_MAX - 1) + " bytes the kernel reads");
+        }
         List<String> words = new ArrayList<>();
-        for (String w : new String(head, 2, end - 2, StandardCharsets.UTF_8).trim().split("[ \t]+")) {
+        for (String w : new String(head, 2, end - 2, StandardCharsets.US_ASCII).split("[ \t]+")) {
             if (!w.isEmpty()) {
                 words.add(w);
             }
@@ -264,11 +302,11 @@ final class Executable {
     /** PATH lookup as execvp does it, so a missing or non-executable command gets 127 or 126. */
     static Path lookup(String command, String path, Path cwd) throws BrokerException {
         if (command.contains("/")) {
-            return checkExecutable(cwd.resolve(command).normalize(), command);
+            return checkExecutable(withoutDots(cwd.resolve(command)), command);
         }
         boolean sawNonExecutable = false;
         for (String dir : (path == null || path.isEmpty() ? "/usr/local/bin:/usr/bin:/bin" : path).split(":", -1)) {
-            Path p = (dir.isEmpty() ? cwd : cwd.resolve(dir)).resolve(command).normalize();
+            Path p = withoutDots(dir.isEmpty() ? cwd.resolve(command) : cwd.resolve(dir).resolve(command));
             if (Files.isRegularFile(p)) {
                 if (Files.isExecutable(p)) {
                     return p;
@@ -281,6 +319,21 @@ final class Executable {
                     + ": permission denied (found in PATH but not executable)");
         }
         throw new BrokerException(ErrorCode.COMMAND_NOT_FOUND, command + ": command not found in PATH");
+    }
+
+    /**
+     * {@code p} without its {@code .} parts. Its {@code ..} parts stay: after a symbolic link,
+     * {@code ..} leads from the link's target, not from the link's directory, so only the kernel
+     * can take them away ({@link Path#normalize} would name another file than the one that runs).
+     */
+    static Path withoutDots(Path p) {
+        Path out = p.getRoot();
+        for (Path part : p) {
+            if (!part.toString().equals(".")) {
+                out = out == null ? part : out.resolve(part);
+            }
+        }
+        return out == null ? p : out;
     }
 
     private static Path checkExecutable(Path p, String command) throws BrokerException {
@@ -367,7 +420,7 @@ final class Executable {
      * ({@code self}; null: unknown, so everything counts) given: tests run as root, to whom all is writable.
      */
     static boolean writable(Path file, Predicate<Path> writableTo, UserPrincipal self) {
-        Path abs = file.toAbsolutePath().normalize();
+        Path abs = withoutDots(file.toAbsolutePath());   // each of its parents as the kernel finds it
         if (changeable(abs, writableTo, self)) {
             return true;
         }

@@ -33,7 +33,11 @@ final class Prompts {
     private final Map<Long, Deque<Instant>> asked = new HashMap<>();
     private int pendingTotal;
 
-    /** A decision that refuses {@code run} without asking the human, or null to ask. */
+    /**
+     * A decision that refuses {@code run} without asking the human, or null to ask: then the
+     * request already counts as put before the human (no other request in between), and
+     * {@link #decided} must follow whatever happens.
+     */
     synchronized Decision refusal(Run run, Instant now) {
         forgetBefore(now);
         Denial d = denials.get(run.requestHash());
@@ -43,7 +47,7 @@ final class Prompts {
                     + " ago" + (d.message().isEmpty() ? "" : ": " + d.message())
                     + "; it is not asked again for " + dev.brokerctl.protocol.Durations.format(DENIAL_MEMORY), "denied before");
         }
-        String limit = limit(run.requester().peer().pid(), now);
+        String limit = admit(run.requester().peer().pid(), now);
         return limit == null ? null : new Decision(Decision.Kind.DENIED, limit, "limit");
     }
 
@@ -78,12 +82,8 @@ final class Prompts {
         return limit;
     }
 
-    synchronized void asked(Run run, Instant now) {
-        asked(run.requester().peer().pid(), now);
-    }
-
     /** Requester {@code who} put a request before the human. */
-    synchronized void asked(long who, Instant now) {
+    private void asked(long who, Instant now) {
         pending.merge(who, 1, Integer::sum);
         pendingTotal++;
         asked.computeIfAbsent(who, k -> new ArrayDeque<>()).add(now);

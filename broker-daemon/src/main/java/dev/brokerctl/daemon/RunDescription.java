@@ -110,6 +110,14 @@ final class RunDescription {
             out.add("runs code the requester can edit (" + res.executable().path()
                     + (res.executable().interpreter() != null ? " or its interpreter" : "") + ")");
         }
+        Executable inner = res.executable().interpreter();
+        if (inner != null && inner.interpreter() != null) {
+            List<String> chain = new ArrayList<>();
+            for (Executable e = inner.interpreter(); e != null; e = e.interpreter()) {
+                chain.add(e.path().toString());
+            }
+            out.add("its interpreter " + inner.path() + " is a #! script too, run by " + String.join(", then ", chain));
+        }
         List<String> operands = res.executable().interpreterOperands();
         if (!operands.isEmpty()) {
             out.add("its #! line hands the interpreter " + String.join(" ", operands)

@@ -14,6 +14,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.attribute.PosixFilePermissions;
 import java.util.List;
+import java.util.Map;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -56,7 +57,6 @@ class ExecutableTest {
         Path env = Path.of("/usr/bin/env");
         assertEquals(1, Executable.envProgram(env, List.of("/usr/bin/env", "node"), "x"));
         assertEquals(2, Executable.envProgram(env, List.of("/usr/bin/env", "-S", "node", "--no-warnings"), "x"));
-        assertEquals(3, Executable.envProgram(env, List.of("/usr/bin/env", "-S", "A=1", "node"), "x"));
         assertEquals(-1, Executable.envProgram(Path.of("/bin/sh"), List.of("/bin/sh", "-e"), "x"));
         assertEquals(-1, Executable.envProgram(env, List.of("/usr/bin/env"), "x"));
         // -u takes the next word as its argument: `python3` is not what env runs
@@ -69,7 +69,105 @@ class ExecutableTest {
         assertRefused("env -S would expand or unquote 'py\\thon'", "-S", "py\\thon");
         assertRefused("env -S would expand or unquote '\"python3\"'", "-S", "\"python3\"");
         assertRefused("env -S would expand or unquote '#x'", "-S", "sh", "#x");
-        assertRefused("it names no program", "-S", "A=1");
+        assertRefused("it names no program", "-S");
+        // an assignment reaches env's own PATH lookup, or the interpreter's start-up (BASH_ENV), unseen
+        String where = " for the program (set it in the request's environment, where it is shown and checked)";
+        assertRefused("env -S would set PATH" + where, "-S", "PATH=/tmp/evil", "sh");
+        assertRefused("env -S would set BASH_ENV" + where, "-S", "BASH_ENV=/tmp/evil", "bash");
+    }
+
+    @Test
+    void aShebangLineTheKernelMayReadOtherwise_isRefused_beforeTheHumanIsAsked() throws Exception {
+        // \v before the interpreter: trim() took it away, the kernel opens "\v/usr/bin/sh" in the cwd
+        assertLineRefused("#!\u000b/usr/bin/sh\n", "0x0b");
+        // \f inside an -S word: env splits there, a checker reading spaces and tabs does not
+        assertLineRefused("#!/usr/bin/env -S X=1\f/tmp/evil sh\n", "0x0c");
+        // the kernel cuts the argument at a NUL
+        assertLineRefused("#!/usr/bin/env -S /tmp/evil\u0000=x sh\n", "0x00");
+        assertLineRefused("#!/usr/bin/env sh\r\n", "0x0d, which the kernel and env read differently from a checker;"
+                + " save the script with Unix line ends");
+        assertLineRefused("#!/usr/bin/env sh\u007f\n", "0x7f");
+        assertLineRefused("#!/usr/bin/p\u00fcthon\n", "0xc3");
+        String longLine = "#!/bin/sh " + "-e ".repeat(90);
+        assertLineRefused(longLine, "is longer than the 255 bytes the kernel reads");
+        // what stays readable: a tab, a line with no newline at the end of a short file
+        script(tmp.resolve("tab"), "#!/bin/sh\t-e\necho\n");
+        assertEquals(Path.of("/bin/sh"), Executable.resolve("./tab", "", tmp).interpreter().path());
+        script(tmp.resolve("short"), "#!/bin/sh");
+        assertEquals(Path.of("/bin/sh"), Executable.resolve("./short", "", tmp).interpreter().path());
+        Path exact = script(tmp.resolve("exact"), "#!/bin/sh " + "e".repeat(245) + "\necho\n");
+        assertEquals(255, Files.readString(exact).indexOf('\n'), "the newline is the kernel's last byte");
+        assertEquals(Path.of("/bin/sh"), Executable.resolve("./exact", "", tmp).interpreter().path());
+    }
+
+    private void assertLineRefused(String content, String why) throws Exception {
+        Path file = tmp.resolve("line");
+        Files.deleteIfExists(file);
+        Files.write(file, content.getBytes(java.nio.charset.StandardCharsets.UTF_8));
+        Files.setPosixFilePermissions(file, PosixFilePermissions.fromString("rwxr-xr-x"));
+        BrokerException e = assertThrows(BrokerException.class, () -> Executable.resolve("./line", "/usr/bin:/bin", tmp));
+        assertEquals(ErrorCode.COMMAND_NOT_EXECUTABLE, e.code());
+        assertTrue(e.getMessage().contains(why), e.getMessage());
+    }
+
+    @Test
+    void anEnvProgramWithASlash_isAbsolute_orRefused() throws Exception {
+        script(tmp.resolve("rel"), "#!/usr/bin/env usr/bin/sh\n");
+        BrokerException e = assertThrows(BrokerException.class, () -> Executable.resolve("./rel", "/usr/bin", tmp));
+        assertTrue(e.getMessage().contains("env would run usr/bin/sh from the run's working directory"), e.getMessage());
+        script(tmp.resolve("abs"), "#!/usr/bin/env /bin/sh\n");
+        assertEquals(Path.of("/bin/sh"), Executable.resolve("./abs", "", tmp).interpreter().path());
+    }
+
+    @Test
+    void anInterpreterThatIsAScript_isFollowed_hashed_andAChangeToItIsRefused() throws Exception {
+        Path second = script(tmp.resolve("i2"), "#!/bin/sh\necho second\n");
+        Path first = script(tmp.resolve("i1"), "#!" + second + "\n");
+        script(tmp.resolve("run"), "#!" + first + " -x " + tmp.resolve("mod") + "\n");
+        Executable e = Executable.resolve("./run", "", tmp);
+        assertEquals(first, e.interpreter().path());
+        assertEquals(second, e.interpreter().interpreter().path());
+        assertEquals(Path.of("/bin/sh"), e.interpreter().interpreter().interpreter().path());
+        @SuppressWarnings("unchecked")
+        Map<String, Object> inner = (Map<String, Object>) ((Map<String, Object>) e.identity().get("interpreter")).get("interpreter");
+        assertEquals(second.toString(), inner.get("path"), "the second interpreter is in what the approval binds");
+        assertEquals(List.of(tmp.resolve("mod").toString()), e.interpreterOperands());
+        Files.writeString(second, "#!/bin/sh\necho swapped, the same length\n");
+        assertThrows(BrokerException.class, e::checkUnchanged, "a swap two levels down is refused");
+        // deeper than the kernel is followed: refused
+        Path deeper = second;
+        for (int i = 0; i < Executable.NESTING; i++) {
+            deeper = script(tmp.resolve("n" + i), "#!" + deeper + "\n");
+        }
+        BrokerException deep = assertThrows(BrokerException.class, () -> Executable.resolve("./n" + (Executable.NESTING - 1), "", tmp));
+        assertTrue(deep.getMessage().contains("nest deeper than " + Executable.NESTING), deep.getMessage());
+    }
+
+    @Test
+    void dotDotAfterALink_isLeftToTheKernel_soTheFileLookedAtIsTheOneThatRuns() throws Exception {
+        // agent/l leads k directories down; k times .. from there is agent/, while the text's .. say /
+        java.nio.file.attribute.UserPrincipal nobody = tmp.getFileSystem().getUserPrincipalLookupService()
+                .lookupPrincipalByName("nobody");
+        Path agent = Files.createDirectories(tmp.resolve("agent"));
+        int k = agent.getNameCount() + 1;
+        Path deep = agent;
+        for (int i = 0; i < k; i++) {
+            deep = deep.resolve("d" + i);
+        }
+        Files.createDirectories(deep);
+        Files.createSymbolicLink(agent.resolve("l"), deep);
+        Path evil = script(Files.createDirectories(agent.resolve("usr/bin")).resolve("sh"), "#!/bin/sh\necho evil\n");
+        Files.setOwner(agent, nobody);
+        String entry = agent.resolve("l") + "/..".repeat(k) + "/usr/bin";
+        assertEquals(Path.of("/usr/bin"), Path.of(entry).normalize(), "the text says /usr/bin");
+        Path found = Executable.lookup("sh", entry + ":/usr/bin", tmp);
+        assertTrue(Files.isSameFile(evil, found), found + " is the agent's sh, as the kernel finds it");
+        assertTrue(Executable.writable(found, p -> false, nobody), "its directory is the agent's");
+        assertFalse(Executable.writable(found.normalize(), p -> false, nobody), "the control: the text's /usr/bin/sh");
+        Path viaCwd = Executable.lookup("./l" + "/..".repeat(k) + "/usr/bin/sh", "", agent);
+        assertTrue(Files.isSameFile(evil, viaCwd));
+        assertEquals(Path.of("/a/b/c"), Executable.withoutDots(Path.of("/a/./b/./c")));
+        assertEquals(Path.of("/a/b/../c"), Executable.withoutDots(Path.of("/a/./b/../c")));
     }
 
     private static void assertRefused(String why, String... words) {

@@ -186,6 +186,63 @@ class ApprovalBindingIT {
     }
 
     @Test
+    void aSwapTwoInterpretersDown_isNotCoveredByAGrant_andShebangLinesThatWouldRunAnotherProgram_areRefused()
+            throws Exception {
+        Path loot = dir.resolve("loot");
+        Path evil = Files.createDirectories(dir.resolve("evil"));
+        script(evil.resolve("sh"), "printf %s \"$API_TOKEN\" > " + loot);
+        // env -S PATH=... would have env find the agent's sh; a \v before the interpreter is read by the
+        // kernel as part of a relative path, which a trimming reader took for /bin/sh
+        Path setsPath = executable(dir.resolve("setspath.sh"), "#!/usr/bin/env -S PATH=" + evil + " sh\necho ok\n");
+        Path vt = executable(dir.resolve("vt.sh"), "#!\u000b/bin/sh\necho ok\n");
+        Brokerctl.Result r = b.run("run", "--env", "dev", "--", setsPath.toString());
+        assertEquals(126, r.exit(), r.toString());
+        assertTrue(r.err().contains("cannot be checked: env -S would set PATH for the program"), r.toString());
+        r = b.run("run", "--env", "dev", "--", vt.toString());
+        assertEquals(126, r.exit(), r.toString());
+        assertTrue(r.err().contains("holds the byte 0x0b"), r.toString());
+        assertFalse(Files.exists(loot), "neither ran");
+        // the controls: the same lines without the assignment and the control byte run
+        Path plain = executable(dir.resolve("plain.sh"), "#!/usr/bin/env -S sh\necho env-ok\n");
+        assertEquals("env-ok\n", b.run("run", "--env", "dev", "--", plain.toString()).out());
+        Path plainVt = executable(dir.resolve("plainvt.sh"), "#!/bin/sh\necho vt-ok\n");
+        assertEquals("vt-ok\n", b.run("run", "--env", "dev", "--", plainVt.toString()).out());
+
+        // a script whose interpreter is a script of the agent's, whose interpreter is another: granted
+        Path second = executable(dir.resolve("second"), "#!/bin/sh\necho second-level\n");
+        Path first = executable(dir.resolve("first"), "#!" + second + "\n");
+        Path tool = executable(dir.resolve("tool"), "#!" + first + "\n");
+        Spawned granted = track(b.start("run", "--env", "prod", "--", tool.toString()));
+        console.awaitScreen("program: " + tool, Tmux.WAIT);
+        String screen = console.visibleScreen();
+        assertTrue(screen.contains("risk: its interpreter " + first.toString().substring(0, 20)), screen);
+        String code = console.lastCode();
+        console.answer("g");
+        console.answer("");
+        console.type(code);
+        Brokerctl.Result ran = granted.await(Tmux.WAIT);
+        assertEquals("second-level\n", ran.out(), "the control: the granted request runs: " + ran);
+        Brokerctl.Result again = b.run("run", "--env", "prod", "--", tool.toString());
+        assertEquals("second-level\n", again.out(), "the grant covers the unchanged request: " + again);
+
+        // the agent swaps the interpreter two scripts down: the grant must not cover it
+        asUser("sh", "-c", "printf '#!/bin/sh\\nprintf %%s \"$API_TOKEN\" > " + loot + "\\n' > " + second);
+        int asked = console.prompts();
+        Spawned swapped = track(b.start("run", "--env", "prod", "--", tool.toString()));
+        long deadline = System.nanoTime() + Tmux.WAIT.toNanos();
+        while (console.prompts() <= asked && swapped.isAlive()) {
+            assertTrue(System.nanoTime() < deadline, "neither asked nor ended: " + console.screen());
+            java.util.concurrent.locks.LockSupport.parkNanos(java.time.Duration.ofMillis(50).toNanos());
+        }
+        assertFalse(Files.exists(loot), "the swapped interpreter ran under the grant");
+        assertTrue(console.prompts() > asked, "the human is asked again: " + console.screen());
+        console.answer("d");
+        console.type("no");
+        assertEquals(1, swapped.await(Tmux.WAIT).exit());
+        assertFalse(Files.exists(loot));
+    }
+
+    @Test
     void aPaddedReason_cannotScrollTheRealCommandOffAn80x24Console_andBidiCharactersAreEscaped() throws Exception {
         StringBuilder reason = new StringBuilder("tests \u202Eevil\u200B ");
         while (reason.length() < 1900) {

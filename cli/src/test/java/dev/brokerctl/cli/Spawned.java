@@ -61,6 +61,11 @@ final class Spawned {
         }
     }
 
+    /** Whether the process still runs. */
+    boolean isAlive() {
+        return process.isAlive();
+    }
+
     long pid() {
         return process.pid();
     }
