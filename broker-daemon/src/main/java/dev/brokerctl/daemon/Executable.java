@@ -59,16 +59,21 @@ final class Executable {
     private final FileId id;
     private final String sha256;
     private final Executable interpreter;
-    private final Path via;
-    /** What the {@code #!} line hands its interpreter that is not an option (a file or module it may run). */
+    /** env, when a {@code #!/usr/bin/env} line found the interpreter: it runs too, so it is bound too. */
+    private final Executable via;
+    /** An ELF file's program interpreter (PT_INTERP, the dynamic loader): it runs first. */
+    private final Executable loader;
+    /** What the {@code #!} line hands its interpreter beyond single-letter flags (a file, module or code it may run). */
     private final List<String> operands;
 
-    private Executable(Path path, FileId id, String sha256, Executable interpreter, Path via, List<String> operands) {
+    private Executable(Path path, FileId id, String sha256, Executable interpreter, Executable via,
+            Executable loader, List<String> operands) {
         this.path = path;
         this.id = id;
         this.sha256 = sha256;
         this.interpreter = interpreter;
         this.via = via;
+        this.loader = loader;
         this.operands = operands;
     }
 
@@ -88,7 +93,8 @@ final class Executable {
         String hash = hash(file, id, command, wallNanos());
         List<String> shebang = shebang(file, command);
         if (shebang.isEmpty()) {
-            return new Executable(file, id, hash, null, null, List.of());
+            Path elf = elfInterpreter(file, command);
+            return new Executable(file, id, hash, null, null, elf == null ? null : leaf(elf, command), List.of());
         }
         if (depth == NESTING) {
             throw new BrokerException(ErrorCode.COMMAND_NOT_EXECUTABLE, command + ": its #! interpreters nest"
@@ -96,10 +102,10 @@ final class Executable {
         }
         Path first = Path.of(shebang.get(0));
         int program = envProgram(first, shebang, command);
-        Path via = null;
+        Executable via = null;
         Path interpreter;
         if (program > 0) {
-            via = lookupInterpreter(first, command);
+            via = resolveFile(lookupInterpreter(first, command), command, path, cwd, NESTING);
             String target = shebang.get(program);
             if (target.contains("/") && !target.startsWith("/")) {
                 // env would look it up from the child's cwd, not from PATH: say so rather than guess
@@ -107,11 +113,20 @@ final class Executable {
                         "env would run " + target + " from the run's working directory");
             }
             interpreter = target.contains("/") ? checkExecutable(Path.of(target), command) : lookup(target, path, cwd);
+            if (isEnv(interpreter) || interpreter.getFileName().toString().equals("busybox")) {
+                throw unreadableEnvLine(command, String.join(" ", shebang.subList(1, shebang.size())),
+                        "env would run " + target + ", which runs what the rest of the line names unchecked");
+            }
         } else {
             interpreter = lookupInterpreter(first, command);
         }
         List<String> operands = operands(shebang.subList(program > 0 ? program + 1 : 1, shebang.size()));
-        return new Executable(file, id, hash, resolveFile(interpreter, command, path, cwd, depth + 1), via, operands);
+        return new Executable(file, id, hash, resolveFile(interpreter, command, path, cwd, depth + 1), via, null, operands);
+    }
+
+    private static Executable leaf(Path file, String command) throws BrokerException {
+        FileId id = idOf(file, command);
+        return new Executable(file, id, hash(file, id, command, wallNanos()), null, null, null, List.of());
     }
 
     /** The file that runs, as the kernel will exec it. */
@@ -126,13 +141,19 @@ final class Executable {
 
     /** {@code /usr/bin/env} when the interpreter was found through PATH by {@code #!/usr/bin/env NAME}, or null. */
     Path via() {
-        return via;
+        return via == null ? null : via.path;
+    }
+
+    /** An ELF file's dynamic loader (PT_INTERP), or null. */
+    Executable loader() {
+        return loader;
     }
 
     /**
-     * The words of a {@code #!} line after its interpreter (after env's program) that are not
-     * options: a file or module the interpreter may run instead of the script, which the approval
-     * does not bind (only the script and the interpreter are hashed). Empty for most scripts.
+     * The words of a {@code #!} line after its interpreter (after env's program), all of them,
+     * unless each is a single-letter flag ({@code -e}): a file, module or code the interpreter
+     * may run instead of the script ({@code /other/file}, {@code -mmod}, {@code --import=x.mjs}),
+     * which the approval does not bind (only the files that run are hashed). Empty for most scripts.
      */
     List<String> interpreterOperands() {
         if (interpreter == null || interpreter.interpreterOperands().isEmpty()) {
@@ -145,7 +166,21 @@ final class Executable {
 
     /** Whether the requester (the daemon's own user) can change the code that runs. */
     boolean requesterCanEdit() {
-        return writable(path) || interpreter != null && interpreter.requesterCanEdit();
+        return editable() != null;
+    }
+
+    /** The first file that runs (this one, its loader, env, its interpreters) the requester can change, or null. */
+    Path editable() {
+        if (writable(path)) {
+            return path;
+        }
+        for (Executable part : new Executable[] {loader, via, interpreter}) {
+            Path p = part == null ? null : part.editable();
+            if (p != null) {
+                return p;
+            }
+        }
+        return null;
     }
 
     /** @throws BrokerException when the file (or its interpreter) is not the one that was approved */
@@ -160,8 +195,10 @@ final class Executable {
             throw new BrokerException(ErrorCode.INVALID, "the executable " + path
                     + " changed after it was approved; ask again");
         }
-        if (interpreter != null) {
-            interpreter.checkUnchanged();
+        for (Executable part : new Executable[] {loader, via, interpreter}) {
+            if (part != null) {
+                part.checkUnchanged();
+            }
         }
     }
 
@@ -170,8 +207,11 @@ final class Executable {
         Map<String, Object> m = new LinkedHashMap<>();
         m.put("path", path.toString());
         m.put("sha256", sha256);
+        if (loader != null) {
+            m.put("loader", loader.identity());
+        }
         if (via != null) {
-            m.put("via", via.toString());
+            m.put("via", via.identity());
         }
         if (interpreter != null) {
             m.put("interpreter", interpreter.identity());
@@ -214,8 +254,7 @@ final class Executable {
      * and hashed must be the one env runs, with the environment the request showed.
      */
     static int envProgram(Path interpreter, List<String> shebang, String command) throws BrokerException {
-        Path name = interpreter.getFileName();
-        if (name == null || !name.toString().equals("env") || shebang.size() < 2) {
+        if (shebang.size() < 2 || !isEnv(interpreter)) {
             return -1;
         }
         String line = String.join(" ", shebang.subList(1, shebang.size()));
@@ -251,7 +290,86 @@ final class Executable {
     }
 
     private static List<String> operands(List<String> words) {
-        return words.stream().filter(w -> !w.startsWith("-")).toList();
+        return words.stream().allMatch(w -> w.length() == 2 && w.charAt(0) == '-' && Character.isLetter(w.charAt(1)))
+                ? List.of() : words;
+    }
+
+    private static final List<Path> ENVS = List.of(Path.of("/usr/bin/env"), Path.of("/bin/env"));
+
+    /**
+     * Whether {@code p} is env: the system's env file (through any link, or a hard link), or a
+     * copy of it. Not by name: a file the requester calls {@code env} is an interpreter like any other.
+     */
+    static boolean isEnv(Path p) {
+        try {
+            if (!Files.isRegularFile(p)) {
+                return false;
+            }
+            for (Path env : ENVS) {
+                if (Files.isRegularFile(env) && (Files.isSameFile(p, env) || Files.size(p) == Files.size(env)
+                        && hash(p, idOf(p, p.toString()), p.toString(), wallNanos())
+                                .equals(hash(env, idOf(env, env.toString()), env.toString(), wallNanos())))) {
+                    return true;
+                }
+            }
+        } catch (IOException | BrokerException e) {
+            return false;
+        }
+        return false;
+    }
+
+    /**
+     * The program interpreter an ELF file names (PT_INTERP: the dynamic loader the kernel starts
+     * first), or null for a static binary or a file that is not ELF. A relative one (the kernel
+     * would open it from the run's cwd) or one that cannot be read is refused.
+     */
+    static Path elfInterpreter(Path file, String command) throws BrokerException {
+        try (java.nio.channels.FileChannel ch = java.nio.channels.FileChannel.open(file)) {
+            java.nio.ByteBuffer h = java.nio.ByteBuffer.allocate(64);
+            ch.read(h, 0);
+            if (h.position() < 52 || h.get(0) != 0x7f || h.get(1) != 'E' || h.get(2) != 'L' || h.get(3) != 'F') {
+                return null;
+            }
+            boolean wide = h.get(4) == 2;
+            h.order(h.get(5) == 2 ? java.nio.ByteOrder.BIG_ENDIAN : java.nio.ByteOrder.LITTLE_ENDIAN);
+            long phoff = wide ? h.getLong(32) : Integer.toUnsignedLong(h.getInt(28));
+            int phentsize = Short.toUnsignedInt(h.getShort(wide ? 54 : 42));
+            int phnum = Short.toUnsignedInt(h.getShort(wide ? 56 : 44));
+            if (phnum == 0 || phentsize < (wide ? 56 : 32) || phnum > 4096) {
+                return null;
+            }
+            java.nio.ByteBuffer ph = java.nio.ByteBuffer.allocate(phentsize * phnum).order(h.order());
+            ch.read(ph, phoff);
+            for (int i = 0; i < phnum && (i + 1) * phentsize <= ph.position(); i++) {
+                int at = i * phentsize;
+                if (ph.getInt(at) != 3) {   // PT_INTERP
+                    continue;
+                }
+                long offset = wide ? ph.getLong(at + 8) : Integer.toUnsignedLong(ph.getInt(at + 4));
+                long size = wide ? ph.getLong(at + 32) : Integer.toUnsignedLong(ph.getInt(at + 16));
+                if (size < 2 || size > 4096) {
+                    throw notExecutable(command, file + ": its ELF program interpreter cannot be read");
+                }
+                java.nio.ByteBuffer name = java.nio.ByteBuffer.allocate((int) size);
+                ch.read(name, offset);
+                if (name.position() != size || name.get((int) size - 1) != 0) {
+                    throw notExecutable(command, file + ": its ELF program interpreter cannot be read");
+                }
+                String loader = new String(name.array(), 0, (int) size - 1, StandardCharsets.ISO_8859_1);
+                if (!loader.startsWith("/") || loader.indexOf(0) >= 0) {
+                    throw notExecutable(command, file + ": its ELF program interpreter " + Log.safe(loader)
+                            + " is not an absolute path");
+                }
+                return checkExecutable(Path.of(loader), command + " (its ELF loader " + loader + ")");
+            }
+            return null;
+        } catch (IOException e) {
+            throw notExecutable(command, file + ": cannot be read (" + e.getClass().getSimpleName() + ")");
+        }
+    }
+
+    private static BrokerException notExecutable(String command, String why) {
+        return new BrokerException(ErrorCode.COMMAND_NOT_EXECUTABLE, command + ": " + why);
     }
 
     /**
@@ -305,7 +423,8 @@ final class Executable {
             return checkExecutable(withoutDots(cwd.resolve(command)), command);
         }
         boolean sawNonExecutable = false;
-        for (String dir : (path == null || path.isEmpty() ? "/usr/local/bin:/usr/bin:/bin" : path).split(":", -1)) {
+        // as glibc's execvp: no PATH is confstr's /bin:/usr/bin; an empty one is one empty entry, the cwd
+        for (String dir : (path == null ? "/bin:/usr/bin" : path).split(":", -1)) {
             Path p = withoutDots(dir.isEmpty() ? cwd.resolve(command) : cwd.resolve(dir).resolve(command));
             if (Files.isRegularFile(p)) {
                 if (Files.isExecutable(p)) {

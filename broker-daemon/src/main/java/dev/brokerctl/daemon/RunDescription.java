@@ -106,9 +106,9 @@ final class RunDescription {
         if (q.forwardStdin() && !script && readsProgramFromStdin(program, argv)) {
             out.add("stdin is attached and " + program + " reads its program from it: runs code nobody sees");
         }
-        if (res.executable().requesterCanEdit()) {
-            out.add("runs code the requester can edit (" + res.executable().path()
-                    + (res.executable().interpreter() != null ? " or its interpreter" : "") + ")");
+        Path editable = res.executable().editable();
+        if (editable != null) {
+            out.add("runs code the requester can edit (" + editable + ")");
         }
         Executable inner = res.executable().interpreter();
         if (inner != null && inner.interpreter() != null) {

@@ -4,6 +4,7 @@ import static org.junit.jupiter.api.Assertions.assertDoesNotThrow;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNotEquals;
+import static org.junit.jupiter.api.Assertions.assertNotNull;
 import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -131,7 +132,7 @@ class ExecutableTest {
         @SuppressWarnings("unchecked")
         Map<String, Object> inner = (Map<String, Object>) ((Map<String, Object>) e.identity().get("interpreter")).get("interpreter");
         assertEquals(second.toString(), inner.get("path"), "the second interpreter is in what the approval binds");
-        assertEquals(List.of(tmp.resolve("mod").toString()), e.interpreterOperands());
+        assertEquals(List.of("-x", tmp.resolve("mod").toString()), e.interpreterOperands());
         Files.writeString(second, "#!/bin/sh\necho swapped, the same length\n");
         assertThrows(BrokerException.class, e::checkUnchanged, "a swap two levels down is refused");
         // deeper than the kernel is followed: refused
@@ -141,6 +142,97 @@ class ExecutableTest {
         }
         BrokerException deep = assertThrows(BrokerException.class, () -> Executable.resolve("./n" + (Executable.NESTING - 1), "", tmp));
         assertTrue(deep.getMessage().contains("nest deeper than " + Executable.NESTING), deep.getMessage());
+    }
+
+    @Test
+    void envIsKnownByItsFile_notByItsName_andItIsBoundLikeEveryFileThatRuns() throws Exception {
+        Path sys = Path.of("/usr/bin/env");
+        // a script the requester calls env: an interpreter like any other, hashed, its words named
+        Path fake = script(Files.createDirectories(tmp.resolve("v")).resolve("env"), "#!/bin/sh\necho not env\n");
+        script(tmp.resolve("run"), "#!" + fake + " sh\n");
+        Executable e = Executable.resolve("./run", "/usr/bin:/bin", tmp);
+        assertNull(e.via());
+        assertEquals(fake, e.interpreter().path());
+        assertEquals(List.of("sh"), e.interpreterOperands());
+        // env through a link, or a copy of it: read as env, so what env would change is refused
+        Path link = Files.createSymbolicLink(tmp.resolve("e"), sys);
+        Path copy = Files.copy(sys, tmp.resolve("envcopy"));
+        for (Path env : List.of(link, copy)) {
+            script(tmp.resolve("sets"), "#!" + env + " -S PATH=/tmp/evil sh\n");
+            BrokerException refused = assertThrows(BrokerException.class, () -> Executable.resolve("./sets", "/usr/bin", tmp));
+            assertTrue(refused.getMessage().contains("env -S would set PATH"), refused.getMessage());
+            Files.delete(tmp.resolve("sets"));
+        }
+        // env running env (or busybox) would read the rest of the line unchecked
+        for (String line : List.of("#!/usr/bin/env -S env -S BASH_ENV=/tmp/x bash\n", "#!/usr/bin/env -S /usr/bin/env BASH_ENV=/tmp/x bash\n")) {
+            script(tmp.resolve("twice"), line);
+            BrokerException refused = assertThrows(BrokerException.class, () -> Executable.resolve("./twice", "/usr/bin:/bin", tmp));
+            assertTrue(refused.getMessage().contains("which runs what the rest of the line names unchecked"), refused.getMessage());
+            Files.delete(tmp.resolve("twice"));
+        }
+        // env itself is bound: a link to it repointed after the request is refused
+        script(tmp.resolve("vialink"), "#!" + link + " sh\n");
+        Executable bound = Executable.resolve("./vialink", "/usr/bin:/bin", tmp);
+        assertEquals(link, bound.via());
+        assertTrue(bound.identity().get("via") instanceof Map<?, ?> via && via.containsKey("sha256"), bound.identity().toString());
+        assertDoesNotThrow(bound::checkUnchanged);
+        Files.delete(link);
+        Files.createSymbolicLink(link, fake);
+        assertThrows(BrokerException.class, bound::checkUnchanged, "env's link now leads to the fake");
+    }
+
+    @Test
+    void emptyPath_searchesTheCwd_andNoPath_isGlibcsDefault_asExecvpDoes() throws Exception {
+        Path tool = script(tmp.resolve("tool"), "#!/bin/sh\n");
+        assertEquals(tool, Executable.lookup("tool", "", tmp));
+        BrokerException e = assertThrows(BrokerException.class, () -> Executable.lookup("sh", "", tmp));
+        assertEquals(ErrorCode.COMMAND_NOT_FOUND, e.code());
+        assertEquals(Path.of("/bin/sh"), Executable.lookup("sh", null, tmp));
+        assertThrows(BrokerException.class, () -> Executable.lookup("tool", null, tmp));
+    }
+
+    @Test
+    void anElfFilesLoader_isBound_andAChangeToItIsRefused() throws Exception {
+        Executable t = Executable.resolve("true", "/usr/bin:/bin", tmp);
+        assertNotNull(t.loader(), "a dynamic /usr/bin/true names its loader");
+        assertTrue(t.loader().path().isAbsolute());
+        assertTrue(t.identity().containsKey("loader"), t.identity().toString());
+        assertNull(Executable.elfInterpreter(script(tmp.resolve("s"), "#!/bin/sh\n"), "s"), "not ELF");
+        // a copy of true whose PT_INTERP names a copy of the loader, at a path of the same length
+        String real = t.loader().path().toString();
+        byte[] elf = Files.readAllBytes(t.path().toRealPath());
+        byte[] name = real.getBytes(java.nio.charset.StandardCharsets.ISO_8859_1);
+        int at = indexOf(elf, name);
+        assertTrue(at > 0, "the loader's name is in the file");
+        Path ownLoader = Path.of("/tmp/" + "l".repeat(real.length() - "/tmp/".length()));
+        try {
+            Files.copy(Path.of(real).toRealPath(), ownLoader, java.nio.file.StandardCopyOption.REPLACE_EXISTING);
+            System.arraycopy(ownLoader.toString().getBytes(java.nio.charset.StandardCharsets.ISO_8859_1), 0, elf, at, name.length);
+            Path bin = tmp.resolve("mytrue");
+            Files.write(bin, elf);
+            Files.setPosixFilePermissions(bin, PosixFilePermissions.fromString("rwxr-xr-x"));
+            Executable mine = Executable.resolve("./mytrue", "", tmp);
+            assertEquals(ownLoader, mine.loader().path());
+            assertEquals(0, new ProcessBuilder(bin.toString()).start().waitFor(), "the copy runs with its own loader");
+            assertDoesNotThrow(mine::checkUnchanged);
+            Files.write(ownLoader, new byte[] {0}, java.nio.file.StandardOpenOption.APPEND);
+            assertThrows(BrokerException.class, mine::checkUnchanged, "the loader changed after the request");
+        } finally {
+            Files.deleteIfExists(ownLoader);
+        }
+    }
+
+    private static int indexOf(byte[] hay, byte[] needle) {
+        outer:
+        for (int i = 0; i + needle.length <= hay.length; i++) {
+            for (int j = 0; j < needle.length; j++) {
+                if (hay[i + j] != needle[j]) {
+                    continue outer;
+                }
+            }
+            return i;
+        }
+        return -1;
     }
 
     @Test
@@ -188,7 +280,12 @@ class ExecutableTest {
         script(tmp.resolve("viaenv"), "#!/usr/bin/env -S sh -e " + other + "\n");
         assertEquals(List.of(other.toString()), Executable.resolve("./hands", "", tmp).interpreterOperands());
         assertEquals(List.of(), Executable.resolve("./flags", "", tmp).interpreterOperands());
-        assertEquals(List.of(other.toString()), Executable.resolve("./viaenv", "/usr/bin:/bin", tmp).interpreterOperands());
+        assertEquals(List.of("-e", other.toString()), Executable.resolve("./viaenv", "/usr/bin:/bin", tmp).interpreterOperands());
+        // an option with its value attached runs code too: every word is named unless all are single-letter flags
+        script(tmp.resolve("module"), "#!/usr/bin/python3 -mevil\n");
+        assertEquals(List.of("-mevil"), Executable.resolve("./module", "", tmp).interpreterOperands());
+        script(tmp.resolve("flags2"), "#!/bin/sh -e -x\n");
+        assertEquals(List.of(), Executable.resolve("./flags2", "", tmp).interpreterOperands());
         assertEquals(Path.of("/usr/bin/sh"), Executable.resolve("./viaenv", "/usr/bin:/bin", tmp).interpreter().path());
     }
 
