@@ -58,6 +58,12 @@ final class Executable {
     private final Path path;
     private final FileId id;
     private final String sha256;
+    /**
+     * Whether the requester can write to the file: then neither the cache nor its id is trusted
+     * for its content (a store through a shared mapping into a page already dirty changes the
+     * content and leaves ctime, size and inode as they were), and it is read again before the start.
+     */
+    private final boolean mine;
     private final Executable interpreter;
     /** env, when a {@code #!/usr/bin/env} line found the interpreter: it runs too, so it is bound too. */
     private final Executable via;
@@ -66,11 +72,12 @@ final class Executable {
     /** What the {@code #!} line hands its interpreter beyond single-letter flags (a file, module or code it may run). */
     private final List<String> operands;
 
-    private Executable(Path path, FileId id, String sha256, Executable interpreter, Executable via,
+    private Executable(Path path, FileId id, String sha256, boolean mine, Executable interpreter, Executable via,
             Executable loader, List<String> operands) {
         this.path = path;
         this.id = id;
         this.sha256 = sha256;
+        this.mine = mine;
         this.interpreter = interpreter;
         this.via = via;
         this.loader = loader;
@@ -90,11 +97,24 @@ final class Executable {
     private static Executable resolveFile(Path file, String command, String path, Path cwd, int depth)
             throws BrokerException {
         FileId id = idOf(file, command);
-        String hash = hash(file, id, command, wallNanos());
-        List<String> shebang = shebang(file, command);
+        boolean mine = writable(file);
+        // what is parsed below is what was hashed: one read, so the file cannot differ between them
+        Content content = content(file, id, command, wallNanos(), mine);
+        String hash = content.sha256();
+        List<String> shebang = shebang(content.head(), file, command);
         if (shebang.isEmpty()) {
-            Path elf = elfInterpreter(file, command);
-            return new Executable(file, id, hash, null, null, elf == null ? null : leaf(elf, command), List.of());
+            if (isElf(content.head())) {
+                Path elf = elfInterpreter(content.head(), file, command);
+                return new Executable(file, id, hash, mine, null, null, elf == null ? null : leaf(elf, command), List.of());
+            }
+            if (depth > 0) {
+                // the kernel loads neither: the exec fails, and execvp runs the program with /bin/sh instead
+                throw notExecutable(command, "its interpreter " + file + " is neither a #! script nor a binary"
+                        + " this kernel loads");
+            }
+            // neither #! nor ELF: execvp (bwrap's) and the JDK's spawn run it with /bin/sh
+            return new Executable(file, id, hash, mine, resolveFile(SH, command, path, cwd, depth + 1), null, null,
+                    List.of());
         }
         if (depth == NESTING) {
             throw new BrokerException(ErrorCode.COMMAND_NOT_EXECUTABLE, command + ": its #! interpreters nest"
@@ -121,12 +141,14 @@ final class Executable {
             interpreter = lookupInterpreter(first, command);
         }
         List<String> operands = operands(shebang.subList(program > 0 ? program + 1 : 1, shebang.size()));
-        return new Executable(file, id, hash, resolveFile(interpreter, command, path, cwd, depth + 1), via, null, operands);
+        return new Executable(file, id, hash, mine, resolveFile(interpreter, command, path, cwd, depth + 1), via, null, operands);
     }
 
     private static Executable leaf(Path file, String command) throws BrokerException {
         FileId id = idOf(file, command);
-        return new Executable(file, id, hash(file, id, command, wallNanos()), null, null, null, List.of());
+        boolean mine = writable(file);
+        return new Executable(file, id, content(file, id, command, wallNanos(), mine).sha256(), mine,
+                null, null, null, List.of());
     }
 
     /** The file that runs, as the kernel will exec it. */
@@ -171,7 +193,7 @@ final class Executable {
 
     /** The first file that runs (this one, its loader, env, its interpreters) the requester can change, or null. */
     Path editable() {
-        if (writable(path)) {
+        if (mine) {
             return path;
         }
         for (Executable part : new Executable[] {loader, via, interpreter}) {
@@ -191,7 +213,7 @@ final class Executable {
         } catch (BrokerException e) {
             now = null;
         }
-        if (!unchanged(path, id, now, sha256)) {
+        if (!unchanged(path, id, now, sha256, mine)) {
             throw new BrokerException(ErrorCode.INVALID, "the executable " + path
                     + " changed after it was approved; ask again");
         }
@@ -227,10 +249,11 @@ final class Executable {
     /**
      * Whether {@code file}, approved with id {@code approved} and content {@code sha256}, is
      * unchanged now that its id is {@code now}: the same id, and for a file too recent to trust
-     * its ctime (its hash was not cached), the same content read again: its id may not have moved.
+     * its ctime (its hash was not cached) or one the requester can write ({@code mine}), the same
+     * content read again: its id may not have moved.
      */
-    static boolean unchanged(Path file, FileId approved, FileId now, String sha256) throws BrokerException {
-        return approved.equals(now) && (HASHES.containsKey(approved) || sha256.equals(read(file, file.toString())));
+    static boolean unchanged(Path file, FileId approved, FileId now, String sha256, boolean mine) throws BrokerException {
+        return approved.equals(now) && (!mine && HASHES.containsKey(approved) || sha256.equals(read(file, file.toString())));
     }
 
     // ------------------------------------------------------------------ resolving
@@ -318,54 +341,84 @@ final class Executable {
         return false;
     }
 
-    /**
-     * The program interpreter an ELF file names (PT_INTERP: the dynamic loader the kernel starts
-     * first), or null for a static binary or a file that is not ELF. A relative one (the kernel
-     * would open it from the run's cwd) or one that cannot be read is refused.
-     */
+    /** What execvp and the JDK run a file with that is neither {@code #!} nor a binary. */
+    private static final Path SH = Path.of("/bin/sh");
+    /** This machine's ELF e_machine for native binaries, and for 32-bit ones its kernel runs too (0: none). */
+    private static final int[] MACHINES = switch (System.getProperty("os.arch")) {
+        case "amd64", "x86_64" -> new int[] {62, 3};
+        case "aarch64" -> new int[] {183, 40};
+        case "riscv64" -> new int[] {243, 0};
+        case "ppc64le" -> new int[] {21, 0};
+        case "s390x" -> new int[] {22, 0};
+        default -> new int[] {-1, 0};
+    };
+    private static final java.nio.ByteOrder NATIVE = java.nio.ByteOrder.nativeOrder();
+
+    static boolean isElf(byte[] head) {
+        return head.length >= 4 && head[0] == 0x7f && head[1] == 'E' && head[2] == 'L' && head[3] == 'F';
+    }
+
+    /** {@link #elfInterpreter(byte[], Path, String)} of the file's first bytes. */
     static Path elfInterpreter(Path file, String command) throws BrokerException {
-        try (java.nio.channels.FileChannel ch = java.nio.channels.FileChannel.open(file)) {
-            java.nio.ByteBuffer h = java.nio.ByteBuffer.allocate(64);
-            ch.read(h, 0);
-            if (h.position() < 52 || h.get(0) != 0x7f || h.get(1) != 'E' || h.get(2) != 'L' || h.get(3) != 'F') {
-                return null;
-            }
-            boolean wide = h.get(4) == 2;
-            h.order(h.get(5) == 2 ? java.nio.ByteOrder.BIG_ENDIAN : java.nio.ByteOrder.LITTLE_ENDIAN);
-            long phoff = wide ? h.getLong(32) : Integer.toUnsignedLong(h.getInt(28));
-            int phentsize = Short.toUnsignedInt(h.getShort(wide ? 54 : 42));
-            int phnum = Short.toUnsignedInt(h.getShort(wide ? 56 : 44));
-            if (phnum == 0 || phentsize < (wide ? 56 : 32) || phnum > 4096) {
-                return null;
-            }
-            java.nio.ByteBuffer ph = java.nio.ByteBuffer.allocate(phentsize * phnum).order(h.order());
-            ch.read(ph, phoff);
-            for (int i = 0; i < phnum && (i + 1) * phentsize <= ph.position(); i++) {
-                int at = i * phentsize;
-                if (ph.getInt(at) != 3) {   // PT_INTERP
-                    continue;
-                }
-                long offset = wide ? ph.getLong(at + 8) : Integer.toUnsignedLong(ph.getInt(at + 4));
-                long size = wide ? ph.getLong(at + 32) : Integer.toUnsignedLong(ph.getInt(at + 16));
-                if (size < 2 || size > 4096) {
-                    throw notExecutable(command, file + ": its ELF program interpreter cannot be read");
-                }
-                java.nio.ByteBuffer name = java.nio.ByteBuffer.allocate((int) size);
-                ch.read(name, offset);
-                if (name.position() != size || name.get((int) size - 1) != 0) {
-                    throw notExecutable(command, file + ": its ELF program interpreter cannot be read");
-                }
-                String loader = new String(name.array(), 0, (int) size - 1, StandardCharsets.ISO_8859_1);
-                if (!loader.startsWith("/") || loader.indexOf(0) >= 0) {
-                    throw notExecutable(command, file + ": its ELF program interpreter " + Log.safe(loader)
-                            + " is not an absolute path");
-                }
-                return checkExecutable(Path.of(loader), command + " (its ELF loader " + loader + ")");
-            }
-            return null;
-        } catch (IOException e) {
-            throw notExecutable(command, file + ": cannot be read (" + e.getClass().getSimpleName() + ")");
+        byte[] head = head(file, command);
+        return isElf(head) ? elfInterpreter(head, file, command) : null;
+    }
+
+    /**
+     * The program interpreter (PT_INTERP: the dynamic loader the kernel starts first) of an ELF
+     * file whose first bytes are {@code head}, or null for a static one. Read as this kernel's
+     * loader reads it, not as the file says: the layout follows e_machine and e_phentsize (the
+     * kernel ignores EI_CLASS and EI_DATA and reads in its own byte order), the program headers are
+     * at most a page, the first PT_INTERP counts. Anything else that starts with ELF's magic is
+     * refused: a file the kernel would not load is run by /bin/sh instead (execvp's fallback), and a
+     * header read otherwise than the kernel reads it could hide the loader.
+     */
+    static Path elfInterpreter(byte[] head, Path file, String command) throws BrokerException {
+        java.nio.ByteBuffer h = java.nio.ByteBuffer.wrap(head).order(NATIVE);
+        if (head.length < 64) {
+            throw notExecutable(command, file + ": not an ELF file this kernel loads (too short)");
         }
+        int type = Short.toUnsignedInt(h.getShort(16));
+        int machine = Short.toUnsignedInt(h.getShort(18));
+        boolean wide;
+        if (machine == MACHINES[0] && Short.toUnsignedInt(h.getShort(54)) == 56) {
+            wide = true;
+        } else if ((machine == MACHINES[1] && machine != 0 || machine == MACHINES[0] && head[4] == 1)
+                && Short.toUnsignedInt(h.getShort(42)) == 32) {
+            wide = false;
+        } else {
+            throw notExecutable(command, file + ": not an ELF file this kernel loads (machine " + machine
+                    + ", or a header it reads otherwise)");
+        }
+        if (type != 2 && type != 3) {
+            throw notExecutable(command, file + ": not an ELF executable (type " + type + ")");
+        }
+        long phoff = wide ? h.getLong(32) : Integer.toUnsignedLong(h.getInt(28));
+        int phentsize = wide ? 56 : 32;
+        int phnum = Short.toUnsignedInt(h.getShort(wide ? 56 : 44));
+        long size = (long) phentsize * phnum;
+        if (size == 0 || size > 4096 || phoff < 0 || phoff + size > head.length) {
+            throw notExecutable(command, file + ": its ELF program headers cannot be read as the kernel reads them");
+        }
+        for (int i = 0; i < phnum; i++) {
+            int at = (int) phoff + i * phentsize;
+            if (h.getInt(at) != 3) {   // PT_INTERP
+                continue;
+            }
+            long offset = wide ? h.getLong(at + 8) : Integer.toUnsignedLong(h.getInt(at + 4));
+            long length = wide ? h.getLong(at + 32) : Integer.toUnsignedLong(h.getInt(at + 16));
+            if (length < 2 || length > 4096 || offset < 0 || offset + length > head.length
+                    || head[(int) (offset + length - 1)] != 0) {
+                throw notExecutable(command, file + ": its ELF program interpreter cannot be read");
+            }
+            String loader = new String(head, (int) offset, (int) length - 1, StandardCharsets.ISO_8859_1);
+            if (!loader.startsWith("/") || loader.indexOf(0) >= 0) {
+                throw notExecutable(command, file + ": its ELF program interpreter " + Log.safe(loader)
+                        + " is not an absolute path");
+            }
+            return checkExecutable(Path.of(loader), command + " (its ELF loader " + loader + ")");
+        }
+        return null;
     }
 
     private static BrokerException notExecutable(String command, String why) {
@@ -379,18 +432,8 @@ final class Executable {
      * whitespace than the kernel, the kernel cuts at a NUL, a CR is part of the name), or one that
      * does not end within the {@value #SHEBANG_MAX} bytes the kernel reads.
      */
-    private static List<String> shebang(Path file, String command) throws BrokerException {
-        byte[] head = new byte[SHEBANG_MAX];
-        int n = 0;
-        try (InputStream in = Files.newInputStream(file)) {
-            int r;
-            while (n < head.length && (r = in.read(head, n, head.length - n)) > 0) {
-                n += r;
-            }
-        } catch (IOException e) {
-            throw new BrokerException(ErrorCode.COMMAND_NOT_EXECUTABLE, file + ": cannot be read ("
-                    + e.getClass().getSimpleName() + ")");
-        }
+    private static List<String> shebang(byte[] head, Path file, String command) throws BrokerException {
+        int n = Math.min(head.length, SHEBANG_MAX);
         if (n < 2 || head[0] != '#' || head[1] != '!') {
             return List.of();
         }
@@ -490,26 +533,49 @@ final class Executable {
      * before the read) by {@link #RACY_NANOS}, and the id did not change during the read.
      */
     static String hash(Path file, FileId id, String command, long startNanos) throws BrokerException {
-        String known = HASHES.get(id);
+        return content(file, id, command, startNanos, false).sha256();
+    }
+
+    /** A file's SHA-256 and its first {@link #HEAD_MAX} bytes, from one read (or the hash from the cache). */
+    record Content(String sha256, byte[] head) {
+    }
+
+    /** The first bytes of a file, where its {@code #!} line and its ELF headers are looked for. */
+    static final int HEAD_MAX = 64 * 1024;
+
+    /**
+     * {@link #hash}, with the file's first bytes: for a file of the requester's ({@code mine}) never
+     * from the cache, and the bytes from the same read as the hash.
+     */
+    static Content content(Path file, FileId id, String command, long startNanos, boolean mine) throws BrokerException {
+        String known = mine ? null : HASHES.get(id);
         if (known != null) {
-            return known;
+            return new Content(known, head(file, command));   // nobody but root can change it
         }
-        String hex = read(file, command);
-        if (id.ctimeNanos() + RACY_NANOS < startNanos && id.equals(idOf(file, command))) {
-            HASHES.put(id, hex);
+        Content c = readContent(file, command);
+        if (!mine && id.ctimeNanos() + RACY_NANOS < startNanos && id.equals(idOf(file, command))) {
+            HASHES.put(id, c.sha256());
         }
-        return hex;
+        return c;
     }
 
     private static String read(Path file, String command) throws BrokerException {
+        return readContent(file, command).sha256();
+    }
+
+    private static Content readContent(Path file, String command) throws BrokerException {
         try (InputStream in = Files.newInputStream(file)) {
             MessageDigest sha = MessageDigest.getInstance("SHA-256");
+            java.io.ByteArrayOutputStream head = new java.io.ByteArrayOutputStream(4096);
             byte[] buf = new byte[64 * 1024];
             int n;
             while ((n = in.read(buf)) > 0) {
                 sha.update(buf, 0, n);
+                if (head.size() < HEAD_MAX) {
+                    head.write(buf, 0, Math.min(n, HEAD_MAX - head.size()));
+                }
             }
-            return HexFormat.of().formatHex(sha.digest());
+            return new Content(HexFormat.of().formatHex(sha.digest()), head.toByteArray());
         } catch (IOException e) {
             throw new BrokerException(ErrorCode.COMMAND_NOT_EXECUTABLE, command + ": cannot be read ("
                     + e.getClass().getSimpleName() + ")");
@@ -518,7 +584,16 @@ final class Executable {
         }
     }
 
-    private static long wallNanos() {
+    private static byte[] head(Path file, String command) throws BrokerException {
+        try (InputStream in = Files.newInputStream(file)) {
+            return in.readNBytes(HEAD_MAX);
+        } catch (IOException e) {
+            throw new BrokerException(ErrorCode.COMMAND_NOT_EXECUTABLE, command + ": cannot be read ("
+                    + e.getClass().getSimpleName() + ")");
+        }
+    }
+
+    static long wallNanos() {
         java.time.Instant now = java.time.Instant.now();
         return now.getEpochSecond() * 1_000_000_000L + now.getNano();
     }

@@ -222,6 +222,54 @@ class ExecutableTest {
         }
     }
 
+    @Test
+    void anElfHeader_isReadAsTheKernelReadsIt_andOneItReadsOtherwise_isRefused() throws Exception {
+        Path real = Path.of("/usr/bin/true").toRealPath();
+        Path loader = Executable.resolve(real.toString(), "", tmp).loader().path();
+        org.junit.jupiter.api.Assumptions.assumeTrue(System.getProperty("os.arch").equals("amd64"), "x86-64 offsets");
+        // EI_CLASS and EI_DATA flipped: the kernel ignores them, so the loader is still found
+        for (int[] flip : new int[][] {{4, 1}, {5, 2}, {4, 0}}) {
+            byte[] elf = Files.readAllBytes(real);
+            elf[flip[0]] = (byte) flip[1];
+            Path bin = tmp.resolve("flip" + flip[0] + flip[1]);
+            Files.write(bin, elf);
+            Files.setPosixFilePermissions(bin, PosixFilePermissions.fromString("rwxr-xr-x"));
+            assertEquals(0, new ProcessBuilder(bin.toString()).start().waitFor(), "the kernel runs it: " + bin);
+            assertEquals(loader, Executable.resolve("./" + bin.getFileName(), "", tmp).loader().path(), bin.toString());
+        }
+        // a program header table the kernel would not read: refused, not taken for a static binary
+        byte[] elf = Files.readAllBytes(real);
+        elf[54] = (byte) 0xff;   // e_phentsize
+        elf[55] = (byte) 0xff;
+        elf[56] = 0;             // e_phnum 4096
+        elf[57] = 0x10;
+        Path odd = tmp.resolve("odd");
+        Files.write(odd, elf);
+        Files.setPosixFilePermissions(odd, PosixFilePermissions.fromString("rwxr-xr-x"));
+        BrokerException e = assertThrows(BrokerException.class, () -> Executable.resolve("./odd", "", tmp));
+        assertTrue(e.getMessage().contains("not an ELF file this kernel loads"), e.getMessage());
+        elf = Files.readAllBytes(real);
+        elf[18] = 40;   // e_machine: ARM, another machine's binary
+        elf[19] = 0;
+        Files.write(odd, elf);
+        e = assertThrows(BrokerException.class, () -> Executable.resolve("./odd", "", tmp));
+        assertTrue(e.getMessage().contains("machine 40"), e.getMessage());
+    }
+
+    @Test
+    void aFileWithNeitherShebangNorElf_runsWithBinSh_andIsShownSo_butAsAnInterpreterIsRefused() throws Exception {
+        Path plain = tmp.resolve("plain");
+        Files.writeString(plain, "echo no shebang\n");
+        Files.setPosixFilePermissions(plain, PosixFilePermissions.fromString("rwxr-xr-x"));
+        Executable e = Executable.resolve("./plain", "", tmp);
+        assertEquals(Path.of("/bin/sh"), e.interpreter().path(), "execvp's fallback, bound");
+        Process p = new ProcessBuilder(plain.toString()).redirectErrorStream(true).start();
+        assertEquals("no shebang\n", new String(p.getInputStream().readAllBytes()), "the JDK runs it with sh too");
+        script(tmp.resolve("uses"), "#!" + plain + "\n");
+        BrokerException refused = assertThrows(BrokerException.class, () -> Executable.resolve("./uses", "", tmp));
+        assertTrue(refused.getMessage().contains("is neither a #! script nor a binary this kernel loads"), refused.getMessage());
+    }
+
     private static int indexOf(byte[] hay, byte[] needle) {
         outer:
         for (int i = 0; i + needle.length <= hay.length; i++) {
@@ -402,8 +450,8 @@ class ExecutableTest {
         org.junit.jupiter.api.Assumptions.assumeTrue(
                 java.time.Instant.now().toEpochMilli() * 1_000_000L - id.ctimeNanos() > 10 * Executable.RACY_NANOS,
                 "/usr/bin/yes changed in the last 20 s");
-        Executable.resolve(sh.toString(), "", tmp);
-        // the cache answers for that id, whatever file is named with it: resolving cached it
+        Executable.hash(sh, id, "yes", Executable.wallNanos());
+        // the cache answers for that id, whatever file is named with it: the wall clock let it in
         Path other = script(tmp.resolve("other.sh"), "#!/bin/sh\n");
         assertEquals(Executable.hash(sh, id, "sh", 0), Executable.hash(other, id, "other", 0));
         assertNotEquals(Executable.hash(other, idNow(other), "other", 0), Executable.hash(sh, id, "sh", 0));
@@ -414,9 +462,36 @@ class ExecutableTest {
         Path tool = script(tmp.resolve("recent.sh"), "#!/bin/sh\necho one\n");
         Executable.FileId id = idNow(tool);
         String one = Executable.hash(tool, id, "tool", id.ctimeNanos());   // recent: not cached
-        assertTrue(Executable.unchanged(tool, id, id, one));
+        assertTrue(Executable.unchanged(tool, id, id, one, false));
         Files.writeString(tool, "#!/bin/sh\necho two\n");   // same size; a coarse ctime would keep the id
-        assertFalse(Executable.unchanged(tool, id, id, one), "the content was read again");
-        assertFalse(Executable.unchanged(tool, id, idNow(tool), one), "a moved id is a change");
+        assertFalse(Executable.unchanged(tool, id, id, one, false), "the content was read again");
+        assertFalse(Executable.unchanged(tool, id, idNow(tool), one, false), "a moved id is a change");
+    }
+
+    @Test
+    void aFileTheRequesterCanWrite_isReadAgain_evenWithItsIdAndACachedHash() throws Exception {
+        Path tool = script(tmp.resolve("cached.sh"), "#!/bin/sh\necho one\n");
+        Executable.FileId id = idNow(tool);
+        String one = Executable.hash(tool, id, "tool", Long.MAX_VALUE);   // cached: its ctime counts as old
+        Files.writeString(tool, "#!/bin/sh\necho two\n");
+        assertTrue(Executable.unchanged(tool, id, id, one, false), "the cache answers for a file nobody but root can write");
+        assertFalse(Executable.unchanged(tool, id, id, one, true), "a file of the requester's is read again");
+    }
+
+    @Test
+    void aStoreThroughASharedMappingIntoADirtyPage_movesNoCtime_andIsStillRefused() throws Exception {
+        Path tool = script(tmp.resolve("mapped.sh"), "echo one\n" + "#".repeat(5000));
+        try (java.nio.channels.FileChannel ch = java.nio.channels.FileChannel.open(tool,
+                java.nio.file.StandardOpenOption.READ, java.nio.file.StandardOpenOption.WRITE)) {
+            java.nio.MappedByteBuffer map = ch.map(java.nio.channels.FileChannel.MapMode.READ_WRITE, 0, 4096);
+            map.put(15, (byte) 'o');   // the same byte: the write fault that moves ctime happens now
+            Executable e = Executable.resolve("./mapped.sh", "", tmp);
+            Executable.FileId before = idNow(tool);
+            map.put(15, (byte) 'O');   // into the page already dirty: no fault
+            org.junit.jupiter.api.Assumptions.assumeTrue(before.equals(idNow(tool)),
+                    "this kernel moves ctime for a store into a dirty page");
+            BrokerException changed = assertThrows(BrokerException.class, e::checkUnchanged);
+            assertTrue(changed.getMessage().contains("changed after it was approved"), changed.getMessage());
+        }
     }
 }
