@@ -96,6 +96,7 @@ final class Executable {
      */
     private static Executable resolveFile(Path file, String command, String path, Path cwd, int depth)
             throws BrokerException {
+        refuseProc(file, command);
         FileId id = idOf(file, command);
         boolean mine = writable(file);
         // what is parsed below is what was hashed: one read, so the file cannot differ between them
@@ -145,6 +146,7 @@ final class Executable {
     }
 
     private static Executable leaf(Path file, String command) throws BrokerException {
+        refuseProc(file, command);
         FileId id = idOf(file, command);
         boolean mine = writable(file);
         return new Executable(file, id, content(file, id, command, wallNanos(), mine).sha256(), mine,
@@ -253,7 +255,7 @@ final class Executable {
      * content read again: its id may not have moved.
      */
     static boolean unchanged(Path file, FileId approved, FileId now, String sha256, boolean mine) throws BrokerException {
-        return approved.equals(now) && (!mine && HASHES.containsKey(approved) || sha256.equals(read(file, file.toString())));
+        return approved.equals(now) && (!mine && sha256.equals(HASHES.get(approved)) || sha256.equals(read(file, file.toString())));
     }
 
     // ------------------------------------------------------------------ resolving
@@ -343,14 +345,14 @@ final class Executable {
 
     /** What execvp and the JDK run a file with that is neither {@code #!} nor a binary. */
     private static final Path SH = Path.of("/bin/sh");
-    /** This machine's ELF e_machine for native binaries, and for 32-bit ones its kernel runs too (0: none). */
-    private static final int[] MACHINES = switch (System.getProperty("os.arch")) {
-        case "amd64", "x86_64" -> new int[] {62, 3};
-        case "aarch64" -> new int[] {183, 40};
-        case "riscv64" -> new int[] {243, 0};
-        case "ppc64le" -> new int[] {21, 0};
-        case "s390x" -> new int[] {22, 0};
-        default -> new int[] {-1, 0};
+    /** This machine's ELF e_machine for its native (64-bit) binaries; -1 where unknown. */
+    private static final int MACHINE = switch (System.getProperty("os.arch")) {
+        case "amd64", "x86_64" -> 62;
+        case "aarch64" -> 183;
+        case "riscv64" -> 243;
+        case "ppc64le" -> 21;
+        case "s390x" -> 22;
+        default -> -1;
     };
     private static final java.nio.ByteOrder NATIVE = java.nio.ByteOrder.nativeOrder();
 
@@ -380,16 +382,13 @@ final class Executable {
         }
         int type = Short.toUnsignedInt(h.getShort(16));
         int machine = Short.toUnsignedInt(h.getShort(18));
-        boolean wide;
-        if (machine == MACHINES[0] && Short.toUnsignedInt(h.getShort(54)) == 56) {
-            wide = true;
-        } else if ((machine == MACHINES[1] && machine != 0 || machine == MACHINES[0] && head[4] == 1)
-                && Short.toUnsignedInt(h.getShort(42)) == 32) {
-            wide = false;
-        } else {
-            throw notExecutable(command, file + ": not an ELF file this kernel loads (machine " + machine
-                    + ", or a header it reads otherwise)");
+        // 32-bit binaries (i386, x32) are not read: where the kernel lacks their support the exec fails
+        // and execvp runs the file with /bin/sh instead, which the broker could not tell from here
+        if (machine != MACHINE || Short.toUnsignedInt(h.getShort(54)) != 56) {
+            throw notExecutable(command, file + ": not an ELF file this kernel loads as the broker reads it"
+                    + " (machine " + machine + ", a 32-bit binary, or a header it reads otherwise)");
         }
+        boolean wide = true;
         if (type != 2 && type != 3) {
             throw notExecutable(command, file + ": not an ELF executable (type " + type + ")");
         }
@@ -420,6 +419,55 @@ final class Executable {
         }
         return null;
     }
+
+    private static void refuseProc(Path file, String command) throws BrokerException {
+        if (entersProc(file)) {
+            throw notExecutable(command, file + " leads through /proc, where a path names another file for"
+                    + " the run than for the broker (/proc/self is each process's own); name the file itself");
+        }
+    }
+
+    /**
+     * Whether resolving {@code file} as the kernel does (a part at a time, each symbolic link
+     * followed where it leads) enters {@code /proc}: its links ({@code /proc/self/cwd},
+     * {@code /proc/self/exe}, {@code /proc/self/fd/N}, and {@code /dev/fd}, {@code /dev/stdin} that
+     * lead there) name what the process that follows them has, not what the daemon has.
+     */
+    static boolean entersProc(Path file) {
+        return entersProc(file.toAbsolutePath(), 0);
+    }
+
+    private static boolean entersProc(Path abs, int links) {
+        if (links > 40) {
+            return true;   // the kernel gives up (ELOOP); so does this
+        }
+        Path cur = abs.getRoot();
+        for (Path part : abs) {
+            String name = part.toString();
+            if (name.equals(".") || name.isEmpty()) {
+                continue;
+            }
+            Path next = name.equals("..") ? (cur.getParent() == null ? cur : cur.getParent()) : cur.resolve(name);
+            if (next.startsWith(PROC)) {
+                return true;
+            }
+            if (Files.isSymbolicLink(next)) {
+                try {
+                    Path target = Files.readSymbolicLink(next);
+                    if (entersProc(cur.resolve(target), links + 1)) {
+                        return true;
+                    }
+                    next = next.toRealPath();   // safe now: no link on the way leads into /proc
+                } catch (IOException e) {
+                    return false;   // a dangling link: the lookup fails on its own
+                }
+            }
+            cur = next;
+        }
+        return false;
+    }
+
+    private static final Path PROC = Path.of("/proc");
 
     private static BrokerException notExecutable(String command, String why) {
         return new BrokerException(ErrorCode.COMMAND_NOT_EXECUTABLE, command + ": " + why);
@@ -468,6 +516,8 @@ final class Executable {
         boolean sawNonExecutable = false;
         // as glibc's execvp: no PATH is confstr's /bin:/usr/bin; an empty one is one empty entry, the cwd
         for (String dir : (path == null ? "/bin:/usr/bin" : path).split(":", -1)) {
+            // env looks up in the run's PATH from the run: an entry through /proc is another directory there
+            refuseProc(dir.isEmpty() ? cwd : cwd.resolve(dir), command + " (PATH entry " + dir + ")");
             Path p = withoutDots(dir.isEmpty() ? cwd.resolve(command) : cwd.resolve(dir).resolve(command));
             if (Files.isRegularFile(p)) {
                 if (Files.isExecutable(p)) {
@@ -499,6 +549,7 @@ final class Executable {
     }
 
     private static Path checkExecutable(Path p, String command) throws BrokerException {
+        refuseProc(p, command);
         if (!Files.exists(p)) {
             throw new BrokerException(ErrorCode.COMMAND_NOT_FOUND, command + ": no such file");
         }

@@ -202,7 +202,7 @@ class ExecutableTest {
         String real = t.loader().path().toString();
         byte[] elf = Files.readAllBytes(t.path().toRealPath());
         byte[] name = real.getBytes(java.nio.charset.StandardCharsets.ISO_8859_1);
-        int at = indexOf(elf, name);
+        int at = ContainedRunsTest.indexOf(elf, name);
         assertTrue(at > 0, "the loader's name is in the file");
         Path ownLoader = Path.of("/tmp/" + "l".repeat(real.length() - "/tmp/".length()));
         try {
@@ -257,6 +257,47 @@ class ExecutableTest {
     }
 
     @Test
+    void aPathThroughProc_isRefused_forItNamesTheDaemonsFileHereAndTheRunsThere() throws Exception {
+        // /proc/self/cwd/true is the daemon's cwd's true to the broker, the run's cwd's true to the run
+        for (String p : List.of("/proc/self/cwd/true", "/proc/self/exe", "/dev/stdin", "/dev/fd/0")) {
+            BrokerException e = assertThrows(BrokerException.class, () -> Executable.resolve(p, "", tmp), p);
+            assertTrue(e.getMessage().contains("leads through /proc"), e.getMessage());
+        }
+        Path link = Files.createSymbolicLink(tmp.resolve("self"), Path.of("/proc/self"));
+        assertTrue(Executable.entersProc(link.resolve("exe")));
+        script(tmp.resolve("viaproc"), "#!" + link + "/cwd/sh\n");
+        BrokerException e = assertThrows(BrokerException.class, () -> Executable.resolve("./viaproc", "", tmp));
+        assertTrue(e.getMessage().contains("leads through /proc"), e.getMessage());
+        e = assertThrows(BrokerException.class, () -> Executable.lookup("sh", "/proc/self/cwd:/usr/bin", tmp));
+        assertTrue(e.getMessage().contains("PATH entry /proc/self/cwd"), e.getMessage());
+        // the controls: links elsewhere, and .. that leaves /proc before it is entered
+        Path bin = Files.createSymbolicLink(tmp.resolve("bin"), Path.of("/usr/bin"));
+        assertFalse(Executable.entersProc(bin.resolve("true")));
+        assertFalse(Executable.entersProc(Path.of("/usr/bin/../bin/true")));
+        assertEquals(Path.of("/usr/bin/true"), Executable.resolve(bin + "/true", "", tmp).path().toRealPath());
+    }
+
+    @Test
+    void aThirtyTwoBitElf_isRefused_forWhereTheKernelCannotLoadIt_sh_wouldRunIt() throws Exception {
+        org.junit.jupiter.api.Assumptions.assumeTrue(System.getProperty("os.arch").equals("amd64"), "x86-64 values");
+        for (int machine : new int[] {62, 3}) {   // x32, i386
+            byte[] h = new byte[128];
+            h[0] = 0x7f;
+            h[1] = 'E';
+            h[2] = 'L';
+            h[3] = 'F';
+            h[4] = 1;   // ELFCLASS32
+            h[5] = 1;
+            h[16] = 2;   // ET_EXEC
+            h[18] = (byte) machine;
+            h[42] = 32;   // e_phentsize of a 32-bit header
+            BrokerException e = assertThrows(BrokerException.class,
+                    () -> Executable.elfInterpreter(h, tmp.resolve("x32"), "x32"), "machine " + machine);
+            assertTrue(e.getMessage().contains("a 32-bit binary"), e.getMessage());
+        }
+    }
+
+    @Test
     void aFileWithNeitherShebangNorElf_runsWithBinSh_andIsShownSo_butAsAnInterpreterIsRefused() throws Exception {
         Path plain = tmp.resolve("plain");
         Files.writeString(plain, "echo no shebang\n");
@@ -268,19 +309,6 @@ class ExecutableTest {
         script(tmp.resolve("uses"), "#!" + plain + "\n");
         BrokerException refused = assertThrows(BrokerException.class, () -> Executable.resolve("./uses", "", tmp));
         assertTrue(refused.getMessage().contains("is neither a #! script nor a binary this kernel loads"), refused.getMessage());
-    }
-
-    private static int indexOf(byte[] hay, byte[] needle) {
-        outer:
-        for (int i = 0; i + needle.length <= hay.length; i++) {
-            for (int j = 0; j < needle.length; j++) {
-                if (hay[i + j] != needle[j]) {
-                    continue outer;
-                }
-            }
-            return i;
-        }
-        return -1;
     }
 
     @Test
