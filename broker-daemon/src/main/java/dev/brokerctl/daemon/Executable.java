@@ -28,8 +28,9 @@ import java.util.function.Predicate;
  * {@code #!/usr/bin/env NAME}. The runner executes {@link #path()} and calls
  * {@link #checkUnchanged()} just before it starts: a file replaced after approval is refused.
  *
- * <p>Left between that check and the exec is a window of microseconds in which a same-user process
- * could still swap the file; only a contained requester cannot (docs/threat-model.md).
+ * <p>Left between that check and the exec is a window (microseconds; bwrap's set-up for a contained
+ * run, milliseconds) in which a same-user process could still swap the file or a link on its way, a
+ * contained one too where it may write (docs/threat-model.md).
  */
 final class Executable {
 
@@ -71,6 +72,11 @@ final class Executable {
     private final Executable loader;
     /** What the {@code #!} line hands its interpreter beyond single-letter flags (a file, module or code it may run). */
     private final List<String> operands;
+    /** How env found the interpreter (its name, the run's PATH and cwd), looked up again before the start; or null. */
+    private EnvLookup envLookup;
+
+    private record EnvLookup(String target, String path, Path cwd) {
+    }
 
     private Executable(Path path, FileId id, String sha256, boolean mine, Executable interpreter, Executable via,
             Executable loader, List<String> operands) {
@@ -142,7 +148,12 @@ final class Executable {
             interpreter = lookupInterpreter(first, command);
         }
         List<String> operands = operands(shebang.subList(program > 0 ? program + 1 : 1, shebang.size()));
-        return new Executable(file, id, hash, mine, resolveFile(interpreter, command, path, cwd, depth + 1), via, null, operands);
+        Executable e = new Executable(file, id, hash, mine, resolveFile(interpreter, command, path, cwd, depth + 1), via,
+                null, operands);
+        if (via != null) {
+            e.envLookup = new EnvLookup(shebang.get(program), path, cwd);
+        }
+        return e;
     }
 
     private static Executable leaf(Path file, String command) throws BrokerException {
@@ -209,6 +220,25 @@ final class Executable {
 
     /** @throws BrokerException when the file (or its interpreter) is not the one that was approved */
     void checkUnchanged() throws BrokerException {
+        // the links on the way may have been repointed since: into /proc, the run would find another file
+        if (entersProc(path)) {
+            throw new BrokerException(ErrorCode.INVALID, "the executable " + path
+                    + " leads through /proc since it was approved; ask again");
+        }
+        if (envLookup != null) {
+            // env looks the interpreter up again in the run: a PATH entry repointed finds another one
+            Path again;
+            try {
+                again = envLookup.target().contains("/") ? checkExecutable(Path.of(envLookup.target()), envLookup.target())
+                        : lookup(envLookup.target(), envLookup.path(), envLookup.cwd());
+            } catch (BrokerException e) {
+                again = null;
+            }
+            if (!interpreter.path.equals(again)) {
+                throw new BrokerException(ErrorCode.INVALID, "env would now run " + envLookup.target() + " from "
+                        + (again == null ? "nowhere" : again) + ", not the approved " + interpreter.path + "; ask again");
+            }
+        }
         FileId now;
         try {
             now = idOf(path, path.toString());

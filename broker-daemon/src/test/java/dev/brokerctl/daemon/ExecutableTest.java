@@ -278,6 +278,35 @@ class ExecutableTest {
     }
 
     @Test
+    void aLinkRepointedAfterTheRequest_intoProcOrAnotherPathDirectory_isRefusedBeforeTheStart() throws Exception {
+        // the path is checked when asked for; a link on it repointed into /proc later still names the
+        // daemon's true to the daemon (its cwd is /), and the run's to the run
+        Path deep = Files.createDirectories(tmp.resolve("a/b/c/d/e/f/g/h/i/j"));
+        Path link = Files.createSymbolicLink(tmp.resolve("L"), deep);
+        String ups = "/..".repeat(deep.getNameCount());
+        Executable e = Executable.resolve(link + ups + "/usr/bin/true", "", tmp);
+        assertDoesNotThrow(e::checkUnchanged);
+        Files.delete(link);
+        Files.createSymbolicLink(link, Path.of("/proc/self/cwd"));
+        BrokerException viaProc = assertThrows(BrokerException.class, e::checkUnchanged);
+        assertTrue(viaProc.getMessage().contains("leads through /proc since it was approved"), viaProc.getMessage());
+
+        // env's PATH lookup is the run's: a PATH entry repointed to a directory with another node
+        Path empty = Files.createDirectories(tmp.resolve("empty"));
+        Path evil = Files.createDirectories(tmp.resolve("evil"));
+        script(evil.resolve("sh"), "#!/bin/sh\necho evil\n");
+        Path entry = Files.createSymbolicLink(tmp.resolve("P"), empty);
+        script(tmp.resolve("tool"), "#!/usr/bin/env sh\n");
+        Executable t = Executable.resolve("./tool", entry + ":/usr/bin:/bin", tmp);
+        assertEquals(Path.of("/usr/bin/sh"), t.interpreter().path());
+        assertDoesNotThrow(t::checkUnchanged);
+        Files.delete(entry);
+        Files.createSymbolicLink(entry, evil);
+        BrokerException moved = assertThrows(BrokerException.class, t::checkUnchanged);
+        assertTrue(moved.getMessage().contains("env would now run sh from " + entry + "/sh"), moved.getMessage());
+    }
+
+    @Test
     void aThirtyTwoBitElf_isRefused_forWhereTheKernelCannotLoadIt_sh_wouldRunIt() throws Exception {
         org.junit.jupiter.api.Assumptions.assumeTrue(System.getProperty("os.arch").equals("amd64"), "x86-64 values");
         for (int machine : new int[] {62, 3}) {   // x32, i386
