@@ -98,7 +98,7 @@ final class Executable {
     /**
      * {@code file} and, for a {@code #!} script, its interpreter, resolved the same way: an
      * interpreter that is itself a script runs through its own {@code #!} line, as the kernel
-     * follows it, up to {@link #NESTING} levels (the kernel allows a few more; deeper is refused).
+     * follows it, up to {@link #NESTING} scripts (the kernel follows one more; deeper is refused).
      */
     private static Executable resolveFile(Path file, String command, String path, Path cwd, int depth)
             throws BrokerException {
