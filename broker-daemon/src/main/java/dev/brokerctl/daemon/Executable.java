@@ -418,13 +418,12 @@ final class Executable {
             throw notExecutable(command, file + ": not an ELF file this kernel loads as the broker reads it"
                     + " (machine " + machine + ", a 32-bit binary, or a header it reads otherwise)");
         }
-        boolean wide = true;
         if (type != 2 && type != 3) {
             throw notExecutable(command, file + ": not an ELF executable (type " + type + ")");
         }
-        long phoff = wide ? h.getLong(32) : Integer.toUnsignedLong(h.getInt(28));
-        int phentsize = wide ? 56 : 32;
-        int phnum = Short.toUnsignedInt(h.getShort(wide ? 56 : 44));
+        long phoff = h.getLong(32);
+        int phentsize = 56;
+        int phnum = Short.toUnsignedInt(h.getShort(56));
         long size = (long) phentsize * phnum;
         if (size == 0 || size > 4096 || phoff < 0 || phoff + size > head.length) {
             throw notExecutable(command, file + ": its ELF program headers cannot be read as the kernel reads them");
@@ -434,8 +433,8 @@ final class Executable {
             if (h.getInt(at) != 3) {   // PT_INTERP
                 continue;
             }
-            long offset = wide ? h.getLong(at + 8) : Integer.toUnsignedLong(h.getInt(at + 4));
-            long length = wide ? h.getLong(at + 32) : Integer.toUnsignedLong(h.getInt(at + 16));
+            long offset = h.getLong(at + 8);
+            long length = h.getLong(at + 32);
             if (length < 2 || length > 4096 || offset < 0 || offset + length > head.length
                     || head[(int) (offset + length - 1)] != 0) {
                 throw notExecutable(command, file + ": its ELF program interpreter cannot be read");
@@ -614,7 +613,8 @@ final class Executable {
      * before the read) by {@link #RACY_NANOS}, and the id did not change during the read.
      */
     static String hash(Path file, FileId id, String command, long startNanos) throws BrokerException {
-        return content(file, id, command, startNanos, false).sha256();
+        String known = HASHES.get(id);
+        return known != null ? known : content(file, id, command, startNanos, false).sha256();
     }
 
     /** A file's SHA-256 and its first {@link #HEAD_MAX} bytes, from one read (or the hash from the cache). */
